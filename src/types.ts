@@ -1,0 +1,346 @@
+/**
+ * Shared types of audiorista-runner. The public ones are re-exported from
+ * `src/index.ts`; everything a config file or a plugin author touches is here.
+ */
+import type { StandardSchemaV1 } from './standard-schema.js'
+
+/** The three Audiorista webhook events; the event type comes from the URL. */
+export const EVENT_TYPES = ['title-updated', 'title-ready', 'asset-transcoded'] as const
+export type EventType = (typeof EVENT_TYPES)[number]
+
+/** Milliseconds, or a string such as `'500ms'`, `'30s'`, `'5m'`, `'2h'`, `'7d'`. */
+export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`
+
+/** A webhook body: any JSON object (the Title shape for title events). */
+export type Payload = Record<string, unknown>
+
+// ---------------------------------------------------------------- conditions
+
+/** A matcher for one dot-path. A plain value means deep equality. */
+export type Matcher =
+  | string
+  | number
+  | boolean
+  | null
+  | unknown[]
+  | { eq: unknown }
+  | { ne: unknown }
+  | { in: unknown[] }
+  | { nin: unknown[] }
+  | { gt: number | string }
+  | { gte: number | string }
+  | { lt: number | string }
+  | { lte: number | string }
+  | { matches: string | RegExp }
+  | { exists: boolean }
+  | { contains: unknown }
+  | { empty: boolean }
+  | Record<string, unknown>
+
+/**
+ * A condition: every entry must hold. Keys are dot-paths into the template
+ * context (`'share.url'`, `'tags.slug'`), or the combinators `all`, `any`,
+ * `not`, or the sugar `tag`. A function may stand in for any condition.
+ */
+export type Condition = ConditionObject | ConditionFn
+export type ConditionFn = (ctx: TemplateContext) => boolean
+export interface ConditionObject {
+  /** All of these conditions hold. */
+  all?: Condition[]
+  /** At least one of these conditions holds. */
+  any?: Condition[]
+  /** This condition does not hold. */
+  not?: Condition
+  /** Some tag's slug or name equals one of these, case-insensitively. */
+  tag?: string | string[]
+  [path: string]: Matcher | Condition | Condition[] | string[] | undefined
+}
+
+/** Why a condition did not hold: the first failing entry and the actual value. */
+export interface Mismatch {
+  /** Config-style path of the failing entry, e.g. `when.tag` or `when.all[1].share.url`. */
+  path: string
+  /** Human sentence: `tag: no tag matches "podcast" (tags: "Sci-Fi")`. */
+  reason: string
+  /** The value found at the path (undefined when missing). */
+  actual?: unknown
+}
+
+// ---------------------------------------------------------------- templates
+
+/** What templates and conditions see. The payload's fields are at the root. */
+export interface TemplateContext {
+  [field: string]: unknown
+  /** The accepted delivery. */
+  event: EventInfo
+  /** The whole payload, also reachable when a field is shadowed. */
+  payload: Payload
+  /** `vars` from the config. */
+  vars: Record<string, unknown>
+  /** The recipe being run. */
+  recipe: { name: string }
+  /** Earlier steps' results, by step name. */
+  steps: Record<string, unknown>
+}
+
+export interface EventInfo {
+  id: string
+  type: EventType
+  /** ISO 8601 time the delivery was accepted. */
+  receivedAt: string
+}
+
+/** How rendered values are escaped for where they go. */
+export type EscapeMode = 'none' | 'html' | 'slack'
+
+// ---------------------------------------------------------------- flow control
+
+export interface RetryOptions {
+  /** Total attempts including the first (default 5). */
+  attempts?: number
+  /** Delay before the first retry (default '2s'). */
+  delay?: Duration
+  /** Backoff multiplier (default 2). */
+  factor?: number
+  /** Upper bound of one delay (default '15m'). */
+  maxDelay?: Duration
+}
+
+/** `true` (key `{{id}}`), a key template, or a key with a window. */
+export type OnceOption = boolean | string | { key?: string; window?: Duration }
+
+/** A wait, or a wait with an optional key template and `maxWait`. */
+export type DebounceOption = Duration | { wait: Duration; key?: string; maxWait?: Duration }
+
+export interface RateLimit {
+  /** Calls allowed per interval. */
+  limit: number
+  /** The interval. */
+  interval: Duration
+}
+
+// ---------------------------------------------------------------- recipes
+
+export interface Step {
+  /** Name of the action plugin: `slack`, `http`, `email`, `exec`, `log`, or yours. */
+  action: string
+  /** The action's input. Every string inside is a Handlebars template. */
+  with?: Record<string, unknown>
+  /** Name under which later steps see this step's result (`{{steps.NAME}}`). */
+  name?: string
+  /** Run this step only when the condition holds. */
+  if?: Condition
+  /** Run at most once per key (default key `{{id}}`). */
+  once?: OnceOption
+  /** Trailing debounce; default key: this step (one run for all titles). */
+  debounce?: DebounceOption
+  /** Abort the attempt after this long (default `queue.timeout`). */
+  timeout?: Duration
+  /** Retry policy for this step (defaults from `queue.retry`). */
+  retry?: RetryOptions
+  /** Run later steps even when this one fails for good. */
+  continueOnError?: boolean
+}
+
+export interface Recipe {
+  /** Unique name, shown in logs and in `events`. */
+  name: string
+  /** The event(s) that trigger this recipe. */
+  on: EventType | EventType[]
+  /** Run only when this holds. */
+  when?: Condition
+  /** The steps, run in order. */
+  do: Step[]
+  /** Run the whole recipe at most once per key (default key `{{id}}`). */
+  once?: OnceOption
+  /** Trailing debounce; default key `{{id}}` (one run per title). */
+  debounce?: DebounceOption
+  /** Set to false to keep a recipe without running it. */
+  enabled?: boolean
+}
+
+// ---------------------------------------------------------------- config
+
+export interface ServerOptions {
+  /** Interface to listen on (default `0.0.0.0`). */
+  host?: string
+  /** Port (default 8787; the `PORT` environment variable overrides). */
+  port?: number
+  /** Prefix of the webhook routes (default `/webhooks`). */
+  basePath?: string
+  /** Largest accepted body, bytes or `'1mb'` (default `'1mb'`). */
+  bodyLimit?: number | string
+  /** Time allowed to receive a request's headers (default '10s'). */
+  headersTimeout?: Duration
+  /** Time allowed to receive a whole request (default '30s'). */
+  requestTimeout?: Duration
+  /** Idle keep-alive time (default '5s'). */
+  keepAliveTimeout?: Duration
+}
+
+export interface AuthOptions {
+  /** Accepted `X-Audiorista-Key` values: a list (rotation) or a map event → list. */
+  keys?: Array<string | undefined> | Partial<Record<EventType, Array<string | undefined> | string | undefined>>
+  /** Accept deliveries without a key. Without keys and without this, a key is generated. */
+  allowUnauthenticated?: boolean
+}
+
+export interface StoreOptions {
+  /** Storage engine (default `sqlite`). */
+  driver?: 'sqlite'
+  /** Path of the SQLite file (default `.audiorista/runner.db`). */
+  path?: string
+}
+
+export interface QueueOptions {
+  /** Steps running at once (default 8). */
+  concurrency?: number
+  /** Time allowed for one attempt of a step (default '30s'). */
+  timeout?: Duration
+  /** Default retry policy. */
+  retry?: RetryOptions
+}
+
+/** Settings for one action plugin, under `actions.<name>`. */
+export interface ActionSettings {
+  /** Calls of this action running at once. */
+  concurrency?: number
+  /** At most `limit` calls per `interval`. */
+  rateLimit?: RateLimit
+  [setting: string]: unknown
+}
+
+export interface Config {
+  /** HTTP server. */
+  server?: ServerOptions
+  /** Webhook keys. */
+  auth?: AuthOptions
+  /** Where events and runs are kept. */
+  store?: StoreOptions
+  /** Work queue. */
+  queue?: QueueOptions
+  /** Deduplication of retried deliveries. */
+  dedupe?: {
+    /** How long a delivery counts as seen (default '24h'). */
+    window?: Duration
+  }
+  /** How long events and runs are kept (default '14d'). */
+  retention?: Duration
+  /** Constants for templates and conditions (`{{vars.x}}`). */
+  vars?: Record<string, unknown>
+  /** Settings per action plugin. */
+  actions?: Record<string, ActionSettings | undefined>
+  /** Files or folders of custom action plugins (default `['./plugins']`). */
+  plugins?: string[]
+  /** The recipes. */
+  recipes?: Recipe[]
+}
+
+/** Config after validation: defaults applied, durations in ms, paths absolute. */
+export interface ResolvedConfig {
+  /** Folder of the config file; relative paths resolve against it. */
+  rootDir: string
+  /** The config file, when there is one. */
+  filepath?: string
+  server: {
+    host: string
+    port: number
+    basePath: string
+    bodyLimit: number
+    headersTimeout: number
+    requestTimeout: number
+    keepAliveTimeout: number
+  }
+  auth: {
+    /** undefined: any key or none (allowUnauthenticated). */
+    keys?: Record<EventType, string[]>
+    allowUnauthenticated: boolean
+    /** True when the key was generated on first run. */
+    generated?: boolean
+  }
+  store: { driver: 'sqlite'; path: string }
+  queue: { concurrency: number; timeout: number; retry: ResolvedRetry }
+  dedupe: { window: number }
+  retention: number
+  vars: Record<string, unknown>
+  actions: Record<string, ActionSettings>
+  plugins: string[]
+  recipes: Recipe[]
+}
+
+export interface ResolvedRetry {
+  attempts: number
+  delay: number
+  factor: number
+  maxDelay: number
+}
+
+// ---------------------------------------------------------------- plugins
+
+export interface Logger {
+  info(obj: object, msg?: string): void
+  info(msg: string): void
+  warn(obj: object, msg?: string): void
+  warn(msg: string): void
+  error(obj: object, msg?: string): void
+  error(msg: string): void
+  debug(obj: object, msg?: string): void
+  debug(msg: string): void
+  child(bindings: Record<string, unknown>): Logger
+}
+
+/** What an action's `run` receives besides its input. */
+export interface ActionContext<S = Record<string, unknown>> {
+  /** The delivery being handled. */
+  event: EventInfo
+  /** The delivery's body. */
+  payload: Payload
+  /** Validated `actions.<name>` settings. */
+  settings: S
+  /** Aborted when the step times out or the runner shuts down. */
+  signal: AbortSignal
+  /** Logger bound to the event id and run id. */
+  log: Logger
+  /** 1 for the first attempt. */
+  attempt: number
+  /** Id of this step run; stable across retries (use it as an idempotency key). */
+  runId: string
+  /** Earlier steps' results, by step name. */
+  steps: Record<string, unknown>
+  /** True in `simulate` without `--run`: describe, do not act. */
+  dryRun: boolean
+  /** Render a named template from `recipes/templates/NAME.hbs` with this step's context. */
+  renderTemplate(name: string, escape?: EscapeMode): string
+}
+
+export interface ActionPlugin<I = any, S = any> {
+  /** Name used in recipes (`action: 'discord'`). */
+  name: string
+  /** One-line description, shown by `check`. */
+  description?: string
+  /** Schema of `actions.<name>` (any Standard Schema, e.g. zod). */
+  settings?: StandardSchemaV1<unknown, S>
+  /** Schema of a step's rendered `with` (any Standard Schema, e.g. zod). */
+  input?: StandardSchemaV1<unknown, I>
+  /** Default number of calls at once (`actions.<name>.concurrency` overrides). */
+  concurrency?: number
+  /** Default rate limit (`actions.<name>.rateLimit` overrides). */
+  rateLimit?: RateLimit
+  /**
+   * Key that rate limits and concurrency apply per (e.g. the Slack channel).
+   * Without it, limits apply to the action as a whole.
+   */
+  limitKey?(input: I): string | undefined
+  /** How template output is escaped: one mode, or per top-level input field with `'*'` as the default. */
+  escape?: EscapeMode | Record<string, EscapeMode>
+  /**
+   * Say what credential is missing, if any. When it returns a message the
+   * action runs in preview mode (logged, recorded `previewed`), or is an
+   * error in production and `check --strict`.
+   */
+  missingCredentials?(settings: S): string | undefined
+  /** Do the work; the resolved value is recorded as the step's result. */
+  run(input: I, ctx: ActionContext<S>): Promise<unknown>
+  /** Describe what `run` would do, for previews and dry runs. */
+  preview?(input: I, ctx: ActionContext<S>): unknown
+}
