@@ -1,0 +1,32 @@
+import { defineConfig } from 'audiorista-runner'
+import { podcastReady } from './recipes/podcast.js'
+
+/**
+ * The shipped example. It runs as is, with no account or token: actions
+ * whose credentials are not set run in preview mode and only log what they
+ * would send. Set the environment variables to make them real.
+ */
+export default defineConfig({
+  server: { port: 8787, basePath: '/webhooks', bodyLimit: '1mb' },
+  // No AUDIORISTA_KEY: a key is generated on first run and saved in .audiorista/key.
+  auth: { keys: [process.env.AUDIORISTA_KEY] },
+  store: { driver: 'sqlite', path: '.audiorista/runner.db' },
+  queue: { concurrency: 8, timeout: '30s', retry: { attempts: 5, delay: '2s', factor: 2, maxDelay: '15m' } },
+  dedupe: { window: '24h' },
+  vars: {
+    creators: { 'Jane Doe': 'jane@example.com' },
+  },
+  actions: {
+    slack: { token: process.env.SLACK_BOT_TOKEN },
+    email: { transport: process.env.SMTP_URL, from: 'Releases <releases@example.com>' },
+  },
+  plugins: ['./plugins'],
+  recipes: [
+    podcastReady,
+    {
+      name: 'log-every-event',
+      on: ['title-updated', 'title-ready', 'asset-transcoded'],
+      do: [{ action: 'log', with: { message: '{{event.type}}: {{name}} ({{id}})' } }],
+    },
+  ],
+})

@@ -1,0 +1,35 @@
+import { relative } from 'node:path'
+import { describeCondition } from '../match/condition.js'
+import { setup } from '../setup.js'
+import { reportError } from './output.js'
+
+/** `check`: load and validate everything; print the recipes, or every problem with its path. */
+export async function checkCommand(options: { config?: string; strict?: boolean }): Promise<void> {
+  try {
+    const { config, plan, registry } = await setup({ ...(options.config ? { configFile: options.config } : {}), ...(options.strict ? { strict: true } : {}) })
+    const out: string[] = []
+    const where = config.filepath ? relative(process.cwd(), config.filepath) || config.filepath : '(no config file: defaults)'
+    out.push(`config: ${where}`, '')
+    out.push(`recipes (${plan.recipes.length}):`)
+    for (const { recipe, steps } of plan.recipes) {
+      const on = Array.isArray(recipe.on) ? recipe.on.join(', ') : recipe.on
+      const flags = [recipe.enabled === false ? 'disabled' : '', recipe.once ? 'once' : '', recipe.debounce ? 'debounced' : ''].filter(Boolean)
+      out.push(`  ${recipe.name}${flags.length ? ` [${flags.join(', ')}]` : ''}`)
+      out.push(`    on:   ${on}`)
+      out.push(`    when: ${describeCondition(recipe.when)}`)
+      for (const s of steps) {
+        const name = s.step.name ? ` "${s.step.name}"` : ''
+        const extra = [s.step.if ? `if ${describeCondition(s.step.if)}` : '', s.step.once ? 'once' : '', s.step.debounce ? 'debounced' : '', s.step.continueOnError ? 'continueOnError' : '']
+          .filter(Boolean)
+          .join(', ')
+        out.push(`    ${s.index + 1}. ${s.step.action}${name}${extra ? ` (${extra})` : ''}${s.previewReason ? `  [preview: ${s.previewReason}]` : ''}`)
+      }
+    }
+    out.push('', `actions: ${registry.names().map((n) => `${n}${registry.get(n)?.source === 'built-in' ? '' : ` (${registry.get(n)?.source})`}`).join(', ')}`)
+    if (plan.previews.length) out.push('', `ok, ${plan.previews.length} step${plan.previews.length === 1 ? '' : 's'} will run in preview mode (missing credentials); --strict makes that an error`)
+    else out.push('', 'ok')
+    process.stdout.write(`${out.join('\n')}\n`)
+  } catch (err) {
+    reportError(err)
+  }
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander'
+import { EVENT_TYPES } from '../types.js'
+import { checkCommand } from './check.js'
+import { eventsCommand, replayCommand, retryCommand } from './events.js'
+import { sendCommand } from './send.js'
+import { simulateCommand } from './simulate.js'
+import { startCommand } from './start.js'
+
+const program = new Command('audiorista-runner')
+  .description('Run declarative recipes when Audiorista webhooks arrive.')
+  .showHelpAfterError('(run with --help for usage)')
+  .addHelpText('after', `\nEvents: ${EVENT_TYPES.join(', ')}\nDocs: README.md. Config: audiorista.config.ts in the current folder, or --config FILE.`)
+
+const port = (value: string) => {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('must be a port number from 0 to 65535')
+  return n
+}
+const positive = (value: string) => {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('must be a positive whole number')
+  return n
+}
+
+program
+  .command('start')
+  .description('start the webhook receiver and run recipes (default port 8787, PORT overrides)')
+  .option('-c, --config <file>', 'config file (default: audiorista.config.* in the current folder)')
+  .option('-p, --port <n>', 'port to listen on', port)
+  .option('-H, --host <host>', 'interface to listen on (default 0.0.0.0)')
+  .action(startCommand)
+
+program
+  .command('check')
+  .description('load and validate the config; list the recipes, or every problem with its path')
+  .option('-c, --config <file>', 'config file')
+  .option('--strict', 'also fail on actions that would run in preview mode (missing credentials)')
+  .action(checkCommand)
+
+program
+  .command('simulate')
+  .description('dry-run one payload: which recipes match, why others do not, and each step\'s rendered input')
+  .argument('<event>', `event type (${EVENT_TYPES.join(', ')})`)
+  .argument('<file>', 'JSON payload file, or - for standard input')
+  .option('-c, --config <file>', 'config file')
+  .option('--run', 'execute the actions for real (in a throw-away store)')
+  .action(simulateCommand)
+
+program
+  .command('send')
+  .description('POST a payload to a runner the way Audiorista does')
+  .argument('<event>', `event type (${EVENT_TYPES.join(', ')})`)
+  .argument('<file>', 'JSON payload file, or - for standard input')
+  .option('-c, --config <file>', 'config file (for the default URL)')
+  .option('-u, --url <url>', 'webhook URL (default: this config\'s local URL for the event)')
+  .option('-k, --key <key>', 'X-Audiorista-Key (default: $AUDIORISTA_KEY, then .audiorista/key)')
+  .action(sendCommand)
+
+program
+  .command('events')
+  .description('list recent events with their status')
+  .option('-c, --config <file>', 'config file')
+  .option('-s, --status <status>', 'only events with this status: received, unmatched, running, done, dead')
+  .option('-n, --limit <n>', 'how many (default 20)', positive)
+  .option('--json', 'print JSON')
+  .action(eventsCommand)
+
+program
+  .command('replay')
+  .description('match an event against the recipes again and run what matches (a person decided)')
+  .argument('<event-id>')
+  .option('-c, --config <file>', 'config file')
+  .action(replayCommand)
+
+program
+  .command('retry')
+  .description('run a dead or skipped step again, and the steps after it')
+  .argument('<run-id>')
+  .option('-c, --config <file>', 'config file')
+  .action(retryCommand)
+
+await program.parseAsync(process.argv)

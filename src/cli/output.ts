@@ -1,0 +1,28 @@
+import { ConfigError } from '../errors.js'
+
+/** Prints an error the way a person wants to read it, and sets the exit code. */
+export function reportError(err: unknown): void {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`)
+  } else if (err instanceof Error) {
+    process.stderr.write(`error: ${err.message}\n`)
+  } else {
+    process.stderr.write(`error: ${String(err)}\n`)
+  }
+  process.exitCode = 1
+}
+
+/** Reads a payload file, or standard input for `-`. */
+export async function readInput(file: string): Promise<string> {
+  if (file !== '-') {
+    const { readFile } = await import('node:fs/promises')
+    try {
+      return await readFile(file, 'utf8')
+    } catch (err) {
+      throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+    }
+  }
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}

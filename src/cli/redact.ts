@@ -1,0 +1,12 @@
+const SECRET = /token|passw|secret|authorization|api[-_]?key|^key$|x-audiorista-key/i
+
+/** A copy with secret-looking fields masked, for printing rendered inputs. */
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 50 || value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1))
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) {
+    Object.defineProperty(out, k, { value: SECRET.test(k) && v ? '[redacted]' : redact(v, depth + 1), enumerable: true, writable: true, configurable: true })
+  }
+  return out
+}

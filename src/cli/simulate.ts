@@ -1,0 +1,116 @@
+import { evaluate, explain } from '../match/condition.js'
+import { silentLogger } from '../log.js'
+import { createEngine } from '../queue/engine.js'
+import { bodyHash } from '../receive/canonical.js'
+import { parseObject } from '../receive/body.js'
+import { validateWith } from '../schema.js'
+import { buildContext } from '../render/context.js'
+import { setup, type Setup } from '../setup.js'
+import { createSqliteStore } from '../store/sqlite.js'
+import { EVENT_TYPES, type ActionContext, type EventInfo, type EventType, type Payload } from '../types.js'
+import { readInput, reportError } from './output.js'
+import { redact } from './redact.js'
+
+/** `simulate`: which recipes match one payload and why the others do not; each step's rendered input. */
+export async function simulateCommand(event: string, file: string, options: { config?: string; run?: boolean }): Promise<void> {
+  try {
+    if (!(EVENT_TYPES as readonly string[]).includes(event)) throw new Error(`unknown event "${event}"; use one of ${EVENT_TYPES.join(', ')}`)
+    const payload = parseObject(await readInput(file))
+    const prepared = await setup(options.config ? { configFile: options.config } : {})
+    if (options.run) await runForReal(prepared, event as EventType, payload)
+    else await dryRun(prepared, event as EventType, payload)
+  } catch (err) {
+    reportError(err)
+  }
+}
+
+async function dryRun({ config, plan, renderer }: Setup, type: EventType, payload: Payload): Promise<void> {
+  const info: EventInfo = { id: 'evt_simulated', type, receivedAt: new Date().toISOString() }
+  const out: string[] = []
+  let matched = 0
+  for (const { recipe, events, steps } of plan.recipes) {
+    const ctx = buildContext({ payload, event: info, vars: config.vars, recipe: { name: recipe.name }, steps: {} })
+    if (recipe.enabled === false) {
+      out.push(`✗ ${recipe.name}: disabled (enabled: false)`)
+      continue
+    }
+    if (!events.has(type)) {
+      out.push(`✗ ${recipe.name}: runs on ${[...events].join(', ')}, not ${type}`)
+      continue
+    }
+    const why = recipe.when ? explain(recipe.when, ctx) : undefined
+    if (why) {
+      out.push(`✗ ${recipe.name}: ${why.path} did not hold: ${why.reason}`)
+      continue
+    }
+    matched++
+    out.push(`✓ ${recipe.name}: matches`)
+    const results: Record<string, unknown> = {}
+    for (const s of steps) {
+      const stepCtx = buildContext({ payload, event: info, vars: config.vars, recipe: { name: recipe.name }, steps: { ...results } })
+      const head = `    ${s.index + 1}. ${s.step.action}${s.step.name ? ` "${s.step.name}"` : ''}`
+      if (s.step.if && !evaluate(s.step.if, stepCtx)) {
+        out.push(`${head}: skipped, ${explain(s.step.if, stepCtx, 'if')?.reason ?? 'its condition does not hold'}`)
+        continue
+      }
+      try {
+        const rendered = renderer.render(s.input, stepCtx, s.entry.plugin.escape ?? 'none')
+        const { value, issues } = await validateWith(s.entry.plugin.input, rendered, 'with')
+        const flow = [s.step.once ? 'once' : '', s.step.debounce ? 'debounced' : ''].filter(Boolean).join(', ')
+        out.push(`${head}${s.previewReason ? ` [preview mode: ${s.previewReason}]` : ''}${flow ? ` (${flow})` : ''}`)
+        out.push(indent(JSON.stringify(redact(rendered), null, 2), 7))
+        if (issues.length) {
+          out.push(`       ✗ invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`)
+          continue
+        }
+        const actx: ActionContext = {
+          event: info,
+          payload,
+          settings: s.entry.settings as Record<string, unknown>,
+          signal: new AbortController().signal,
+          log: silentLogger(),
+          attempt: 1,
+          runId: 'run_simulated',
+          steps: { ...results },
+          dryRun: true,
+          renderTemplate: (name, escape) => renderer.renderTemplate(name, stepCtx, escape),
+        }
+        const preview = s.entry.plugin.preview ? await s.entry.plugin.preview(value, actx) : undefined
+        if (preview !== undefined) out.push(indent(`→ ${typeof preview === 'string' ? preview : JSON.stringify(redact(preview), null, 2)}`, 7))
+        if (s.step.name) results[s.step.name] = preview ?? value
+      } catch (err) {
+        out.push(`${head}: ✗ ${(err as Error).message}`)
+      }
+    }
+  }
+  out.unshift(`${type}: ${matched} of ${plan.recipes.length} recipe${plan.recipes.length === 1 ? '' : 's'} match${matched === 1 ? 'es' : ''}`, '')
+  out.push('', 'dry run: nothing was sent. Add --run to execute the actions.')
+  process.stdout.write(`${out.join('\n')}\n`)
+}
+
+/** `--run`: the real engine on a throw-away in-memory store, so retries and ordering are the real ones. */
+async function runForReal({ config, plan, renderer }: Setup, type: EventType, payload: Payload): Promise<void> {
+  const store = createSqliteStore({ path: ':memory:' })
+  const engine = createEngine({ config, store, plan, renderer, log: silentLogger() })
+  const body = JSON.stringify(payload)
+  const { id } = await store.accept({ type, body, hash: bodyHash(payload), receivedAt: Date.now(), dedupeWindow: 0 })
+  engine.submit({ id, type })
+  await engine.idle()
+  const runs = await store.runsForEvent(id)
+  const out = [`${type}: ran ${runs.length} step${runs.length === 1 ? '' : 's'}`]
+  for (const r of runs) {
+    out.push(`  ${r.state === 'done' || r.state === 'previewed' ? '✓' : r.state === 'skipped' ? '-' : '✗'} ${r.recipe} step ${r.stepIndex + 1} (${r.action}): ${r.state}${r.attempt > 1 ? ` after ${r.attempt} attempts` : ''}${r.error ? ` — ${r.error}` : ''}`)
+    if (r.result !== undefined && r.result !== null) out.push(indent(JSON.stringify(redact(r.result), null, 2), 6))
+  }
+  await store.close()
+  process.stdout.write(`${out.join('\n')}\n`)
+  if (runs.some((r) => r.state === 'dead')) process.exitCode = 1
+}
+
+function indent(text: string, n: number): string {
+  const pad = ' '.repeat(n)
+  return text
+    .split('\n')
+    .map((l) => pad + l)
+    .join('\n')
+}

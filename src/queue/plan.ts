@@ -1,0 +1,125 @@
+import type { ActionEntry, ActionRegistry } from '../actions/registry.js'
+import { parseDuration } from '../duration.js'
+import type { ConfigIssue } from '../errors.js'
+import { validateCondition } from '../match/condition.js'
+import type { CompiledInput, Renderer } from '../render/renderer.js'
+import { validateWith } from '../schema.js'
+import type { EventType, Recipe, ResolvedConfig, ResolvedRetry, Step } from '../types.js'
+
+/** A step ready to run: its plugin, compiled input and resolved limits. */
+export interface PlannedStep {
+  index: number
+  step: Step
+  /** `recipes[1] "podcast-ready" step 2 (email)`: how messages name it. */
+  label: string
+  entry: ActionEntry
+  input: CompiledInput
+  timeout: number
+  retry: ResolvedRetry
+  /** Set when this step runs in preview mode, and why. */
+  previewReason?: string
+}
+
+export interface PlannedRecipe {
+  index: number
+  recipe: Recipe
+  events: ReadonlySet<EventType>
+  steps: PlannedStep[]
+}
+
+export interface Plan {
+  recipes: PlannedRecipe[]
+  byName: ReadonlyMap<string, PlannedRecipe>
+  /** Steps that will only preview, with the reason (shown at start-up and by `check`). */
+  previews: Array<{ label: string; reason: string }>
+}
+
+/**
+ * Binds recipes to plugins and compiles their conditions and templates, once,
+ * at load time. Every problem is collected, so `check` shows all of them.
+ */
+export async function planRecipes(config: ResolvedConfig, registry: ActionRegistry, renderer: Renderer): Promise<{ plan: Plan; issues: ConfigIssue[] }> {
+  const issues: ConfigIssue[] = []
+  const recipes: PlannedRecipe[] = []
+  const previews: Plan['previews'] = []
+  for (const [ri, recipe] of config.recipes.entries()) {
+    const base = `recipes[${ri}]`
+    if (recipe.when && typeof recipe.when !== 'function') issues.push(...validateCondition(recipe.when, `${base}.when`))
+    const steps: PlannedStep[] = []
+    for (const [si, step] of recipe.do.entries()) {
+      const path = `${base}.do[${si}]`
+      const label = `${base} "${recipe.name}" step ${si + 1} (${step.action})`
+      const entry = registry.get(step.action)
+      if (!entry) {
+        issues.push({ path: `${path}.action`, message: `no action named "${step.action}" (available: ${registry.names().join(', ')})` })
+        continue
+      }
+      if (step.if && typeof step.if !== 'function') issues.push(...validateCondition(step.if, `${path}.if`))
+      const input = renderer.compileInput(step.with ?? {}, `${path}.with`, issues)
+      const unset = Object.entries(step.with ?? {}).filter(([, v]) => v === undefined).map(([k]) => k)
+      issues.push(...(await staticInputIssues(entry, step.with ?? {}, `${path}.with`, unset)))
+      if (typeof step.with?.template === 'string' && !step.with.template.includes('{{')) renderer.checkTemplate(step.with.template, `${path}.with.template`, issues)
+      const planned: PlannedStep = {
+        index: si,
+        step,
+        label,
+        entry,
+        input,
+        timeout: parseDuration(step.timeout) ?? config.queue.timeout,
+        retry: resolveRetry(step, config.queue.retry),
+      }
+      const reason = entry.previewReason ?? (unset.length ? `with.${unset.join(', with.')} ${unset.length === 1 ? 'is' : 'are'} not set (an unset environment variable?)` : undefined)
+      if (reason) {
+        planned.previewReason = reason
+        previews.push({ label, reason })
+      }
+      steps.push(planned)
+    }
+    const on = Array.isArray(recipe.on) ? recipe.on : [recipe.on]
+    recipes.push({ index: ri, recipe, events: new Set(on), steps })
+  }
+  const byName = new Map(recipes.map((r) => [r.recipe.name, r]))
+  return { plan: { recipes, byName, previews }, issues }
+}
+
+/**
+ * Validates a step's `with` before rendering. Templates are strings that only
+ * get their real value per event, so only what cannot change is reported:
+ * missing fields, and literal values of the wrong type.
+ */
+async function staticInputIssues(entry: ActionEntry, raw: Record<string, unknown>, base: string, unset: string[]): Promise<ConfigIssue[]> {
+  const { issues } = await validateWith(entry.plugin.input, raw, base)
+  return issues.filter((issue) => {
+    const rel = issue.path.slice(base.length + 1)
+    const top = rel.split(/[.[]/)[0] ?? ''
+    if (unset.includes(top)) return false
+    const value = lookup(raw, rel)
+    if (value === undefined) return issue.message === 'required'
+    return typeof value !== 'string' && !containsTemplate(value)
+  })
+}
+
+function lookup(root: unknown, rel: string): unknown {
+  let v = root
+  for (const key of rel.split(/\.|\[|\]\.?/).filter(Boolean)) {
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, key)) return undefined
+    v = (v as Record<string, unknown>)[key]
+  }
+  return v
+}
+
+function containsTemplate(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('{{')
+  if (value && typeof value === 'object') return Object.values(value).some(containsTemplate)
+  return false
+}
+
+function resolveRetry(step: Step, defaults: ResolvedRetry): ResolvedRetry {
+  const r = step.retry ?? {}
+  return {
+    attempts: r.attempts ?? defaults.attempts,
+    delay: parseDuration(r.delay) ?? defaults.delay,
+    factor: r.factor ?? defaults.factor,
+    maxDelay: parseDuration(r.maxDelay) ?? defaults.maxDelay,
+  }
+}

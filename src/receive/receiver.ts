@@ -1,0 +1,106 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { HttpError, RunnerError } from '../errors.js'
+import type { Store } from '../store/store.js'
+import { EVENT_TYPES, type EventType, type Logger, type ResolvedConfig } from '../types.js'
+import { createKeyCheck } from './auth.js'
+import { checkContentType, parseObject, readBody } from './body.js'
+import { bodyHash } from './canonical.js'
+
+export interface ReceiverOptions {
+  config: Pick<ResolvedConfig, 'server' | 'auth' | 'dedupe'>
+  store: Store
+  log: Logger
+  /** Called after a new (not duplicate) delivery is durably stored. */
+  onAccepted?: (event: { id: string; type: EventType }) => void
+}
+
+export interface Receiver {
+  /** Serves `POST {basePath}/{event}`; returns false for paths it does not own. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean
+  /** Stop or resume accepting; while stopped, deliveries get 503 with Retry-After. */
+  setAccepting(accepting: boolean): void
+  readonly accepting: boolean
+}
+
+const EVENTS = new Set<string>(EVENT_TYPES)
+const RETRY_AFTER = '5'
+
+/**
+ * The webhook hot path: verify, read, parse, store, answer. It runs on the
+ * bare `node:http` request (no router) because this is the only route under
+ * load; everything else is served by express.
+ */
+export function createReceiver({ config, store, log, onAccepted }: ReceiverOptions): Receiver {
+  const prefix = `${config.server.basePath}/`
+  const checkKey = createKeyCheck(config.auth)
+  let accepting = false
+
+  async function receive(req: IncomingMessage, res: ServerResponse, type: EventType): Promise<void> {
+    if (!accepting || !store.isReady()) throw new HttpError(503, 'not_ready', 'the runner is not accepting deliveries right now; retry later', { 'retry-after': RETRY_AFTER })
+    checkKey(type, req.headers['x-audiorista-key'])
+    const charset = checkContentType(req.headers['content-type'])
+    const text = await readBody(req, config.server.bodyLimit, charset)
+    const body = parseObject(text)
+    const hash = bodyHash(body)
+    const title = typeof body.name === 'string' ? body.name.slice(0, 200) : undefined
+    const receivedAt = Date.now()
+    const { id, duplicate } = await store.accept({ type, body: text, hash, receivedAt, dedupeWindow: config.dedupe.window, ...(title === undefined ? {} : { title }) })
+    send(res, duplicate ? 200 : 202, { accepted: true, duplicate, id })
+    log.info({ eventId: id, event: type, duplicate, bytes: text.length }, duplicate ? 'duplicate delivery' : 'delivery accepted')
+    if (!duplicate) onAccepted?.({ id, type })
+  }
+
+  function fail(req: IncomingMessage, res: ServerResponse, err: unknown, type?: string): void {
+    const known = err instanceof HttpError
+    const httpErr = known ? err : new HttpError(503, 'store_unavailable', 'the delivery could not be stored; retry later', { 'retry-after': RETRY_AFTER })
+    if (!known) {
+      const status = err instanceof RunnerError && err.status ? err.status : 503
+      if (status !== 503) log.error({ err }, 'unexpected receiver error')
+      else log.error({ err: describe(err) }, 'store unavailable, delivery refused with 503')
+    }
+    if (res.headersSent) return void res.destroy()
+    // A request whose body we did not read: close the connection rather than drain a large upload.
+    const headers: Record<string, string> = { ...httpErr.headers }
+    if (!req.readableEnded) headers.connection = 'close'
+    send(res, httpErr.status ?? 500, { error: { code: httpErr.code, message: httpErr.message } }, headers)
+    log.warn({ status: httpErr.status, code: httpErr.code, event: type, path: req.url?.slice(0, 200) }, 'delivery rejected')
+  }
+
+  return {
+    handle(req, res) {
+      const url = req.url ?? '/'
+      if (!url.startsWith(prefix)) return false
+      let name = url.slice(prefix.length)
+      const q = name.indexOf('?')
+      if (q !== -1) name = name.slice(0, q)
+      if (name.endsWith('/')) name = name.slice(0, -1)
+      if (!EVENTS.has(name)) {
+        fail(req, res, new HttpError(404, 'unknown_event', `unknown event "${name.slice(0, 60)}"; use one of ${EVENT_TYPES.map((e) => `${config.server.basePath}/${e}`).join(', ')}`), name)
+        return true
+      }
+      if (req.method !== 'POST') {
+        fail(req, res, new HttpError(405, 'method_not_allowed', `use POST to deliver ${name} webhooks`, { allow: 'POST' }), name)
+        return true
+      }
+      receive(req, res, name as EventType).catch((err) => fail(req, res, err, name))
+      return true
+    },
+    setAccepting(on) {
+      accepting = on
+    },
+    get accepting() {
+      return accepting
+    },
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers })
+  res.end(text)
+}
+
+function describe(err: unknown): string {
+  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : ''
+  return err instanceof Error ? `${err.message}${cause}` : String(err)
+}

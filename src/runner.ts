@@ -1,0 +1,83 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { ensureKey } from './first-run.js'
+import { createEngine, type Engine } from './queue/engine.js'
+import { createReceiver, type Receiver } from './receive/receiver.js'
+import { createHttpServer } from './receive/server.js'
+import type { Setup } from './setup.js'
+import { createStore } from './store/create.js'
+import type { Store } from './store/store.js'
+import type { Logger, ResolvedConfig } from './types.js'
+
+export interface Runner {
+  config: ResolvedConfig
+  store: Store
+  engine: Engine
+  receiver: Receiver
+  server: Server
+  /** `http://host:port` it listens on. */
+  url: string
+  /** The key generated on this first run, to show once. */
+  generatedKey?: string
+  /** Graceful stop: refuse new deliveries, let running steps finish within `grace` ms, close. */
+  close(grace?: number): Promise<void>
+}
+
+/**
+ * Opens the store, resumes unfinished work, then listens. Deliveries are
+ * accepted only once recovery is done, so nothing is matched twice.
+ */
+export async function startRunner(prepared: Setup, log: Logger): Promise<Runner> {
+  const { config, created } = ensureKey(prepared.config)
+  const store = createStore(config)
+  const engine = createEngine({ config, store, plan: prepared.plan, renderer: prepared.renderer, log })
+  const receiver = createReceiver({ config, store, log, onAccepted: (event) => engine.submit(event) })
+  const server = createHttpServer({ config, receiver, isReady: () => receiver.accepting && store.isReady() })
+  await engine.recover()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.server.port, config.server.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  receiver.setAccepting(true)
+  const { port } = server.address() as AddressInfo
+  const shownHost = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host
+  const pruneTimer = setInterval(() => void prune(store, config, log), 3_600_000).unref()
+  void prune(store, config, log)
+
+  let closing: Promise<void> | undefined
+  return {
+    config,
+    store,
+    engine,
+    receiver,
+    server,
+    url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
+    ...(created ? { generatedKey: created } : {}),
+    close(grace = 10_000) {
+      closing ??= (async () => {
+        receiver.setAccepting(false)
+        clearInterval(pruneTimer)
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+        server.closeIdleConnections()
+        await engine.stop(grace)
+        server.closeAllConnections()
+        await closed
+        await store.close()
+      })()
+      return closing
+    },
+  }
+}
+
+async function prune(store: Store, config: ResolvedConfig, log: Logger): Promise<void> {
+  try {
+    const now = Date.now()
+    const result = await store.prune(now, now - config.retention)
+    if (result.events || result.runs || result.keys) log.info(result, 'pruned old events, runs and keys')
+  } catch (err) {
+    log.warn({ err }, 'pruning failed; will try again')
+  }
+}

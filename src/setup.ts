@@ -1,0 +1,57 @@
+import { join } from 'node:path'
+import { builtinActions } from './actions/builtins.js'
+import { type ActionRegistry, loadActions } from './actions/registry.js'
+import { loadConfig } from './config/load.js'
+import { resolveConfig } from './config/resolve.js'
+import { ConfigError, type ConfigIssue } from './errors.js'
+import { type Plan, planRecipes } from './queue/plan.js'
+import { createRenderer, type Renderer } from './render/renderer.js'
+import type { ResolvedConfig } from './types.js'
+
+export interface SetupOptions {
+  /** `--config FILE` (or a folder to look in). */
+  configFile?: string
+  cwd?: string
+  /** Command-line overrides. */
+  port?: number
+  host?: string
+  /** Missing credentials are errors instead of preview mode (`check --strict`, NODE_ENV=production). */
+  strict?: boolean
+}
+
+/** Everything loaded and checked, ready to run: what `start`, `check` and `simulate` share. */
+export interface Setup {
+  config: ResolvedConfig
+  registry: ActionRegistry
+  plan: Plan
+  renderer: Renderer
+}
+
+/**
+ * Loads the config, the plugins and the templates, and checks all of it,
+ * throwing one ConfigError that lists every problem found.
+ */
+export async function setup({ configFile, cwd, ...rest }: SetupOptions = {}): Promise<Setup> {
+  const loaded = await loadConfig({ ...(configFile ? { configFile } : {}), ...(cwd ? { cwd } : {}) })
+  return setupFrom(loaded.config, { rootDir: loaded.rootDir, ...(loaded.filepath ? { filepath: loaded.filepath } : {}), ...rest })
+}
+
+/** The same checks for a config object already in hand (tests, embedding). */
+export async function setupFrom(
+  raw: unknown,
+  { rootDir, filepath, port, host, strict = process.env.NODE_ENV === 'production' }: Omit<SetupOptions, 'configFile' | 'cwd'> & { rootDir: string; filepath?: string },
+): Promise<Setup> {
+  const config = resolveConfig(raw, { rootDir, ...(filepath ? { filepath } : {}) })
+  if (port !== undefined) config.server.port = port
+  if (host !== undefined) config.server.host = host
+  const renderer = createRenderer({ templatesDir: join(config.rootDir, 'recipes', 'templates') })
+  const { registry, issues: pluginIssues } = await loadActions(config, builtinActions)
+  const { plan, issues: planIssues } = await planRecipes(config, registry, renderer)
+  const issues: ConfigIssue[] = [...pluginIssues, ...planIssues]
+  if (strict) {
+    const why = process.env.NODE_ENV === 'production' ? 'NODE_ENV=production' : '--strict'
+    for (const p of plan.previews) issues.push({ path: p.label, message: `would run in preview mode (${p.reason}); ${why} requires credentials` })
+  }
+  if (issues.length) throw new ConfigError(issues, filepath)
+  return { config, registry, plan, renderer }
+}

@@ -1,0 +1,246 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { StoreUnavailableError } from '../errors.js'
+import type { EventType } from '../types.js'
+import { newId } from './ids.js'
+import { SCHEMA } from './sqlite-schema.js'
+import type { AcceptResult, Delivery, EventQuery, EventSummary, NewRun, RunPatch, StepRun, Store, StoredEvent } from './store.js'
+
+export interface SqliteStoreOptions {
+  /** `:memory:` works for tests that do not restart. */
+  path: string
+  /**
+   * `normal` (default) survives a killed process: WAL commits reach the OS
+   * before the 2xx. `full` also survives power loss, at a cost per commit.
+   */
+  synchronous?: 'normal' | 'full'
+}
+
+interface PendingAccept {
+  delivery: Delivery
+  resolve: (r: AcceptResult) => void
+  reject: (e: unknown) => void
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode. Deliveries that arrive in
+ * the same tick are committed in one transaction (group commit), so
+ * durability does not cost a write per request.
+ */
+export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreOptions): Store {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const db = new Database(path)
+  db.pragma('journal_mode = WAL')
+  db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
+  db.pragma('busy_timeout = 5000')
+  db.exec(SCHEMA)
+  let open = true
+
+  const q = {
+    findDup: db.prepare<[string, string, number], { event_id: string }>('SELECT event_id FROM dedupe WHERE type = ? AND hash = ? AND expires_at > ?'),
+    insertEvent: db.prepare('INSERT INTO events (id, type, body, hash, title, received_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    putDedupe: db.prepare('INSERT OR REPLACE INTO dedupe (type, hash, event_id, expires_at) VALUES (?, ?, ?, ?)'),
+    getEvent: db.prepare<[string], EventRow>('SELECT * FROM events WHERE id = ?'),
+    undispatched: db.prepare<[number], EventRow>('SELECT * FROM events WHERE dispatched_at IS NULL ORDER BY received_at, id LIMIT ?'),
+    markDispatched: db.prepare('UPDATE events SET dispatched_at = ? WHERE id = ?'),
+    insertRun: db.prepare('INSERT INTO runs (id, event_id, recipe, step_index, step_name, action, state, attempt, run_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, \'pending\', 0, ?, ?, ?)'),
+    getRun: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?'),
+    runsForEvent: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE event_id = ? ORDER BY recipe, step_index, created_at'),
+    openRuns: db.prepare<[], RunRow>("SELECT * FROM runs WHERE state IN ('pending', 'retrying', 'running') ORDER BY created_at, id"),
+    claim: db.prepare<[number, string], RunRow>("UPDATE runs SET state = 'running', attempt = attempt + 1, updated_at = ? WHERE id = ? AND state IN ('pending', 'retrying') RETURNING *"),
+    update: db.prepare('UPDATE runs SET state = @state, run_at = coalesce(@runAt, run_at), input = coalesce(@input, input), result = coalesce(@result, result), error = CASE WHEN @clearError THEN NULL ELSE coalesce(@error, error) END, attempt = coalesce(@attempt, attempt), updated_at = @now WHERE id = @id'),
+    findOnce: db.prepare<[string, number], { run_id: string }>('SELECT run_id FROM once_keys WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)'),
+    putOnce: db.prepare('INSERT OR REPLACE INTO once_keys (key, run_id, expires_at) VALUES (?, ?, ?)'),
+    dropOnce: db.prepare('DELETE FROM once_keys WHERE key = ? AND run_id = ?'),
+  }
+
+  const acceptBatch = db.transaction((batch: PendingAccept[]) =>
+    batch.map(({ delivery: d }): AcceptResult => {
+      const dup = q.findDup.get(d.type, d.hash, d.receivedAt)
+      if (dup) return { id: dup.event_id, duplicate: true }
+      const id = newId('evt')
+      q.insertEvent.run(id, d.type, d.body, d.hash, d.title ?? null, d.receivedAt)
+      q.putDedupe.run(d.type, d.hash, id, d.receivedAt + d.dedupeWindow)
+      return { id, duplicate: false }
+    }),
+  )
+
+  let pending: PendingAccept[] = []
+  const flush = () => {
+    const batch = pending
+    pending = []
+    try {
+      const results = acceptBatch(batch)
+      batch.forEach((p, i) => p.resolve(results[i]!))
+    } catch (err) {
+      const error = new StoreUnavailableError('the store could not record the delivery', { cause: err })
+      for (const p of batch) p.reject(error)
+    }
+  }
+
+  const dispatchTx = db.transaction((eventId: string, runs: NewRun[], now: number) => {
+    const event = q.getEvent.get(eventId)
+    if (!event || event.dispatched_at !== null) return undefined
+    const rows = runs.map((r) => {
+      const id = newId('run')
+      q.insertRun.run(id, eventId, r.recipe, r.stepIndex, r.stepName ?? null, r.action, r.runAt, now, now)
+      return toRun(q.getRun.get(id)!)
+    })
+    q.markDispatched.run(now, eventId)
+    return rows
+  })
+
+  const claimOnceTx = db.transaction((key: string, runId: string, now: number, expiresAt: number | null) => {
+    const held = q.findOnce.get(key, now)
+    if (held && held.run_id !== runId) return false
+    q.putOnce.run(key, runId, expiresAt)
+    return true
+  })
+
+  const guard = <T>(fn: () => T): Promise<T> => {
+    if (!open) return Promise.reject(new StoreUnavailableError('the store is closed'))
+    try {
+      return Promise.resolve(fn())
+    } catch (err) {
+      return Promise.reject(new StoreUnavailableError('the store failed', { cause: err }))
+    }
+  }
+
+  return {
+    accept(delivery) {
+      if (!open) return Promise.reject(new StoreUnavailableError('the store is closed'))
+      return new Promise((resolve, reject) => {
+        if (pending.length === 0) setImmediate(flush)
+        pending.push({ delivery, resolve, reject })
+      })
+    },
+    getEvent: (id) => guard(() => toEvent(q.getEvent.get(id))),
+    listEvents: (query) => guard(() => listEvents(db, query)),
+    undispatchedEvents: (limit) => guard(() => q.undispatched.all(limit).map((r) => toEvent(r)!)),
+    dispatch: (eventId, runs) => guard(() => dispatchTx(eventId, runs, Date.now())),
+    reopenEvent: (id) => guard(() => void db.prepare('UPDATE events SET dispatched_at = NULL WHERE id = ?').run(id)),
+    getRun: (id) => guard(() => toRunOrUndefined(q.getRun.get(id))),
+    runsForEvent: (eventId) => guard(() => q.runsForEvent.all(eventId).map(toRun)),
+    openRuns: () => guard(() => q.openRuns.all().map(toRun)),
+    claimRun: (id, now) => guard(() => toRunOrUndefined(q.claim.get(now, id))),
+    updateRun: (id, patch: RunPatch) =>
+      guard(() => {
+        q.update.run({
+          id,
+          state: patch.state,
+          runAt: patch.runAt ?? null,
+          input: patch.input === undefined ? null : JSON.stringify(patch.input),
+          result: patch.result === undefined ? null : JSON.stringify(patch.result),
+          error: patch.error ?? null,
+          clearError: patch.error === null ? 1 : 0,
+          attempt: patch.attempt ?? null,
+          now: Date.now(),
+        })
+      }),
+    claimOnce: (key, runId, now, expiresAt) => guard(() => claimOnceTx(key, runId, now, expiresAt)),
+    releaseOnce: (key, runId) => guard(() => void q.dropOnce.run(key, runId)),
+    prune: (now, before) =>
+      guard(() =>
+        db.transaction(() => {
+          const runs = db.prepare('DELETE FROM runs WHERE event_id IN (SELECT id FROM events WHERE received_at < ?)').run(before).changes
+          const events = db.prepare('DELETE FROM events WHERE received_at < ? AND id NOT IN (SELECT event_id FROM runs)').run(before).changes
+          const keys =
+            db.prepare('DELETE FROM dedupe WHERE expires_at <= ?').run(now).changes +
+            db.prepare('DELETE FROM once_keys WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now).changes
+          return { events, runs, keys }
+        })(),
+      ),
+    isReady: () => open,
+    async close() {
+      if (!open) return
+      if (pending.length > 0) flush()
+      open = false
+      db.close()
+    },
+  }
+}
+
+interface EventRow {
+  id: string
+  type: EventType
+  body: string
+  hash: string
+  received_at: number
+  dispatched_at: number | null
+}
+
+interface RunRow {
+  id: string
+  event_id: string
+  recipe: string
+  step_index: number
+  step_name: string | null
+  action: string
+  state: StepRun['state']
+  attempt: number
+  run_at: number
+  input: string | null
+  result: string | null
+  error: string | null
+  created_at: number
+  updated_at: number
+}
+
+function toEvent(row: EventRow | undefined): StoredEvent | undefined {
+  if (!row) return undefined
+  const event: StoredEvent = { id: row.id, type: row.type, body: row.body, hash: row.hash, receivedAt: row.received_at }
+  if (row.dispatched_at !== null) event.dispatchedAt = row.dispatched_at
+  return event
+}
+
+function toRunOrUndefined(row: RunRow | undefined): StepRun | undefined {
+  return row ? toRun(row) : undefined
+}
+
+function toRun(row: RunRow): StepRun {
+  const run: StepRun = {
+    id: row.id,
+    eventId: row.event_id,
+    recipe: row.recipe,
+    stepIndex: row.step_index,
+    action: row.action,
+    state: row.state,
+    attempt: row.attempt,
+    runAt: row.run_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+  if (row.step_name !== null) run.stepName = row.step_name
+  if (row.input !== null) run.input = JSON.parse(row.input)
+  if (row.result !== null) run.result = JSON.parse(row.result)
+  if (row.error !== null) run.error = row.error
+  return run
+}
+
+const STATUS_SQL = `CASE
+  WHEN e.dispatched_at IS NULL THEN 'received'
+  WHEN NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id) THEN 'unmatched'
+  WHEN EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id AND r.state IN ('pending', 'running', 'retrying')) THEN 'running'
+  WHEN EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id AND r.state = 'dead') THEN 'dead'
+  ELSE 'done' END`
+
+function listEvents(db: Database.Database, { status, type, limit = 20 }: EventQuery = {}): EventSummary[] {
+  const where: string[] = []
+  const params: Record<string, unknown> = { limit }
+  if (type) {
+    where.push('e.type = @type')
+    params.type = type
+  }
+  const inner = `SELECT e.id, e.type, e.received_at, e.title, ${STATUS_SQL} AS status,
+    (SELECT count(*) FROM runs r WHERE r.event_id = e.id) AS runs
+    FROM events e ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`
+  const sql = `SELECT * FROM (${inner}) ${status ? 'WHERE status = @status' : ''} ORDER BY received_at DESC, id DESC LIMIT @limit`
+  if (status) params.status = status
+  const rows = db.prepare(sql).all(params) as Array<{ id: string; type: EventType; received_at: number; title: unknown; status: EventSummary['status']; runs: number }>
+  return rows.map((r) => {
+    const summary: EventSummary = { id: r.id, type: r.type, receivedAt: r.received_at, status: r.status, runs: r.runs }
+    if (typeof r.title === 'string') summary.title = r.title
+    return summary
+  })
+}

@@ -1,0 +1,67 @@
+/**
+ * Starts a real runner in-process on a loopback port 0, with its store in a
+ * temporary folder, and captures its log lines so tests can read what a user
+ * would see in the terminal.
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { createLogger } from '../../src/log.js'
+import { startRunner, type Runner } from '../../src/runner.js'
+import { setupFrom } from '../../src/setup.js'
+import type { Config } from '../../src/types.js'
+
+export interface TestRunner {
+  runner: Runner
+  url: string
+  dir: string
+  /** Raw log output so far. */
+  logs(): string
+  /** Parsed log lines so far. */
+  lines(): Array<Record<string, unknown>>
+  post(event: string, body: unknown, options?: { key?: string; headers?: Record<string, string>; method?: string }): Promise<{ status: number; headers: Headers; json: any }>
+  close(): Promise<void>
+}
+
+export function tempDir(prefix = 'ar-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+export async function startTestRunner(config: Config, { dir = tempDir() }: { dir?: string } = {}): Promise<TestRunner> {
+  let out = ''
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      out += chunk.toString()
+      cb()
+    },
+  })
+  const log = createLogger({ pretty: false, destination: sink, level: 'debug' })
+  const prepared = await setupFrom({ store: { path: join(dir, 'runner.db') }, ...config, server: { host: '127.0.0.1', ...config.server, port: 0 } }, { rootDir: dir, strict: false })
+  const runner = await startRunner(prepared, log)
+  return {
+    runner,
+    url: runner.url,
+    dir,
+    logs: () => out,
+    lines: () =>
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    async post(event, body, { key, headers = {}, method = 'POST' } = {}) {
+      const h: Record<string, string> = { 'content-type': 'application/json', ...headers }
+      if (key !== undefined) h['x-audiorista-key'] = key
+      const res = await fetch(`${runner.url}${runner.config.server.basePath}/${event}`, { method, headers: h, ...(method === 'GET' || method === 'HEAD' ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) })
+      const text = await res.text()
+      let json: unknown
+      try {
+        json = JSON.parse(text)
+      } catch {
+        json = text
+      }
+      return { status: res.status, headers: res.headers, json }
+    },
+    close: () => runner.close(1000),
+  }
+}
