@@ -41,13 +41,14 @@ export async function setupFrom(
   raw: unknown,
   { rootDir, filepath, port, host, strict = process.env.NODE_ENV === 'production' }: Omit<SetupOptions, 'configFile' | 'cwd'> & { rootDir: string; filepath?: string },
 ): Promise<Setup> {
-  const config = resolveConfig(raw, { rootDir, ...(filepath ? { filepath } : {}) })
+  const issues: ConfigIssue[] = []
+  const config = resolveConfig(raw, { rootDir, ...(filepath ? { filepath } : {}), collect: issues })
   if (port !== undefined) config.server.port = port
   if (host !== undefined) config.server.host = host
   const renderer = createRenderer({ templatesDir: join(config.rootDir, 'recipes', 'templates') })
   const { registry, issues: pluginIssues } = await loadActions(config, builtinActions)
   const { plan, issues: planIssues } = await planRecipes(config, registry, renderer)
-  const issues: ConfigIssue[] = [...pluginIssues, ...planIssues]
+  issues.push(...pluginIssues, ...planIssues)
   if (strict) {
     const why = process.env.NODE_ENV === 'production' ? 'NODE_ENV=production' : '--strict'
     for (const p of plan.previews) issues.push({ path: p.label, message: `would run in preview mode (${p.reason}); ${why} requires credentials` })

@@ -23,6 +23,7 @@ export type Matcher =
   | boolean
   | null
   | unknown[]
+  | RegExp
   | { eq: unknown }
   | { ne: unknown }
   | { in: unknown[] }
@@ -60,7 +61,7 @@ export interface ConditionObject {
 export interface Mismatch {
   /** Config-style path of the failing entry, e.g. `when.tag` or `when.all[1].share.url`. */
   path: string
-  /** Human sentence: `tag: no tag matches "podcast" (tags: "Sci-Fi")`. */
+  /** Human sentence: `tag: no tag is "podcast" (tags: "Sci-Fi")`. */
   reason: string
   /** The value found at the path (undefined when missing). */
   actual?: unknown

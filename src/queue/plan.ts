@@ -43,10 +43,13 @@ export async function planRecipes(config: ResolvedConfig, registry: ActionRegist
   const recipes: PlannedRecipe[] = []
   const previews: Plan['previews'] = []
   for (const [ri, recipe] of config.recipes.entries()) {
+    // Shapes already reported by the config check are skipped, not crashed on.
+    if (!recipe || typeof recipe !== 'object' || !Array.isArray(recipe.do)) continue
     const base = `recipes[${ri}]`
     if (recipe.when && typeof recipe.when !== 'function') issues.push(...validateCondition(recipe.when, `${base}.when`))
     const steps: PlannedStep[] = []
     for (const [si, step] of recipe.do.entries()) {
+      if (!step || typeof step !== 'object' || typeof step.action !== 'string') continue
       const path = `${base}.do[${si}]`
       const label = `${base} "${recipe.name}" step ${si + 1} (${step.action})`
       const entry = registry.get(step.action)
@@ -55,10 +58,12 @@ export async function planRecipes(config: ResolvedConfig, registry: ActionRegist
         continue
       }
       if (step.if && typeof step.if !== 'function') issues.push(...validateCondition(step.if, `${path}.if`))
-      const input = renderer.compileInput(step.with ?? {}, `${path}.with`, issues)
-      const unset = Object.entries(step.with ?? {}).filter(([, v]) => v === undefined).map(([k]) => k)
-      issues.push(...(await staticInputIssues(entry, step.with ?? {}, `${path}.with`, unset)))
-      if (typeof step.with?.template === 'string' && !step.with.template.includes('{{')) renderer.checkTemplate(step.with.template, `${path}.with.template`, issues)
+      const raw = step.with && typeof step.with === 'object' && !Array.isArray(step.with) ? step.with : {}
+      const input = renderer.compileInput(raw, `${path}.with`, issues)
+      // `url: process.env.BUILD_HOOK_URL` with the variable unset (or empty) means "not configured yet".
+      const unset = Object.entries(raw).filter(([, v]) => v === undefined || v === '').map(([k]) => k)
+      issues.push(...(await staticInputIssues(entry, raw, `${path}.with`, unset)))
+      if (typeof raw.template === 'string' && !raw.template.includes('{{')) renderer.checkTemplate(raw.template, `${path}.with.template`, issues)
       const planned: PlannedStep = {
         index: si,
         step,
@@ -75,7 +80,7 @@ export async function planRecipes(config: ResolvedConfig, registry: ActionRegist
       }
       steps.push(planned)
     }
-    const on = Array.isArray(recipe.on) ? recipe.on : [recipe.on]
+    const on = (Array.isArray(recipe.on) ? recipe.on : [recipe.on]).filter((e): e is EventType => typeof e === 'string')
     recipes.push({ index: ri, recipe, events: new Set(on), steps })
   }
   const byName = new Map(recipes.map((r) => [r.recipe.name, r]))

@@ -102,7 +102,7 @@ export function createStepRunner({ config, store, plan, renderer, log, queue, li
       next({ ...run, state: 'retrying', runAt, attempt: attemptNo })
       return true
     }
-    await store.updateRun(run.id, { state: 'dead', input, error: message })
+    await store.updateRun(run.id, { state: 'dead', input, error: `${planned.label}: ${message}` })
     rlog.error({ attempt: attemptNo, error: message, permanent }, `${planned.label} failed for good${permanent ? '' : ` after ${attemptNo} attempts`}`)
     return false
   }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { startChild, writeConfig } from '../helpers/child.js'
 import { tempDir } from '../helpers/runner.js'
 
-const body = readFileSync(new URL('../../../shared/fixtures/title-ready.json', import.meta.url), 'utf8')
+const body = readFileSync(new URL('../fixtures/title-ready.json', import.meta.url), 'utf8')
 
 describe('durability: kill -9 right after the 202', () => {
   it('keeps the delivery: after a restart on the same store, the same delivery is a duplicate with the first id', async () => {

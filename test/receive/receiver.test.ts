@@ -3,7 +3,7 @@ import { request } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startTestRunner, type TestRunner } from '../helpers/runner.js'
 
-const fixture = JSON.parse(readFileSync(new URL('../../../shared/fixtures/title-ready.json', import.meta.url), 'utf8')) as Record<string, unknown>
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/title-ready.json', import.meta.url), 'utf8')) as Record<string, unknown>
 const KEY = 'k3y-0f-the-w3bh00k-c0nfigured-in-audiorista'
 
 let t: TestRunner | undefined
@@ -185,7 +185,7 @@ describe('receiver: the SPEC 4 table', () => {
     expect(await (await fetch(`${t.url}/readyz`)).json()).toEqual({ ready: true })
     const other = await fetch(`${t.url}/nope`)
     expect(other.status).toBe(404)
-    expect((await other.json()).error.code).toBe('not_found')
+    expect(((await other.json()) as { error: { code: string } }).error.code).toBe('not_found')
   })
 
   it('logs one line per accepted, duplicate and rejected delivery, with the event id', async () => {

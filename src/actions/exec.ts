@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process'
+import { z } from 'zod'
+import { PermanentError, RetryableError } from '../errors.js'
+import { definePlugin } from '../plugin.js'
+import { abortError } from './abort.js'
+
+const STDOUT_BYTES = 4096
+const STDERR_TAIL_BYTES = 500
+// After SIGTERM a program gets this long to clean up before SIGKILL.
+const KILL_GRACE_MS = 5000
+
+const input = z.object({
+  command: z.string().min(1).describe('Program to run, found on PATH or by path; no shell is involved.'),
+  args: z.array(z.string()).default([]).describe('Arguments, each passed as is (no quoting or globbing).'),
+  cwd: z.string().optional().describe("Working directory (default: the runner's)."),
+  env: z.record(z.string(), z.string()).optional().describe("Extra environment variables, added to the runner's."),
+  stdin: z.string().optional().describe('Text for standard input (default: the payload as JSON).'),
+  permanentExitCodes: z.array(z.number().int()).optional().describe('Exit codes that mean "do not retry"; any other non-zero code retries.'),
+})
+
+type Input = z.output<typeof input>
+
+/** A command line for previews, quoted so it reads unambiguously. */
+function commandLine(input: Input): string {
+  const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
+  return [input.command, ...input.args].map(quote).join(' ')
+}
+
+export default definePlugin<Input>({
+  name: 'exec',
+  description: 'Run a program (no shell) with the payload as JSON on stdin.',
+  input,
+  escape: 'none',
+  run(input, ctx) {
+    const what = `exec: ${input.command}`
+    const env = { ...process.env, ...input.env, AUDIORISTA_EVENT: ctx.event.type, AUDIORISTA_EVENT_ID: ctx.event.id, AUDIORISTA_RUN_ID: ctx.runId }
+    return new Promise((resolve, reject) => {
+      const child = spawn(input.command, input.args, { cwd: input.cwd, env, shell: false, stdio: 'pipe', signal: ctx.signal, killSignal: 'SIGTERM' })
+      let stdout = Buffer.alloc(0)
+      let stderr = Buffer.alloc(0)
+      let settled = false
+      const settle = (err: Error | undefined, value?: unknown) => {
+        if (settled) return
+        settled = true
+        if (err) reject(err)
+        else resolve(value)
+      }
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (stdout.length < STDOUT_BYTES) stdout = Buffer.concat([stdout, chunk]).subarray(0, STDOUT_BYTES)
+      })
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr = Buffer.concat([stderr, chunk]).subarray(-STDERR_TAIL_BYTES)
+      })
+      // A program that ignores stdin closes it early; that is not a failure.
+      child.stdin.on('error', () => {})
+      child.stdin.end(input.stdin ?? JSON.stringify(ctx.payload))
+
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        if (ctx.signal.aborted) {
+          setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), KILL_GRACE_MS).unref()
+          return settle(abortError(ctx.signal, what))
+        }
+        if (err.code === 'ENOENT' || err.code === 'EACCES') {
+          return settle(new PermanentError(`${what}: cannot run (${err.code}); check the command and its permissions${input.cwd ? ` and cwd ${input.cwd}` : ''}`, { code: 'exec_not_found' }))
+        }
+        settle(new RetryableError(`${what}: ${err.message}`, { code: 'exec_error' }))
+      })
+      child.on('close', (code, signal) => {
+        const tail = stderr.toString('utf8').trim()
+        if (code === 0) return settle(undefined, { exitCode: 0, stdout: stdout.toString('utf8').trimEnd() })
+        const message = `${what} ${code === null ? `was killed by ${signal}` : `exited with code ${code}`}${tail ? `: ${tail}` : ''}`
+        const permanent = code !== null && input.permanentExitCodes?.includes(code)
+        settle(permanent ? new PermanentError(message, { code: 'exec_failed' }) : new RetryableError(message, { code: 'exec_failed' }))
+      })
+    })
+  },
+  preview(input) {
+    const extra = [input.cwd ? `in ${input.cwd}` : '', input.env ? `with ${Object.keys(input.env).join(', ')} set` : ''].filter(Boolean).join(', ')
+    return `would run ${commandLine(input)}${extra ? ` (${extra})` : ''}`
+  },
+})

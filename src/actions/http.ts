@@ -1,0 +1,127 @@
+import { z } from 'zod'
+import { parseDuration } from '../duration.js'
+import { PermanentError, RetryableError } from '../errors.js'
+import { definePlugin } from '../plugin.js'
+import { abortError } from './abort.js'
+import { networkError, readText, redactUrl, responseError } from './http-response.js'
+
+const RESULT_BODY_BYTES = 2048
+const GITHUB_API = 'https://api.github.com'
+
+const settings = z.object({
+  githubToken: z.string().optional().describe("Token for preset 'github-dispatch' when a step gives none, e.g. process.env.GITHUB_TOKEN."),
+  apiUrl: z.union([z.url(), z.literal('')]).optional().describe('GitHub API base URL for GitHub Enterprise or tests (default https://api.github.com).'),
+})
+
+const duration = z
+  .union([z.number(), z.string()])
+  .refine((v) => parseDuration(v) !== undefined, 'a duration such as 5000 or "10s"')
+
+const input = z
+  .object({
+    preset: z.enum(['netlify', 'cloudflare-pages', 'vercel', 'github-dispatch']).optional().describe('Known target: build hooks (POST, no body) or GitHub repository_dispatch.'),
+    url: z.string().optional().describe('Where to send the request, e.g. a build hook URL; checked when the step runs.'),
+    method: z.string().regex(/^[A-Za-z]+$/, 'an HTTP method such as POST').toUpperCase().default('POST').describe('HTTP method (default POST).'),
+    headers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).optional().describe('Extra request headers.'),
+    body: z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional().describe('A string, or an object sent as JSON.'),
+    expect: z.array(z.number().int().min(100).max(599)).optional().describe('Statuses counted as success (default: any 2xx).'),
+    timeout: duration.optional().describe('Abort the request after this long (the step timeout still applies).'),
+    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "'owner/name'").optional().describe("github-dispatch: the repository, 'owner/name'."),
+    token: z.string().optional().describe('github-dispatch: token with access to the repository (default: settings githubToken).'),
+    event_type: z.string().optional().describe('github-dispatch: the event type your workflow listens for.'),
+    client_payload: z.record(z.string(), z.unknown()).optional().describe('github-dispatch: data for the workflow (github.event.client_payload).'),
+  })
+  .superRefine((v, ctx) => {
+    if (v.preset !== 'github-dispatch') return
+    if (!v.repo) ctx.addIssue({ code: 'custom', path: ['repo'], message: "required with preset 'github-dispatch' ('owner/name')" })
+    if (!v.event_type) ctx.addIssue({ code: 'custom', path: ['event_type'], message: "required with preset 'github-dispatch'" })
+  })
+
+type Settings = z.output<typeof settings>
+type Input = z.output<typeof input>
+
+interface Outgoing {
+  method: string
+  url: string
+  /** The URL as logs and errors show it. */
+  shown: string
+  headers: Headers
+  body?: string
+  kind: 'json' | 'text' | 'none'
+}
+
+function githubDispatch(input: Input, settings: Settings, headers: Headers, strict: boolean): Outgoing {
+  const token = input.token || settings.githubToken
+  if (!token && strict) {
+    throw new PermanentError("preset 'github-dispatch' needs a token: set actions.http.githubToken (e.g. process.env.GITHUB_TOKEN) or with.token", { code: 'token_missing' })
+  }
+  const url = `${(settings.apiUrl || GITHUB_API).replace(/\/+$/, '')}/repos/${input.repo ?? ''}/dispatches`
+  headers.set('accept', 'application/vnd.github+json')
+  headers.set('x-github-api-version', '2022-11-28')
+  headers.set('content-type', 'application/json')
+  if (token) headers.set('authorization', `Bearer ${token}`)
+  const body = JSON.stringify({ event_type: input.event_type, client_payload: input.client_payload ?? {} })
+  return { method: 'POST', url, shown: url, headers, body, kind: 'json' }
+}
+
+/** The request a step makes. `strict` (run) refuses what `preview` only describes. */
+function outgoing(input: Input, settings: Settings, strict: boolean): Outgoing {
+  const headers = new Headers(input.headers)
+  if (!headers.has('user-agent')) headers.set('user-agent', 'audiorista-runner')
+  if (input.preset === 'github-dispatch') return githubDispatch(input, settings, headers, strict)
+
+  const raw = input.url?.trim() ?? ''
+  let url: URL | undefined
+  try {
+    url = raw ? new URL(raw) : undefined
+  } catch {}
+  if (strict && !raw) throw new PermanentError('url rendered empty; give the step a url (e.g. process.env.BUILD_HOOK_URL)', { code: 'url_empty' })
+  if (strict && (!url || !/^https?:$/.test(url.protocol))) throw new PermanentError('url is not a valid http(s) URL', { code: 'url_invalid' })
+  if (input.body !== undefined && (input.method === 'GET' || input.method === 'HEAD')) {
+    throw new PermanentError(`a ${input.method} request cannot have a body`, { code: 'body_not_allowed' })
+  }
+  let body: string | undefined
+  let kind: Outgoing['kind'] = 'none'
+  if (typeof input.body === 'string') {
+    body = input.body
+    kind = 'text'
+  } else if (input.body !== undefined) {
+    body = JSON.stringify(input.body)
+    kind = 'json'
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json')
+  }
+  const shown = url ? redactUrl(url) : raw ? '(invalid url)' : '(url rendered empty)'
+  return { method: input.method, url: url?.href ?? raw, shown, headers, ...(body === undefined ? {} : { body }), kind }
+}
+
+export default definePlugin<Input, Settings>({
+  name: 'http',
+  description: 'Send an HTTP request: build hooks (Netlify, Cloudflare Pages, Vercel), GitHub repository_dispatch, any API.',
+  settings,
+  input,
+  escape: 'none',
+  async run(input, ctx) {
+    const req = outgoing(input, ctx.settings, true)
+    req.headers.set('idempotency-key', ctx.runId) // stable across retries, so receivers can drop repeats
+    const what = `http: ${req.method} ${req.shown}`
+    const timeout = input.timeout === undefined ? undefined : parseDuration(input.timeout)
+    const signal = timeout === undefined ? ctx.signal : AbortSignal.any([ctx.signal, AbortSignal.timeout(timeout)])
+    try {
+      const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body ?? null, signal })
+      const text = await readText(res, RESULT_BODY_BYTES)
+      const ok = input.expect ? input.expect.includes(res.status) : res.status >= 200 && res.status < 300
+      if (!ok) throw responseError(res, what, text)
+      return { status: res.status, body: text }
+    } catch (err) {
+      if (err instanceof PermanentError || err instanceof RetryableError) throw err
+      if (ctx.signal.aborted) throw abortError(ctx.signal, what)
+      if (signal.aborted) throw new RetryableError(`${what} timed out after ${timeout}ms`, { code: 'timeout' })
+      throw networkError(err, what)
+    }
+  },
+  preview(input, ctx) {
+    const req = outgoing(input, ctx.settings, false)
+    const body = req.body === undefined ? 'no body' : `${req.kind} body ${Buffer.byteLength(req.body)} bytes`
+    return `${req.method} ${req.shown} (${body})${req.body ? `\n${req.body}` : ''}`
+  },
+})

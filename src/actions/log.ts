@@ -1,0 +1,20 @@
+import { z } from 'zod'
+import { definePlugin } from '../plugin.js'
+
+const input = z.record(z.string(), z.unknown()).describe('Anything; a `message` string becomes the log line.')
+
+type Input = z.output<typeof input>
+
+export default definePlugin<Input>({
+  name: 'log',
+  description: 'Write the rendered input to the log (a first recipe, or a trace between steps).',
+  input,
+  escape: 'none',
+  async run(input, ctx) {
+    ctx.log.info({ input }, typeof input.message === 'string' && input.message ? input.message : 'log step')
+    return input
+  },
+  preview(input) {
+    return input
+  },
+})

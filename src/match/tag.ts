@@ -1,0 +1,66 @@
+/**
+ * The `tag` sugar: holds when some tag of the payload has a slug or name equal
+ * to one of the given names, case-insensitively.
+ */
+import type { ConfigIssue } from '../errors.js'
+import type { TemplateContext } from '../types.js'
+import { bare, isPlainObject, show, showList } from './values.js'
+
+export function tagHolds(wanted: unknown, ctx: TemplateContext): boolean {
+  const tags = tagsOf(ctx)
+  if (!Array.isArray(tags)) return false
+  const names: unknown[] = Array.isArray(wanted) ? wanted : [wanted]
+  for (const tag of tags) {
+    for (const name of names) {
+      if (typeof name !== 'string') continue
+      // Plain string tags too: the Asset transcoded body is undocumented, so stay lenient.
+      if (typeof tag === 'string' ? same(tag, name) : same(ownString(tag, 'slug'), name) || same(ownString(tag, 'name'), name)) {
+        return true
+      }
+    }
+  }
+  return false
+}
+
+/** The reason for a failed `tag`: `tag: no tag is "podcast" (tags: "Sci-Fi")`. */
+export function tagReason(wanted: unknown, ctx: TemplateContext): { reason: string; actual: unknown } {
+  const tags = tagsOf(ctx)
+  const names = (Array.isArray(wanted) ? wanted : [wanted]).map(show).join(' or ')
+  const labels = Array.isArray(tags) ? tags.map((t: unknown) => ownString(t, 'name') ?? ownString(t, 'slug') ?? t) : []
+  const have = labels.length ? `tags: ${showList(labels)}` : tags === undefined || Array.isArray(tags) ? 'no tags' : `tags: ${show(tags)}`
+  return { reason: names ? `tag: no tag is ${names} (${have})` : 'tag: no tag names given', actual: tags }
+}
+
+export function describeTag(wanted: unknown): string {
+  if (!Array.isArray(wanted)) return `tag = ${bare(wanted)}`
+  return wanted.length === 1 ? `tag = ${bare(wanted[0])}` : `tag in (${showList(wanted, bare)})`
+}
+
+export function checkTag(wanted: unknown, path: string, issues: ConfigIssue[]): void {
+  if (typeof wanted === 'string') {
+    if (!wanted.trim()) issues.push({ path, message: 'must be a tag slug or name, got an empty string' })
+    return
+  }
+  if (!Array.isArray(wanted)) {
+    issues.push({ path, message: `must be a tag slug or name, or a list of them; got ${show(wanted)}` })
+    return
+  }
+  if (wanted.length === 0) issues.push({ path, message: 'must list at least one tag (an empty list never matches)' })
+  wanted.forEach((name: unknown, i) => {
+    if (typeof name !== 'string' || !name.trim()) {
+      issues.push({ path: `${path}[${i}]`, message: `must be a tag slug or name, got ${show(name)}` })
+    }
+  })
+}
+
+function tagsOf(ctx: TemplateContext): unknown {
+  return Object.hasOwn(ctx, 'tags') ? ctx['tags'] : undefined
+}
+
+const same = (label: string | undefined, name: string) => label !== undefined && label.toLowerCase() === name.toLowerCase()
+
+function ownString(value: unknown, key: string): string | undefined {
+  if (!isPlainObject(value) || !Object.hasOwn(value, key)) return undefined
+  const field = value[key]
+  return typeof field === 'string' ? field : undefined
+}

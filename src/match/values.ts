@@ -1,0 +1,97 @@
+/**
+ * Value semantics shared by the matchers: equality, ordering, emptiness, and
+ * short renderings of values for `explain`, `check` and `simulate`.
+ */
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto === Object.prototype || proto === null) return true
+  // An object literal from another realm (a config evaluated in a vm context) has a foreign Object.prototype.
+  return Object.getPrototypeOf(proto) === null && !(Symbol.toStringTag in value) && !(Symbol.iterator in value)
+}
+
+/** Structural equality of JSON-like values; other objects are equal only to themselves. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b)
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false
+    return true
+  }
+  if (!isPlainObject(a) || !isPlainObject(b)) return false
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  // hasOwn first: an own "__proto__" key from JSON.parse must not be compared with b's prototype.
+  for (const key of keys) if (!Object.hasOwn(b, key) || !deepEqual(a[key], b[key])) return false
+  return true
+}
+
+// Strict on purpose: Number('') is 0 and Number('0x1f') is 31, neither is what a payload means.
+const NUMERIC = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/
+
+function asNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isNaN(value) ? undefined : value
+  if (typeof value === 'string' && NUMERIC.test(value)) return Number(value)
+  return undefined
+}
+
+/**
+ * Order of two values, or undefined when they have none. Numbers and numeric
+ * strings compare as numbers (Audiorista sends `rating` as `"4.5"`); other
+ * strings compare by code unit, which orders ISO 8601 dates correctly.
+ */
+export function compare(a: unknown, b: unknown): number | undefined {
+  const x = asNumber(a)
+  const y = asNumber(b)
+  if (x !== undefined && y !== undefined) return x < y ? -1 : x > y ? 1 : 0
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0
+  return undefined
+}
+
+/** True when a number and a numeric string denote the same number: worth a hint in explain. */
+export function looseNumberEqual(a: unknown, b: unknown): boolean {
+  return typeof a !== typeof b && compare(a, b) === 0
+}
+
+export function isEmpty(value: unknown): boolean {
+  if (value === undefined || value === null || value === '') return true
+  if (Array.isArray(value)) return value.length === 0
+  return isPlainObject(value) && Object.keys(value).length === 0
+}
+
+const MAX_STRING = 80
+const MAX_ITEMS = 5
+
+/** A short, JSON-like rendering of any value, bounded in size and depth. */
+export function show(value: unknown, depth = 0): string {
+  if (value === undefined) return 'undefined'
+  if (typeof value === 'string') return JSON.stringify(value.length > MAX_STRING ? `${value.slice(0, MAX_STRING - 1)}…` : value)
+  if (typeof value === 'function') return '(function)'
+  if (value instanceof RegExp) return String(value)
+  if (typeof value !== 'object' || value === null) return String(value)
+  if (depth >= 2) return Array.isArray(value) ? '[…]' : '{…}'
+  const record = value as Record<string, unknown>
+  const keys = Array.isArray(value) ? null : Object.keys(record)
+  const total = keys ? keys.length : (value as unknown[]).length
+  const items: string[] = []
+  for (let i = 0; i < Math.min(total, MAX_ITEMS); i++) {
+    items.push(keys ? `${JSON.stringify(keys[i])}: ${show(record[keys[i]!], depth + 1)}` : show((value as unknown[])[i], depth + 1))
+  }
+  if (total > MAX_ITEMS) items.push(`… ${total - MAX_ITEMS} more`)
+  return keys ? `{${items.join(', ')}}` : `[${items.join(', ')}]`
+}
+
+/** Like `show`, but plain words and numbers go bare: for one-line summaries. */
+export function bare(value: unknown): string {
+  if (typeof value === 'string' && /^[\w@.:/+-]+$/.test(value)) return value
+  return show(value)
+}
+
+/** Several values, as `"a", "b"`. */
+export function showList(values: readonly unknown[], render: (v: unknown) => string = show, max = 10): string {
+  const shown = values.slice(0, max).map(render)
+  if (values.length > max) shown.push(`… ${values.length - max} more`)
+  return shown.join(', ')
+}

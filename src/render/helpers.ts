@@ -1,0 +1,116 @@
+import type { HelperDelegate, HelperOptions } from 'handlebars'
+import { formatClock } from '../duration.js'
+import { RunnerError } from '../errors.js'
+import { formatBytes, formatDate, stripHtml, toDate, toNumber, toText, truncate, urlencode } from './text.js'
+
+type Helper = (...args: unknown[]) => unknown
+
+/** Handlebars passes its options object last; helpers want the arguments and the hash. */
+function split(all: unknown[]): { args: unknown[]; hash: Record<string, unknown> } {
+  const options = all[all.length - 1] as HelperOptions | undefined
+  return { args: all.slice(0, -1), hash: options?.hash ?? {} }
+}
+
+const isBlank = (value: unknown) => value == null || value === ''
+// As in `{{#if}}`: an empty list counts as false.
+const truthy = (value: unknown) => (Array.isArray(value) ? value.length > 0 : Boolean(value))
+
+function json(value: unknown, indent?: unknown): string {
+  const space = typeof indent === 'number' || typeof indent === 'string' ? indent : undefined
+  try {
+    return JSON.stringify(value, null, space) ?? ''
+  } catch {
+    // A cycle or a BigInt: rendering must go on.
+    return ''
+  }
+}
+
+/** `join tags "name"`: a second argument names the key when the items are objects. */
+function join(list: unknown, second: unknown, third: unknown, hash: Record<string, unknown>): string {
+  if (!Array.isArray(list)) return toText(list)
+  const objects = list.some((item) => item !== null && typeof item === 'object')
+  const key = hash.key ?? (objects ? second : undefined)
+  const separator = hash.sep ?? (objects ? third : second) ?? ', '
+  const pick = (item: unknown) => {
+    if (key == null || item === null || typeof item !== 'object') return item
+    // Own keys only: `join tags "constructor"` must not reach the prototype.
+    return Object.hasOwn(item, String(key)) ? (item as Record<string, unknown>)[String(key)] : undefined
+  }
+  return list
+    .map(pick)
+    .filter((item) => !isBlank(item))
+    .map(toText)
+    .join(toText(separator))
+}
+
+/** The built-in helpers; `lookup`, `if`, `each`, `with`, `unless` come with Handlebars. */
+export const builtinHelpers: Record<string, Helper> = {
+  json: (...all) => {
+    const [value, indent] = split(all).args
+    return json(value, indent)
+  },
+  default: (...all) => split(all).args.find((value) => !isBlank(value)) ?? '',
+  eq: (...all) => {
+    const [first, ...rest] = split(all).args
+    return rest.length > 0 && rest.every((value) => value === first)
+  },
+  ne: (...all) => {
+    const [a, b] = split(all).args
+    return a !== b
+  },
+  and: (...all) => {
+    const { args } = split(all)
+    if (args.length === 0) return false
+    const falsy = args.findIndex((value) => !truthy(value))
+    return args[falsy === -1 ? args.length - 1 : falsy]
+  },
+  or: (...all) => {
+    const { args } = split(all)
+    if (args.length === 0) return false
+    // Like JS `||`: the last value when none is truthy, so `{{or a b}}` renders empty, not "false".
+    return args.find(truthy) ?? args[args.length - 1]
+  },
+  not: (...all) => !truthy(split(all).args[0]),
+  join: (...all) => {
+    const { args, hash } = split(all)
+    return join(args[0], args[1], args[2], hash)
+  },
+  truncate: (...all) => {
+    const [text, length, suffix] = split(all).args
+    const n = toNumber(length)
+    return n === undefined ? toText(text) : truncate(toText(text), n, suffix === undefined ? undefined : toText(suffix))
+  },
+  lower: (...all) => toText(split(all).args[0]).toLowerCase(),
+  upper: (...all) => toText(split(all).args[0]).toUpperCase(),
+  duration: (...all) => {
+    const ms = toNumber(split(all).args[0])
+    return ms === undefined ? '' : formatClock(ms)
+  },
+  bytes: (...all) => {
+    const n = toNumber(split(all).args[0])
+    return n === undefined ? '' : formatBytes(n)
+  },
+  date: (...all) => {
+    const [value, format] = split(all).args
+    const date = toDate(value)
+    return date ? formatDate(date, typeof format === 'string' ? format : undefined) : ''
+  },
+  stripHtml: (...all) => stripHtml(toText(split(all).args[0])),
+  urlencode: (...all) => urlencode(toText(split(all).args[0])),
+}
+
+/**
+ * Wraps a helper so that what it throws names it. The error travels up
+ * through block helpers (`#each`) unchanged, and `render` adds the field.
+ */
+export function guardHelper(name: string, fn: HelperDelegate | Helper): HelperDelegate {
+  return function (this: unknown, ...args: unknown[]) {
+    try {
+      return (fn as Helper).apply(this, args)
+    } catch (err) {
+      if (err instanceof RunnerError && err.code === 'helper_failed') throw err
+      const reason = err instanceof Error ? err.message : String(err)
+      throw new RunnerError('helper_failed', `helper "${name}" threw: ${reason}`, { cause: err })
+    }
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Pure text functions behind the template helpers. Each one is total: odd
+ * input gives an empty or unchanged string, never an exception, because a
+ * payload field that is missing or of an unexpected type must not fail a run.
+ */
+
+/** Any value as text: null and undefined are empty. */
+export function toText(value: unknown): string {
+  if (value == null) return ''
+  if (typeof value === 'string') return value
+  try {
+    return String(value)
+  } catch {
+    // Objects without a prototype have no toString.
+    return ''
+  }
+}
+
+/** A finite number from a number or a numeric string, else undefined. */
+export function toNumber(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN
+  return Number.isFinite(n) ? n : undefined
+}
+
+/** At most `length` characters including the suffix; code points are never split. */
+export function truncate(text: string, length: number, suffix = '…'): string {
+  const chars = Array.from(text)
+  if (!Number.isFinite(length) || length < 0 || chars.length <= length) return text
+  const tail = Array.from(suffix)
+  if (tail.length >= length) return tail.slice(0, length).join('')
+  return chars.slice(0, length - tail.length).join('').trimEnd() + suffix
+}
+
+const SIZE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB']
+
+/**
+ * 1024-based size: `512 B`, `1.5 KB`, `28 MB`. One decimal below 10 (where it
+ * tells something), none above, and no `.0`.
+ */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return ''
+  let n = bytes
+  let unit = 0
+  while (n >= 1024 && unit < SIZE_UNITS.length - 1) {
+    n /= 1024
+    unit++
+  }
+  if (unit === 0) return `${Math.round(n)} B`
+  // 1023.7 KB would print as "1024 KB": move up a unit instead.
+  if (Math.round(n) >= 1024 && unit < SIZE_UNITS.length - 1) {
+    n /= 1024
+    unit++
+  }
+  const text = n < 10 ? n.toFixed(1).replace(/\.0$/, '') : String(Math.round(n))
+  return `${text} ${SIZE_UNITS[unit]}`
+}
+
+const LOCAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/
+
+/** A Date from an ISO string, epoch milliseconds or a Date; undefined when invalid. */
+export function toDate(value: unknown): Date | undefined {
+  let date: Date | undefined
+  if (value instanceof Date) date = value
+  else if (typeof value === 'number') date = new Date(value)
+  else if (typeof value === 'string' && /^\d+$/.test(value.trim())) date = new Date(Number(value))
+  // A zoneless ISO time would be read in the server's zone; templates work in UTC.
+  else if (typeof value === 'string') date = new Date(LOCAL_ISO.test(value.trim()) ? `${value.trim()}Z` : value)
+  return date && Number.isFinite(date.getTime()) ? date : undefined
+}
+
+const DATE_TOKENS = /YYYY|MM|DD|HH|mm|ss/g
+
+/** `YYYY`, `MM`, `DD`, `HH`, `mm`, `ss` in UTC; `'iso'` gives the full ISO string. */
+export function formatDate(date: Date, format = 'YYYY-MM-DD'): string {
+  if (format === 'iso') return date.toISOString()
+  const pad = (n: number) => String(n).padStart(2, '0')
+  const parts: Record<string, string> = {
+    YYYY: String(date.getUTCFullYear()),
+    MM: pad(date.getUTCMonth() + 1),
+    DD: pad(date.getUTCDate()),
+    HH: pad(date.getUTCHours()),
+    mm: pad(date.getUTCMinutes()),
+    ss: pad(date.getUTCSeconds()),
+  }
+  return format.replace(DATE_TOKENS, (token) => parts[token] ?? token)
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' }
+
+/** Decodes the basic named entities and numeric ones in a single pass (no double decoding). */
+export function decodeEntities(text: string): string {
+  return text.replace(/&(#\d+|#x[0-9a-f]+|[a-z]+);/gi, (whole, name: string) => {
+    if (name[0] !== '#') return ENTITIES[name.toLowerCase()] ?? whole
+    const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10)
+    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole
+  })
+}
+
+// Block-level tags separate words; inline ones (`<b>`) must not add a space.
+const BLOCK_TAG = /<\/?(?:p|div|br|hr|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|section|article|header|footer|pre)\b[^>]*>/gi
+const ANY_TAG = /<[/!?]?[a-z][^>]*>|<!--[^>]*>/gi
+
+/** Plain text of an HTML fragment: tags removed, basic entities decoded, whitespace collapsed. */
+export function stripHtml(html: string): string {
+  const text = html.replace(BLOCK_TAG, ' ').replace(ANY_TAG, '')
+  return decodeEntities(text).replace(/\s+/g, ' ').trim()
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/** encodeURIComponent that cannot throw (a lone surrogate becomes U+FFFD). */
+export function urlencode(text: string): string {
+  return encodeURIComponent(text.replace(LONE_SURROGATE, '\uFFFD'))
+}
