@@ -17,7 +17,7 @@ export default defineConfig({
     creators: { 'Jane Doe': 'jane@example.com' },
   },
   actions: {
-    slack: { token: process.env.SLACK_BOT_TOKEN },
+    slack: { token: process.env.SLACK_BOT_TOKEN, apiUrl: process.env.SLACK_API_URL },
     email: { transport: process.env.SMTP_URL, from: 'Releases <releases@example.com>' },
   },
   plugins: ['./plugins'],

@@ -2,7 +2,7 @@ import type { Recipe } from 'audiorista-runner'
 
 /**
  * The mission recipe: when a podcast episode is ready, tell the team in Slack,
- * rebuild the site, and email the creator.
+ * rebuild the site (once for a burst of episodes), and email the creator once.
  */
 export const podcastReady = {
   name: 'podcast-ready',
@@ -19,6 +19,8 @@ export const podcastReady = {
       action: 'http',
       // Netlify / Cloudflare Pages / Vercel build hook; unset = preview mode.
       with: { url: process.env.BUILD_HOOK_URL },
+      // One build for a burst of episodes (the step's debounce key is the step itself).
+      debounce: '2m',
     },
     {
       name: 'email-creator',
@@ -28,6 +30,8 @@ export const podcastReady = {
         subject: 'Your title "{{name}}" is live',
         template: 'creator-ready',
       },
+      // Once per title, however often it is republished.
+      once: true,
     },
   ],
 } satisfies Recipe

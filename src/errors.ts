@@ -63,3 +63,18 @@ export class StoreUnavailableError extends RunnerError {
     super('store_unavailable', message, { status: 503, cause: options.cause })
   }
 }
+
+/**
+ * Plugins are loaded through jiti and may hold their own copy of this module,
+ * so `instanceof` alone would miss their errors: the name decides too.
+ */
+export function isPermanentError(err: unknown): boolean {
+  return err instanceof PermanentError || (err instanceof Error && err.name === 'PermanentError')
+}
+
+/** The `retryAfter` (ms) of a RetryableError, from any copy of this module. */
+export function retryAfterOf(err: unknown): number | undefined {
+  if (!(err instanceof Error) || err.name !== 'RetryableError') return undefined
+  const ms = (err as { retryAfter?: unknown }).retryAfter
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined
+}

@@ -65,6 +65,7 @@ export async function startRunner(prepared: Setup, log: Logger): Promise<Runner>
         await engine.stop(grace)
         server.closeAllConnections()
         await closed
+        await prepared.registry.close()
         await store.close()
       })()
       return closing

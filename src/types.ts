@@ -344,4 +344,6 @@ export interface ActionPlugin<I = any, S = any> {
   run(input: I, ctx: ActionContext<S>): Promise<unknown>
   /** Describe what `run` would do, for previews and dry runs. */
   preview?(input: I, ctx: ActionContext<S>): unknown
+  /** Release what the plugin keeps open (pooled connections) when the runner stops. */
+  close?(): void | Promise<void>
 }

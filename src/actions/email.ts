@@ -174,6 +174,12 @@ export default definePlugin<Input, Settings>({
       release(pool)
     }
   },
+  async close() {
+    const open = [...pools.values()]
+    pools.clear()
+    for (const pool of open) clearTimeout(pool.timer)
+    await Promise.all(open.map((pool) => pool.mailer.then((m) => m.close()).catch(() => {})))
+  },
   preview(input, ctx) {
     const { html, ...rest } = compose(input, ctx)
     return { ...rest, ...(typeof html === 'string' ? { html: html.length > 2000 ? `${html.slice(0, 2000)}…` : html } : {}) }

@@ -21,6 +21,8 @@ export interface ActionEntry {
 export interface ActionRegistry {
   get(name: string): ActionEntry | undefined
   names(): string[]
+  /** Let every plugin release what it keeps open; a failing `close` is logged by the caller, never thrown. */
+  close(): Promise<void>
 }
 
 const PLUGIN_FILE = /^(?!_|\.)(?!.*\.(test|spec|d)\.[cm]?[jt]s$).*\.(ts|mts|js|mjs|cjs)$/
@@ -77,7 +79,10 @@ export async function loadActions(config: ResolvedConfig, builtins: ActionPlugin
     if (rl) entry.rateLimit = { limit: rl.limit, interval: parseDuration(rl.interval) ?? 1000 }
     entries.set(name, entry)
   }
-  return { registry: { get: (name) => entries.get(name), names: () => [...entries.keys()] }, issues }
+  const close = async () => {
+    await Promise.allSettled([...entries.values()].map(async ({ plugin }) => plugin.close?.()))
+  }
+  return { registry: { get: (name) => entries.get(name), names: () => [...entries.keys()], close }, issues }
 }
 
 function pluginFiles(entry: string, i: number, issues: ConfigIssue[], config: ResolvedConfig): string[] {

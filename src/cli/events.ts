@@ -67,6 +67,7 @@ async function runHere(options: { config?: string }, arrange: (store: ReturnType
     const runs = await store.runsForEvent(eventId)
     for (const r of runs) process.stdout.write(`${r.id} ${r.recipe} step ${r.stepIndex + 1} (${r.action}): ${r.state}${r.error ? ` — ${r.error}` : ''}\n`)
     await store.close()
+    await prepared.registry.close()
     if (runs.some((r) => r.state === 'dead')) process.exitCode = 1
   } catch (err) {
     reportError(err)

@@ -81,3 +81,5 @@ program
   .action(retryCommand)
 
 await program.parseAsync(process.argv)
+// One-shot commands end here, even if a client library keeps a pooled socket open.
+if (program.args[0] !== 'start' || process.exitCode) process.exit()

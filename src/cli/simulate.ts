@@ -1,6 +1,7 @@
 import { evaluate, explain } from '../match/condition.js'
 import { silentLogger } from '../log.js'
 import { createEngine } from '../queue/engine.js'
+import type { Plan } from '../queue/plan.js'
 import { bodyHash } from '../receive/canonical.js'
 import { parseObject } from '../receive/body.js'
 import { validateWith } from '../schema.js'
@@ -89,8 +90,9 @@ async function dryRun({ config, plan, renderer }: Setup, type: EventType, payloa
 }
 
 /** `--run`: the real engine on a throw-away in-memory store, so retries and ordering are the real ones. */
-async function runForReal({ config, plan, renderer }: Setup, type: EventType, payload: Payload): Promise<void> {
+async function runForReal({ config, plan: planned, renderer, registry }: Setup, type: EventType, payload: Payload): Promise<void> {
   const store = createSqliteStore({ path: ':memory:' })
+  const plan = withoutDebounce(planned)
   const engine = createEngine({ config, store, plan, renderer, log: silentLogger() })
   const body = JSON.stringify(payload)
   const { id } = await store.accept({ type, body, hash: bodyHash(payload), receivedAt: Date.now(), dedupeWindow: 0 })
@@ -103,8 +105,15 @@ async function runForReal({ config, plan, renderer }: Setup, type: EventType, pa
     if (r.result !== undefined && r.result !== null) out.push(indent(JSON.stringify(redact(r.result), null, 2), 6))
   }
   await store.close()
+  await registry.close()
   process.stdout.write(`${out.join('\n')}\n`)
   if (runs.some((r) => r.state === 'dead')) process.exitCode = 1
+}
+
+/** One payload has nothing to coalesce with: `--run` does not wait out debounces. */
+function withoutDebounce(plan: Plan): Plan {
+  const recipes = plan.recipes.map(({ debounce: _, ...r }) => ({ ...r, steps: r.steps.map(({ debounce: __, ...s }) => s) }))
+  return { ...plan, recipes, byName: new Map(recipes.map((r) => [r.recipe.name, r])) }
 }
 
 function indent(text: string, n: number): string {

@@ -1,5 +1,6 @@
 import PQueue from 'p-queue'
 import type { ActionEntry } from '../actions/registry.js'
+import type { Logger } from '../types.js'
 
 /**
  * Per-action concurrency and rate limits. Each action (and limit key, such
@@ -9,7 +10,7 @@ import type { ActionEntry } from '../actions/registry.js'
 export function createLimits() {
   const queues = new Map<string, PQueue>()
   return {
-    run<T>(name: string, entry: ActionEntry, key: string | undefined, task: () => Promise<T>): Promise<T> {
+    run<T>(name: string, entry: ActionEntry, key: string | undefined, log: Logger, task: () => Promise<T>): Promise<T> {
       if (entry.concurrency === undefined && entry.rateLimit === undefined) return task()
       const id = `${name}\u0000${key ?? ''}`
       let queue = queues.get(id)
@@ -19,6 +20,11 @@ export function createLimits() {
           ...(entry.rateLimit ? { intervalCap: entry.rateLimit.limit, interval: entry.rateLimit.interval, strict: true } : {}),
         })
         queues.set(id, queue)
+      }
+      const busy = queue.size > 0 || queue.pending >= (entry.concurrency ?? Number.POSITIVE_INFINITY) || queue.isPaused
+      if (busy || (entry.rateLimit && queue.pending + queue.size >= entry.rateLimit.limit)) {
+        const limit = [entry.concurrency !== undefined ? `concurrency ${entry.concurrency}` : '', entry.rateLimit ? `${entry.rateLimit.limit} per ${entry.rateLimit.interval} ms` : ''].filter(Boolean).join(', ')
+        log.info({ waiting: queue.size + 1, limitKey: key }, `waiting for the ${name} limit (${limit}${key ? ` for ${key}` : ''})`)
       }
       return queue.add(task) as Promise<T>
     },

@@ -2,9 +2,10 @@ import type { ActionEntry, ActionRegistry } from '../actions/registry.js'
 import { parseDuration } from '../duration.js'
 import type { ConfigIssue } from '../errors.js'
 import { validateCondition } from '../match/condition.js'
-import type { CompiledInput, Renderer } from '../render/renderer.js'
+import { resolveDebounce, resolveOnce, resolveRetry } from '../config/flow.js'
+import type { CompiledInput, CompiledString, Renderer } from '../render/renderer.js'
 import { validateWith } from '../schema.js'
-import type { EventType, Recipe, ResolvedConfig, ResolvedRetry, Step } from '../types.js'
+import type { DebounceOption, EventType, OnceOption, Recipe, ResolvedConfig, ResolvedRetry, Step } from '../types.js'
 
 /** A step ready to run: its plugin, compiled input and resolved limits. */
 export interface PlannedStep {
@@ -18,6 +19,21 @@ export interface PlannedStep {
   retry: ResolvedRetry
   /** Set when this step runs in preview mode, and why. */
   previewReason?: string
+  once?: PlannedOnce
+  debounce?: PlannedDebounce
+}
+
+/** `once`, ready to use: the key template compiled, the window in ms (undefined: forever). */
+export interface PlannedOnce {
+  key: CompiledString
+  window?: number
+}
+
+/** `debounce`, ready to use; the key template compiled. */
+export interface PlannedDebounce {
+  key: CompiledString
+  wait: number
+  maxWait?: number
 }
 
 export interface PlannedRecipe {
@@ -25,6 +41,8 @@ export interface PlannedRecipe {
   recipe: Recipe
   events: ReadonlySet<EventType>
   steps: PlannedStep[]
+  once?: PlannedOnce
+  debounce?: PlannedDebounce
 }
 
 export interface Plan {
@@ -71,8 +89,13 @@ export async function planRecipes(config: ResolvedConfig, registry: ActionRegist
         entry,
         input,
         timeout: parseDuration(step.timeout) ?? config.queue.timeout,
-        retry: resolveRetry(step, config.queue.retry),
+        retry: resolveRetry(step.retry, config.queue.retry),
       }
+      const once = planOnce(step.once, `${path}.once`, renderer, issues)
+      if (once) planned.once = once
+      // A step's debounce defaults to the step itself: one run for all titles (a site rebuild).
+      const debounce = planDebounce(step.debounce, '', `${path}.debounce`, renderer, issues)
+      if (debounce) planned.debounce = debounce
       const reason = entry.previewReason ?? (unset.length ? `with.${unset.join(', with.')} ${unset.length === 1 ? 'is' : 'are'} not set (an unset environment variable?)` : undefined)
       if (reason) {
         planned.previewReason = reason
@@ -81,7 +104,13 @@ export async function planRecipes(config: ResolvedConfig, registry: ActionRegist
       steps.push(planned)
     }
     const on = (Array.isArray(recipe.on) ? recipe.on : [recipe.on]).filter((e): e is EventType => typeof e === 'string')
-    recipes.push({ index: ri, recipe, events: new Set(on), steps })
+    const planned: PlannedRecipe = { index: ri, recipe, events: new Set(on), steps }
+    const once = planOnce(recipe.once, `${base}.once`, renderer, issues)
+    if (once) planned.once = once
+    // A recipe's debounce defaults to one run per title.
+    const debounce = planDebounce(recipe.debounce, '{{id}}', `${base}.debounce`, renderer, issues)
+    if (debounce) planned.debounce = debounce
+    recipes.push(planned)
   }
   const byName = new Map(recipes.map((r) => [r.recipe.name, r]))
   return { plan: { recipes, byName, previews }, issues }
@@ -119,12 +148,18 @@ function containsTemplate(value: unknown): boolean {
   return false
 }
 
-function resolveRetry(step: Step, defaults: ResolvedRetry): ResolvedRetry {
-  const r = step.retry ?? {}
-  return {
-    attempts: r.attempts ?? defaults.attempts,
-    delay: parseDuration(r.delay) ?? defaults.delay,
-    factor: r.factor ?? defaults.factor,
-    maxDelay: parseDuration(r.maxDelay) ?? defaults.maxDelay,
-  }
+function planOnce(value: OnceOption | undefined, path: string, renderer: Renderer, issues: ConfigIssue[]): PlannedOnce | undefined {
+  const once = resolveOnce(value)
+  if (!once) return undefined
+  const planned: PlannedOnce = { key: renderer.compileString(once.key, `${path}.key`, issues) }
+  if (once.window !== undefined) planned.window = once.window
+  return planned
+}
+
+function planDebounce(value: DebounceOption | undefined, defaultKey: string, path: string, renderer: Renderer, issues: ConfigIssue[]): PlannedDebounce | undefined {
+  const debounce = resolveDebounce(value)
+  if (!debounce) return undefined
+  const planned: PlannedDebounce = { key: renderer.compileString(debounce.key ?? defaultKey, `${path}.key`, issues), wait: debounce.wait }
+  if (debounce.maxWait !== undefined) planned.maxWait = debounce.maxWait
+  return planned
 }

@@ -1,5 +1,5 @@
 import type PQueue from 'p-queue'
-import { PermanentError, RetryableError, RunnerError } from '../errors.js'
+import { isPermanentError, PermanentError, RetryableError, retryAfterOf, RunnerError } from '../errors.js'
 import { evaluate, explain } from '../match/condition.js'
 import { buildContext } from '../render/context.js'
 import type { Renderer } from '../render/renderer.js'
@@ -7,6 +7,7 @@ import { validateWith } from '../schema.js'
 import type { StepRun, Store } from '../store/store.js'
 import type { ActionContext, EventInfo, Logger, Payload, ResolvedConfig, TemplateContext } from '../types.js'
 import { backoff } from './backoff.js'
+import { createFlow } from './flow.js'
 import type { createLimits } from './limits.js'
 import type { Plan, PlannedStep } from './plan.js'
 
@@ -29,6 +30,7 @@ export interface StepRunnerOptions {
  */
 export function createStepRunner({ config, store, plan, renderer, log, queue, limits, next }: StepRunnerOptions) {
   const running = new Map<string, AbortController>()
+  const flow = createFlow({ store, renderer })
 
   async function loadContext(run: StepRun) {
     const event = await store.getEvent(run.eventId)
@@ -54,9 +56,12 @@ export function createStepRunner({ config, store, plan, renderer, log, queue, li
     }
   }
 
-  async function attempt(run: StepRun, planned: PlannedStep, input: unknown, payload: Payload, info: EventInfo, steps: Record<string, unknown>, ctx: TemplateContext, rlog: Logger) {
+  async function attempt(run: StepRun, planned: PlannedStep, input: unknown, payload: Payload, info: EventInfo, steps: Record<string, unknown>, ctx: TemplateContext, rlog: Logger, release: Array<{ key: string; runId: string }>) {
     const claimed = await store.claimRun(run.id, Date.now())
+    // Skipped while it waited for a slot (a later event coalesced it): nothing to do.
     if (!claimed) return { outcome: 'gone' as const }
+    // Started: later arrivals open a new debounce window.
+    for (const r of release) await store.releaseDebounce(r.key, r.runId)
     const { plugin, settings } = planned.entry
     const controller = new AbortController()
     running.set(run.id, controller)
@@ -76,7 +81,8 @@ export function createStepRunner({ config, store, plan, renderer, log, queue, li
       if (planned.previewReason) {
         const preview = plugin.preview ? await plugin.preview(input, actx) : input
         await store.updateRun(run.id, { state: 'previewed', input, result: preview ?? null, error: null })
-        rlog.info({ preview, reason: planned.previewReason }, `preview: ${planned.label} would run (${planned.previewReason})`)
+        const flow = planned.debounce ? `; once live, its debounce of ${planned.debounce.wait} ms coalesces bursts` : ''
+        rlog.info({ preview, reason: planned.previewReason }, `preview: ${planned.label} would run (${planned.previewReason}${flow})`)
         return { outcome: 'ok' as const }
       }
       const result = await withTimeout(plugin.run(input, actx), planned.timeout, controller)
@@ -92,9 +98,9 @@ export function createStepRunner({ config, store, plan, renderer, log, queue, li
 
   async function fail(run: StepRun, planned: PlannedStep, input: unknown, err: unknown, attemptNo: number, rlog: Logger): Promise<boolean> {
     const message = errorMessage(err)
-    const permanent = err instanceof PermanentError
+    const permanent = isPermanentError(err)
     if (!permanent && attemptNo < planned.retry.attempts) {
-      const retryAfter = err instanceof RetryableError ? err.retryAfter : undefined
+      const retryAfter = retryAfterOf(err)
       const delay = retryAfter ?? backoff(planned.retry, attemptNo)
       const runAt = Date.now() + delay
       await store.updateRun(run.id, { state: 'retrying', runAt, input, error: message })
@@ -111,9 +117,10 @@ export function createStepRunner({ config, store, plan, renderer, log, queue, li
     const run = await store.getRun(runId)
     if (!run || (run.state !== 'pending' && run.state !== 'retrying')) return
     const rlog = log.child({ eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 })
-    const planned = plan.byName.get(run.recipe)?.steps.find((s) => s.index === run.stepIndex)
+    const plannedRecipe = plan.byName.get(run.recipe)
+    const planned = plannedRecipe?.steps.find((s) => s.index === run.stepIndex)
     const { payload, info, siblings, steps, ctx } = await loadContext(run)
-    if (!planned) {
+    if (!planned || !plannedRecipe) {
       await store.updateRun(run.id, { state: 'skipped', error: `recipe "${run.recipe}" step ${run.stepIndex + 1} is no longer in the config` })
       rlog.warn('step skipped: no longer in the config')
       return finish(run, planned, siblings, true)
@@ -127,6 +134,20 @@ export function createStepRunner({ config, store, plan, renderer, log, queue, li
         return finish(run, planned, siblings, true)
       }
     }
+    const replaced: StepRun[] = []
+    const gate = await flow.gate(run, plannedRecipe, planned, ctx, replaced)
+    if (replaced.length) await continueReplaced(replaced, rlog)
+    if (gate.action === 'defer') {
+      rlog.info({ until: new Date(gate.until).toISOString() }, `${planned.label}: ${gate.reason}`)
+      next({ ...run, runAt: gate.until })
+      return
+    }
+    if (gate.action === 'skip') {
+      const targets = gate.job ? siblings.filter((r) => r.state === 'pending' || r.id === run.id) : [run]
+      for (const r of targets) await store.updateRun(r.id, { state: 'skipped', error: gate.reason })
+      rlog.info(`${planned.label} skipped: ${gate.reason}`)
+      return gate.job ? undefined : finish(run, planned, siblings, true)
+    }
     let input: unknown
     try {
       const rendered = renderer.render(planned.input, ctx, planned.entry.plugin.escape ?? 'none')
@@ -137,14 +158,27 @@ export function createStepRunner({ config, store, plan, renderer, log, queue, li
       const msg = `${planned.label}: ${errorMessage(err)}`
       await store.updateRun(run.id, { state: 'dead', error: msg })
       rlog.error({ error: msg }, `${planned.label} failed for good: its input is invalid`)
+      await flow.release(run, plannedRecipe, planned, ctx, siblings.find((r) => r.stepIndex === 0)?.id)
       return finish(run, planned, siblings, false)
     }
     const key = safeKey(planned, input)
-    const result = await limits.run(run.action, planned.entry, key, () => queue.add(() => attempt(run, planned, input, payload, info, steps, ctx, rlog)) as Promise<Awaited<ReturnType<typeof attempt>>>)
+    const result = await limits.run(run.action, planned.entry, key, rlog, () => queue.add(() => attempt(run, planned, input, payload, info, steps, ctx, rlog, gate.release)) as Promise<Awaited<ReturnType<typeof attempt>>>)
     if (result.outcome === 'gone') return
     if (result.outcome === 'ok') return finish(run, planned, siblings, true)
     const retrying = await fail(run, planned, input, result.err, result.attempt, rlog)
-    if (!retrying) await finish(run, planned, siblings, false)
+    if (retrying) return
+    await flow.release(run, plannedRecipe, planned, ctx, siblings.find((r) => r.stepIndex === 0)?.id)
+    await finish(run, planned, siblings, false)
+  }
+
+  /** Runs a step debounce coalesced away: their jobs go on with the step after it. */
+  async function continueReplaced(replaced: StepRun[], rlog: Logger): Promise<void> {
+    rlog.info({ replaced: replaced.map((r) => r.id) }, `debounce: coalesced ${replaced.length} earlier run${replaced.length === 1 ? '' : 's'} into this one (latest payload wins)`)
+    for (const r of replaced) {
+      const planned = plan.byName.get(r.recipe)?.steps.find((s) => s.index === r.stepIndex)
+      const siblings = (await store.runsForEvent(r.eventId)).filter((x) => x.recipe === r.recipe)
+      await finish(r, planned, siblings, true)
+    }
   }
 
   return {

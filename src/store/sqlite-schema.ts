@@ -39,6 +39,13 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_event ON runs (event_id);
 CREATE INDEX IF NOT EXISTS runs_open ON runs (state) WHERE state IN ('pending', 'retrying', 'running');
 
+CREATE TABLE IF NOT EXISTS debounces (
+  key      TEXT PRIMARY KEY,
+  run_id   TEXT NOT NULL,
+  first_at INTEGER NOT NULL,
+  due_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS once_keys (
   key        TEXT PRIMARY KEY,
   run_id     TEXT NOT NULL,

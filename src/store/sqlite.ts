@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../errors.js'
 import type { EventType } from '../types.js'
 import { newId } from './ids.js'
 import { SCHEMA } from './sqlite-schema.js'
-import type { AcceptResult, Delivery, EventQuery, EventSummary, NewRun, RunPatch, StepRun, Store, StoredEvent } from './store.js'
+import type { AcceptResult, DebounceRequest, Delivery, EventQuery, EventSummary, NewRun, RunPatch, StepRun, Store, StoredEvent } from './store.js'
 
 export interface SqliteStoreOptions {
   /** `:memory:` works for tests that do not restart. */
@@ -53,6 +53,12 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
     findOnce: db.prepare<[string, number], { run_id: string }>('SELECT run_id FROM once_keys WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)'),
     putOnce: db.prepare('INSERT OR REPLACE INTO once_keys (key, run_id, expires_at) VALUES (?, ?, ?)'),
     dropOnce: db.prepare('DELETE FROM once_keys WHERE key = ? AND run_id = ?'),
+    getDebounce: db.prepare<[string], { run_id: string; first_at: number; due_at: number }>('SELECT run_id, first_at, due_at FROM debounces WHERE key = ?'),
+    putDebounce: db.prepare('INSERT OR REPLACE INTO debounces (key, run_id, first_at, due_at) VALUES (?, ?, ?, ?)'),
+    dropDebounce: db.prepare('DELETE FROM debounces WHERE key = ? AND run_id = ?'),
+    delayRun: db.prepare('UPDATE runs SET run_at = ?, updated_at = ? WHERE id = ?'),
+    skipRun: db.prepare<[string, number, string], RunRow>("UPDATE runs SET state = 'skipped', error = ?, updated_at = ? WHERE id = ? AND state = 'pending' RETURNING *"),
+    skipJob: db.prepare<[string, number, string, string], RunRow>("UPDATE runs SET state = 'skipped', error = ?, updated_at = ? WHERE event_id = ? AND recipe = ? AND state = 'pending' RETURNING *"),
   }
 
   const acceptBatch = db.transaction((batch: PendingAccept[]) =>
@@ -98,6 +104,23 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
     return true
   })
 
+  const debounceTx = db.transaction(({ key, runId, now, wait, maxWait, scope }: DebounceRequest) => {
+    const row = q.getDebounce.get(key)
+    if (row?.run_id === runId) return { dueAt: row.due_at, replaced: [] as StepRun[] }
+    const held = row ? q.getRun.get(row.run_id) : undefined
+    const why = `coalesced into run ${runId} (debounce: a later event replaced this one)`
+    let replaced: StepRun[] = []
+    let firstAt = now
+    if (held && held.state === 'pending') {
+      firstAt = row!.first_at
+      replaced = (scope === 'job' ? q.skipJob.all(why, now, held.event_id, held.recipe) : q.skipRun.all(why, now, held.id)).map(toRun)
+    }
+    const dueAt = Math.min(now + wait, maxWait === undefined ? Number.POSITIVE_INFINITY : firstAt + maxWait)
+    q.putDebounce.run(key, runId, firstAt, dueAt)
+    q.delayRun.run(dueAt, now, runId)
+    return { dueAt, replaced }
+  })
+
   const guard = <T>(fn: () => T): Promise<T> => {
     if (!open) return Promise.reject(new StoreUnavailableError('the store is closed'))
     try {
@@ -140,6 +163,8 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
       }),
     claimOnce: (key, runId, now, expiresAt) => guard(() => claimOnceTx(key, runId, now, expiresAt)),
     releaseOnce: (key, runId) => guard(() => void q.dropOnce.run(key, runId)),
+    debounce: (request) => guard(() => debounceTx(request)),
+    releaseDebounce: (key, runId) => guard(() => void q.dropDebounce.run(key, runId)),
     prune: (now, before) =>
       guard(() =>
         db.transaction(() => {

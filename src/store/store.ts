@@ -28,6 +28,16 @@ export interface Store {
   claimOnce(key: string, runId: string, now: number, expiresAt: number | null): Promise<boolean>
   /** Give a `once` key back (the run it guarded failed for good). */
   releaseOnce(key: string, runId: string): Promise<void>
+  /**
+   * Make `runId` the pending run of debounce `key`: the latest run wins. A
+   * still-pending run it replaces is marked skipped (with its whole job for a
+   * recipe's debounce, `scope: 'job'`). Returns when the run is due (never
+   * later than the window's first arrival + `maxWait`) and what it replaced.
+   * Asking again for the run already registered returns its due time.
+   */
+  debounce(request: DebounceRequest): Promise<{ dueAt: number; replaced: StepRun[] }>
+  /** The debounce of `key` fires for `runId`: later runs start a new window. */
+  releaseDebounce(key: string, runId: string): Promise<void>
   /** Delete events and runs older than `before`, and expired dedupe and once keys. */
   prune(now: number, before: number): Promise<PruneResult>
   /** True while the store can accept writes. */
@@ -115,6 +125,15 @@ export interface RunPatch {
   error?: string | null
   /** Reset the attempt counter (a person retried the run). */
   attempt?: number
+}
+
+export interface DebounceRequest {
+  key: string
+  runId: string
+  now: number
+  wait: number
+  maxWait?: number
+  scope: 'run' | 'job'
 }
 
 export interface PruneResult {

@@ -53,3 +53,19 @@ export function runCli(args: string[], { cwd, env = {}, input }: { cwd: string; 
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CI: '1', ...env }, encoding: 'utf8', input, timeout: 60_000 })
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
+
+/** Runs a CLI command without blocking this process (for tests whose servers live in it). */
+export function runCliAsync(args: string[], { cwd, env = {} }: { cwd: string; env?: Record<string, string> }): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  proc.stdout!.on('data', (c: Buffer) => (stdout += c.toString()))
+  proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()))
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000)
+  return new Promise((resolve) =>
+    proc.on('close', (status) => {
+      clearTimeout(timer)
+      resolve({ status, stdout, stderr })
+    }),
+  )
+}

@@ -1,0 +1,106 @@
+import { cpSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterEach, describe, expect, it } from 'vitest'
+import { runCliAsync } from '../helpers/child.js'
+import { createHttpSink, type HttpSink } from '../helpers/http-sink.js'
+import { startTestRunner, tempDir, type TestRunner } from '../helpers/runner.js'
+import { createSlackServer, type SlackServer } from '../helpers/slack-server.js'
+import { createSmtpSink, type SmtpSink } from '../helpers/smtp.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const fixture = join(root, 'test/fixtures/title-ready.json')
+
+let slack: SlackServer | undefined
+let smtp: SmtpSink | undefined
+let sink: HttpSink | undefined
+let t: TestRunner | undefined
+afterEach(async () => {
+  await t?.close()
+  await Promise.all([slack?.close(), smtp?.close(), sink?.close()])
+  t = slack = smtp = sink = undefined
+})
+
+describe('the mission recipe, end to end', () => {
+  it('simulate --run with the shipped config delivers one Slack message, one rebuild request and one email', async () => {
+    slack = await createSlackServer()
+    smtp = await createSmtpSink()
+    sink = await createHttpSink()
+    const dir = tempDir()
+    cpSync(join(root, 'recipes'), join(dir, 'recipes'), { recursive: true })
+    cpSync(join(root, 'audiorista.config.ts'), join(dir, 'audiorista.config.ts'))
+    const r = await runCliAsync(['simulate', 'title-ready', fixture, '--run'], {
+      cwd: dir,
+      env: { SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: slack.apiUrl, SMTP_URL: smtp.url, BUILD_HOOK_URL: `${sink.url}/build_hooks/abc123` },
+    })
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/podcast-ready step 1 \(slack\): done/)
+    expect(r.stdout).toMatch(/podcast-ready step 2 \(http\): done/)
+    expect(r.stdout).toMatch(/podcast-ready step 3 \(email\): done/)
+    expect(r.stdout).not.toContain('xoxb-test-token')
+
+    expect(slack.messages).toHaveLength(1)
+    expect(slack.messages[0]).toMatchObject({ channel: '#releases', text: ':headphones: *Episode 42: The Long Night* is live https://example.com/t/4211', token: 'xoxb-test-token' })
+    expect(sink.requests.map((q) => [q.method, q.path])).toEqual([['POST', '/build_hooks/abc123']])
+    expect(smtp.messages).toHaveLength(1)
+    const mail = smtp.messages[0]!
+    expect(mail.to).toEqual(['jane@example.com'])
+    expect(mail.subject).toBe('Your title "Episode 42: The Long Night" is live')
+    expect(mail.html).toContain('<strong>Episode 42: The Long Night</strong>')
+    expect(mail.text).toContain('"Episode 42: The Long Night" is published')
+  })
+})
+
+describe('slack through the engine', () => {
+  it('spreads a burst of ten messages to one channel at about one per second', async () => {
+    slack = await createSlackServer()
+    t = await startTestRunner({
+      auth: { allowUnauthenticated: true },
+      actions: { slack: { token: 'xoxb-burst', apiUrl: slack.apiUrl } },
+      recipes: [{ name: 'announce', on: 'title-ready', do: [{ action: 'slack', with: { channel: '#releases', text: '{{name}}' } }] }],
+    })
+    const started = Date.now()
+    await Promise.all(Array.from({ length: 10 }, (_, i) => t!.post('title-ready', { id: i, name: `episode ${i}` })))
+    await t.runner.engine.idle()
+    const took = Date.now() - started
+    expect(slack.messages).toHaveLength(10)
+    expect(new Set(slack.messages.map((m) => m.text)).size).toBe(10)
+    expect(took).toBeGreaterThanOrEqual(8900)
+    // Nothing was refused or retried: spread out, not rejected.
+    expect(slack.requests).toHaveLength(10)
+  }, 30_000)
+
+  it('another channel is not held back by a busy one', async () => {
+    slack = await createSlackServer()
+    t = await startTestRunner({
+      auth: { allowUnauthenticated: true },
+      actions: { slack: { token: 'xoxb-burst', apiUrl: slack.apiUrl } },
+      recipes: [{ name: 'announce', on: 'title-ready', do: [{ action: 'slack', with: { channel: '{{channel}}', text: '{{name}}' } }] }],
+    })
+    await Promise.all(Array.from({ length: 4 }, (_, i) => t!.post('title-ready', { id: i, name: `busy ${i}`, channel: '#busy' })))
+    const started = Date.now()
+    await t.post('title-ready', { id: 99, name: 'quiet one', channel: '#quiet' })
+    while (!slack.messages.some((m) => m.channel === '#quiet') && Date.now() - started < 5000) await new Promise((r) => setTimeout(r, 20))
+    expect(Date.now() - started).toBeLessThan(1000)
+    await t.runner.engine.idle()
+  }, 30_000)
+})
+
+describe('a dead Slack step', () => {
+  it('channel_not_found is dead after one attempt, with a hint, and never shows the token', async () => {
+    slack = await createSlackServer()
+    slack.replyOnce({ error: 'channel_not_found' })
+    t = await startTestRunner({
+      auth: { allowUnauthenticated: true },
+      actions: { slack: { token: 'xoxb-secret-token-value', apiUrl: slack.apiUrl } },
+      recipes: [{ name: 'announce', on: 'title-ready', do: [{ action: 'slack', with: { channel: '#nope', text: 'hi' } }] }],
+    })
+    const res = await t.post('title-ready', JSON.parse(readFileSync(fixture, 'utf8')))
+    await t.runner.engine.idle()
+    const [run] = await t.runner.store.runsForEvent(res.json.id)
+    expect(run).toMatchObject({ state: 'dead', attempt: 1 })
+    expect(run!.error).toContain('channel_not_found')
+    expect(t.logs()).not.toContain('xoxb-secret-token-value')
+  })
+})
