@@ -104,3 +104,49 @@ describe('a dead Slack step', () => {
     expect(t.logs()).not.toContain('xoxb-secret-token-value')
   })
 })
+
+describe('email through the engine', () => {
+  const recipe = (transport: string): Parameters<typeof startTestRunner>[0] => ({
+    auth: { allowUnauthenticated: true },
+    queue: { retry: { attempts: 3, delay: 100 } },
+    actions: { email: { transport, from: 'Releases <releases@example.com>' } },
+    recipes: [{ name: 'mail', on: 'title-ready', do: [{ action: 'email', with: { to: 'jane@example.com', subject: '{{name}} is live', html: '<p>{{name}}</p>' } }] }],
+  })
+
+  it('a 451 is retried and then delivered', async () => {
+    smtp = await createSmtpSink()
+    smtp.once({ stage: 'rcpt', code: 451 })
+    t = await startTestRunner(recipe(smtp.url))
+    const res = await t.post('title-ready', { id: 1, name: 'Tom & <Jerry>' })
+    await t.runner.engine.idle()
+    const [run] = await t.runner.store.runsForEvent(res.json.id)
+    expect(run).toMatchObject({ state: 'done', attempt: 2 })
+    expect(smtp.messages).toHaveLength(1)
+    expect(smtp.messages[0]!.subject).toBe('Tom & <Jerry> is live')
+    expect(smtp.messages[0]!.html).toContain('<p>Tom &amp; &lt;Jerry&gt;</p>')
+  })
+
+  it('a 550 is dead at once', async () => {
+    smtp = await createSmtpSink()
+    smtp.once({ stage: 'rcpt', code: 550 })
+    t = await startTestRunner(recipe(smtp.url))
+    const res = await t.post('title-ready', { id: 1, name: 'x' })
+    await t.runner.engine.idle()
+    const [run] = await t.runner.store.runsForEvent(res.json.id)
+    expect(run).toMatchObject({ state: 'dead', attempt: 1 })
+    expect(run!.error).toContain('550')
+    expect(smtp.messages).toHaveLength(0)
+  })
+
+  it('a refused connection is retried until attempts are spent, then dead and kept', async () => {
+    const closed = await createHttpSink()
+    const port = closed.port
+    await closed.close()
+    t = await startTestRunner(recipe(`smtp://127.0.0.1:${port}`))
+    const res = await t.post('title-ready', { id: 1, name: 'x' })
+    await t.runner.engine.idle()
+    const [run] = await t.runner.store.runsForEvent(res.json.id)
+    expect(run).toMatchObject({ state: 'dead', attempt: 3 })
+    expect(run!.error).toMatch(/ECONNREFUSED|refused/i)
+  })
+})
