@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import pino from 'pino'
+import { redact } from './redact.js'
 import type { Logger } from './types.js'
 
 export interface LoggerOptions {
@@ -24,22 +25,19 @@ export function createLogger({
   const options: pino.LoggerOptions = {
     level,
     base: undefined,
-    redact: {
-      paths: ['key', 'token', 'password', 'pass', 'authorization', '*.key', '*.token', '*.password', '*.pass', '*.authorization', 'headers["x-audiorista-key"]', 'headers.authorization'],
-      censor: '[redacted]',
-    },
+    // Any field named like a secret, at any depth and in any case, is masked.
+    formatters: { log: (obj) => redact(obj) as Record<string, unknown> },
   }
   if (pretty) {
     // pino-pretty is only loaded for terminals; JSON output pays nothing for it.
     const require = createRequire(import.meta.url)
     const prettyFactory = require('pino-pretty') as (o: object) => NodeJS.WritableStream
-    return pino(options, prettyFactory({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', destination: destination ? undefined : 1 })) as unknown as Logger
+    return pino(options, prettyFactory({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', destination: destination ?? 1 })) as unknown as Logger
   }
   return pino(options, (destination as pino.DestinationStream | undefined) ?? pino.destination({ sync: false })) as unknown as Logger
 }
 
-
-/** A logger that drops everything (tests, `simulate` without `--verbose`). */
+/** A logger that drops everything. */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' }) as unknown as Logger
 }

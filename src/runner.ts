@@ -1,11 +1,13 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { RunnerError } from './errors.js'
 import { ensureKey } from './first-run.js'
 import { createEngine, type Engine } from './queue/engine.js'
 import { createReceiver, type Receiver } from './receive/receiver.js'
 import { createHttpServer } from './receive/server.js'
 import type { Setup } from './setup.js'
 import { createStore } from './store/create.js'
+import { lockStore } from './store/lock.js'
 import type { Store } from './store/store.js'
 import type { Logger, ResolvedConfig } from './types.js'
 
@@ -29,18 +31,28 @@ export interface Runner {
  */
 export async function startRunner(prepared: Setup, log: Logger): Promise<Runner> {
   const { config, created } = ensureKey(prepared.config)
+  const unlock = lockStore(config.store.path)
   const store = createStore(config)
   const engine = createEngine({ config, store, plan: prepared.plan, renderer: prepared.renderer, log })
   const receiver = createReceiver({ config, store, log, onAccepted: (event) => engine.submit(event) })
   const server = createHttpServer({ config, receiver, isReady: () => receiver.accepting && store.isReady() })
-  await engine.recover()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(config.server.port, config.server.host, () => {
-      server.off('error', reject)
-      resolve()
+  try {
+    // Listen first (deliveries get 503 until recovery is done), so a taken port fails before any work runs.
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(config.server.port, config.server.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
     })
-  })
+    await engine.recover()
+  } catch (err) {
+    server.close()
+    await store.close()
+    unlock()
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new RunnerError('port_in_use', `port ${config.server.port} is in use (another runner?); use --port or PORT`)
+    throw err
+  }
   receiver.setAccepting(true)
   const { port } = server.address() as AddressInfo
   const shownHost = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host
@@ -65,8 +77,9 @@ export async function startRunner(prepared: Setup, log: Logger): Promise<Runner>
         await engine.stop(grace)
         server.closeAllConnections()
         await closed
-        await prepared.registry.close()
+        await prepared.registry.close(log)
         await store.close()
+        unlock()
       })()
       return closing
     },

@@ -4,7 +4,7 @@ import { parseDuration } from '../duration.js'
 import type { ConfigIssue } from '../errors.js'
 import { importModule } from '../config/import-module.js'
 import { validateWith } from '../schema.js'
-import type { ActionPlugin, ResolvedConfig } from '../types.js'
+import type { ActionPlugin, Logger, ResolvedConfig } from '../types.js'
 
 /** A plugin with its validated settings and resolved limits. */
 export interface ActionEntry {
@@ -21,8 +21,8 @@ export interface ActionEntry {
 export interface ActionRegistry {
   get(name: string): ActionEntry | undefined
   names(): string[]
-  /** Let every plugin release what it keeps open; a failing `close` is logged by the caller, never thrown. */
-  close(): Promise<void>
+  /** Let every plugin release what it keeps open, within 5 s; failures are logged, never thrown. */
+  close(log?: Logger): Promise<void>
 }
 
 const PLUGIN_FILE = /^(?!_|\.)(?!.*\.(test|spec|d)\.[cm]?[jt]s$).*\.(ts|mts|js|mjs|cjs)$/
@@ -79,8 +79,14 @@ export async function loadActions(config: ResolvedConfig, builtins: ActionPlugin
     if (rl) entry.rateLimit = { limit: rl.limit, interval: parseDuration(rl.interval) ?? 1000 }
     entries.set(name, entry)
   }
-  const close = async () => {
-    await Promise.allSettled([...entries.values()].map(async ({ plugin }) => plugin.close?.()))
+  const close = async (log?: Logger) => {
+    await Promise.all(
+      [...entries.values()].map(async ({ plugin }) => {
+        if (!plugin.close) return
+        const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('did not finish within 5 s')), 5000).unref())
+        await Promise.race([Promise.resolve().then(() => plugin.close?.()), timeout]).catch((err: unknown) => log?.warn({ plugin: plugin.name, error: (err as Error).message }, `plugin ${plugin.name}: close failed`))
+      }),
+    )
   }
   return { registry: { get: (name) => entries.get(name), names: () => [...entries.keys()], close }, issues }
 }

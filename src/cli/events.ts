@@ -1,27 +1,42 @@
+import { existsSync } from 'node:fs'
+import { relative } from 'node:path'
+import { loadConfig } from '../config/load.js'
+import { resolveConfig } from '../config/resolve.js'
+import { RunnerError } from '../errors.js'
 import { createLogger } from '../log.js'
 import { createEngine } from '../queue/engine.js'
 import { setup } from '../setup.js'
 import { createStore } from '../store/create.js'
-import { EVENT_STATUSES, type EventStatus, type StepRun } from '../store/store.js'
+import { EVENT_STATUSES, type EventStatus, type StepRun, type Store } from '../store/store.js'
+import type { ResolvedConfig } from '../types.js'
 import { reportError } from './output.js'
+
+/** The store of this config, which must exist already: reading never creates an empty one in the wrong folder. */
+async function openStore(configFile: string | undefined): Promise<{ config: ResolvedConfig; store: Store }> {
+  const loaded = await loadConfig(configFile ? { configFile } : {})
+  const config = resolveConfig(loaded.config, { rootDir: loaded.rootDir, ...(loaded.filepath ? { filepath: loaded.filepath } : {}) })
+  if (config.store.path !== ':memory:' && !existsSync(config.store.path)) {
+    throw new RunnerError('store_not_found', `no store at ${relative(process.cwd(), config.store.path) || config.store.path}: run this in the runner's folder, or pass --config`)
+  }
+  return { config, store: createStore(config) }
+}
 
 /** `events`: recent events with their status, newest first. */
 export async function eventsCommand(options: { config?: string; status?: string; limit?: number; json?: boolean }): Promise<void> {
   try {
-    if (options.status && !(EVENT_STATUSES as readonly string[]).includes(options.status)) throw new Error(`unknown status "${options.status}"; use one of ${EVENT_STATUSES.join(', ')}`)
-    const { config } = await setup(options.config ? { configFile: options.config } : {})
-    const store = createStore(config)
+    if (options.status && !(EVENT_STATUSES as readonly string[]).includes(options.status)) throw new RunnerError('bad_status', `unknown status "${options.status}"; use one of ${EVENT_STATUSES.join(', ')}`)
+    const { config, store } = await openStore(options.config)
     const events = await store.listEvents({ ...(options.status ? { status: options.status as EventStatus } : {}), limit: options.limit ?? 20 })
     if (options.json) {
       process.stdout.write(`${JSON.stringify(events, null, 2)}\n`)
     } else if (events.length === 0) {
-      process.stdout.write(`no events${options.status ? ` with status ${options.status}` : ''} in ${config.store.path}\n`)
+      process.stdout.write(`no events${options.status ? ` with status ${options.status}` : ''} in ${relative(process.cwd(), config.store.path) || config.store.path}\n`)
     } else {
       const rows = events.map((e) => [e.id, e.type, new Date(e.receivedAt).toISOString(), e.status, String(e.runs), e.title ?? ''])
       process.stdout.write(table([['ID', 'EVENT', 'RECEIVED', 'STATUS', 'STEPS', 'TITLE'], ...rows]))
       for (const e of events.filter((x) => x.status === 'dead')) {
         const dead = (await store.runsForEvent(e.id)).filter((r) => r.state === 'dead')
-        for (const r of dead) process.stdout.write(`  ${e.id} ${r.id} ${r.recipe} step ${r.stepIndex + 1} (${r.action}): ${r.error ?? 'failed'}  → retry ${r.id}\n`)
+        for (const r of dead) process.stdout.write(`  ${r.id} ${r.recipe} step ${r.stepIndex + 1} (${r.action}): ${r.error ?? 'failed'}\n    → audiorista-runner retry ${r.id}\n`)
       }
     }
     await store.close()
@@ -30,41 +45,43 @@ export async function eventsCommand(options: { config?: string; status?: string;
   }
 }
 
-/** `replay`: match a stored event again and run what matches now, in this process. */
+/** `replay`: run a stored event again, as a new event with its own runs, in this process. */
 export async function replayCommand(eventId: string, options: { config?: string }): Promise<void> {
-  await runHere(options, async (store) => {
-    const event = await store.getEvent(eventId)
-    if (!event) throw new Error(`no event ${eventId} in the store (see: audiorista-runner events)`)
-    await store.reopenEvent(eventId)
-    return { id: event.id, type: event.type }
+  await runHere(options, async (store, engine) => {
+    const copy = await store.replayEvent(eventId, Date.now())
+    if (!copy) throw new RunnerError('event_not_found', `no event ${eventId} in the store (see: audiorista-runner events)`)
+    const event = (await store.getEvent(copy))!
+    process.stderr.write(`replaying ${eventId} as ${copy}\n`)
+    engine.submit({ id: copy, type: event.type })
+    return { eventId: copy }
   })
 }
 
 /** `retry`: run a dead or skipped step again, then the steps after it. */
 export async function retryCommand(runId: string, options: { config?: string }): Promise<void> {
-  await runHere(options, async (store) => {
+  await runHere(options, async (store, engine) => {
     const run = await store.getRun(runId)
-    if (!run) throw new Error(`no run ${runId} in the store (see: audiorista-runner events --status dead)`)
-    if (run.state !== 'dead' && run.state !== 'skipped') throw new Error(`run ${runId} is ${run.state}; only dead or skipped runs can be retried`)
+    if (!run) throw new RunnerError('run_not_found', `no run ${runId} in the store (see: audiorista-runner events --status dead)`)
+    if (run.state !== 'dead' && run.state !== 'skipped') throw new RunnerError('run_not_final', `run ${runId} is ${run.state}; only dead or skipped runs can be retried`)
     const later = (await store.runsForEvent(run.eventId)).filter((r) => r.recipe === run.recipe && r.stepIndex > run.stepIndex && r.state === 'skipped')
     for (const r of later) await store.updateRun(r.id, { state: 'pending', error: null, attempt: 0 })
     await store.updateRun(run.id, { state: 'pending', error: null, attempt: 0, runAt: Date.now() })
-    return (await store.getRun(runId)) as StepRun
+    engine.resume((await store.getRun(runId)) as StepRun)
+    return { eventId: run.eventId, recipe: run.recipe, fromStep: run.stepIndex }
   })
 }
 
-async function runHere(options: { config?: string }, arrange: (store: ReturnType<typeof createStore>) => Promise<{ id: string; type: StepRun['action'] } | StepRun>): Promise<void> {
+/** Runs the work to the end in this process, logging to stderr, and prints the runs it touched. */
+async function runHere(options: { config?: string }, arrange: (store: Store, engine: ReturnType<typeof createEngine>) => Promise<{ eventId: string; recipe?: string; fromStep?: number }>): Promise<void> {
   try {
-    const prepared = await setup(options.config ? { configFile: options.config } : {})
+    // A person asked for this run: missing credentials preview rather than refuse, as at start-up.
+    const prepared = await setup({ ...(options.config ? { configFile: options.config } : {}), strict: false })
     const store = createStore(prepared.config)
-    const log = createLogger()
+    const log = createLogger({ destination: process.stderr, pretty: Boolean(process.stderr.isTTY) })
     const engine = createEngine({ ...prepared, store, log })
-    const target = await arrange(store)
-    if ('eventId' in target) engine.resume(target)
-    else engine.submit(target as { id: string; type: never })
+    const target = await arrange(store, engine)
     await engine.idle()
-    const eventId = 'eventId' in target ? target.eventId : target.id
-    const runs = await store.runsForEvent(eventId)
+    const runs = (await store.runsForEvent(target.eventId)).filter((r) => target.recipe === undefined || (r.recipe === target.recipe && r.stepIndex >= (target.fromStep ?? 0)))
     for (const r of runs) process.stdout.write(`${r.id} ${r.recipe} step ${r.stepIndex + 1} (${r.action}): ${r.state}${r.error ? ` — ${r.error}` : ''}\n`)
     await store.close()
     await prepared.registry.close()

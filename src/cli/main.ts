@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs'
 import { Command, InvalidArgumentError } from 'commander'
 import { EVENT_TYPES } from '../types.js'
 import { checkCommand } from './check.js'
@@ -7,8 +8,11 @@ import { sendCommand } from './send.js'
 import { simulateCommand } from './simulate.js'
 import { startCommand } from './start.js'
 
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+
 const program = new Command('audiorista-runner')
   .description('Run declarative recipes when Audiorista webhooks arrive.')
+  .version(version, '-v, --version')
   .showHelpAfterError('(run with --help for usage)')
   .addHelpText('after', `\nEvents: ${EVENT_TYPES.join(', ')}\nDocs: README.md. Config: audiorista.config.ts in the current folder, or --config FILE.`)
 

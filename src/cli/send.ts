@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/load.js'
 import { resolveConfig } from '../config/resolve.js'
+import { RunnerError } from '../errors.js'
 import { readGeneratedKey } from '../first-run.js'
 import { EVENT_TYPES } from '../types.js'
 import { readInput, reportError } from './output.js'
@@ -7,12 +8,12 @@ import { readInput, reportError } from './output.js'
 /** POSTs a payload like Audiorista: JSON, with `X-Audiorista-Key` when there is one. */
 export async function sendCommand(event: string, file: string, options: { config?: string; url?: string; key?: string }): Promise<void> {
   try {
-    if (!options.url && !(EVENT_TYPES as readonly string[]).includes(event)) throw new Error(`unknown event "${event}"; use one of ${EVENT_TYPES.join(', ')}`)
+    if (!options.url && !(EVENT_TYPES as readonly string[]).includes(event)) throw new RunnerError('unknown_event', `unknown event "${event}"; use one of ${EVENT_TYPES.join(', ')}`)
     const body = await readInput(file)
     const loaded = await loadConfig(options.config ? { configFile: options.config } : {})
     const config = resolveConfig(loaded.config, { rootDir: loaded.rootDir })
     const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host
-    const url = options.url ?? `http://${host}:${config.server.port}${config.server.basePath}/${event}`
+    const url = options.url ?? `http://${host.includes(':') ? `[${host}]` : host}:${config.server.port}${config.server.basePath}/${event}`
     const key = options.key ?? process.env.AUDIORISTA_KEY ?? readGeneratedKey(config.rootDir)
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'audiorista-runner send' }
     if (key) headers['x-audiorista-key'] = key
@@ -20,7 +21,7 @@ export async function sendCommand(event: string, file: string, options: { config
     try {
       res = await fetch(url, { method: 'POST', headers, body })
     } catch (err) {
-      throw new Error(`cannot reach ${url}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message} (is the runner started?)`)
+      throw new RunnerError('unreachable', `cannot reach ${url}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message} (is the runner started?)`)
     }
     const text = await res.text()
     process.stdout.write(`${res.status} ${res.statusText}\n${text}\n`)

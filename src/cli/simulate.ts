@@ -1,5 +1,5 @@
 import { evaluate, explain } from '../match/condition.js'
-import { silentLogger } from '../log.js'
+import { createLogger, silentLogger } from '../log.js'
 import { createEngine } from '../queue/engine.js'
 import type { Plan } from '../queue/plan.js'
 import { bodyHash } from '../receive/canonical.js'
@@ -10,7 +10,7 @@ import { setup, type Setup } from '../setup.js'
 import { createSqliteStore } from '../store/sqlite.js'
 import { EVENT_TYPES, type ActionContext, type EventInfo, type EventType, type Payload } from '../types.js'
 import { readInput, reportError } from './output.js'
-import { redact } from './redact.js'
+import { redact } from '../redact.js'
 
 /** `simulate`: which recipes match one payload and why the others do not; each step's rendered input. */
 export async function simulateCommand(event: string, file: string, options: { config?: string; run?: boolean }): Promise<void> {
@@ -93,7 +93,8 @@ async function dryRun({ config, plan, renderer }: Setup, type: EventType, payloa
 async function runForReal({ config, plan: planned, renderer, registry }: Setup, type: EventType, payload: Payload): Promise<void> {
   const store = createSqliteStore({ path: ':memory:' })
   const plan = withoutDebounce(planned)
-  const engine = createEngine({ config, store, plan, renderer, log: silentLogger() })
+  // Progress (retries, waits) goes to stderr, so a failing target is not silence.
+  const engine = createEngine({ config, store, plan, renderer, log: createLogger({ destination: process.stderr, pretty: Boolean(process.stderr.isTTY), level: process.env.LOG_LEVEL ?? 'warn' }) })
   const body = JSON.stringify(payload)
   const { id } = await store.accept({ type, body, hash: bodyHash(payload), receivedAt: Date.now(), dedupeWindow: 0 })
   engine.submit({ id, type })

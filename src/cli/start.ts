@@ -1,4 +1,5 @@
 import { relative } from 'node:path'
+import { keyFile } from '../first-run.js'
 import { createLogger } from '../log.js'
 import { startRunner } from '../runner.js'
 import { setup } from '../setup.js'
@@ -38,9 +39,9 @@ export async function startCommand(options: { config?: string; port?: number; ho
     '  (use this machine\'s public https address instead of 127.0.0.1)',
   ]
   if (runner.generatedKey) {
-    lines.push('', `No key was configured, so one was generated and saved in ${relative(process.cwd(), `${config.rootDir}/.audiorista/key`)}.`, 'Paste it into the Key field of each webhook (it is shown only this once):', `  ${runner.generatedKey}`)
+    lines.push('', `No key was configured, so one was generated and saved in ${relative(process.cwd(), keyFile(config.rootDir))}.`, 'Paste it into the Key field of each webhook (it is shown only this once):', `  ${runner.generatedKey}`)
   } else if (config.auth.generated) {
-    lines.push('', 'Key: the generated one in .audiorista/key (set auth.keys in the config to use your own)')
+    lines.push('', `Key: the generated one in ${relative(process.cwd(), keyFile(config.rootDir))} (set auth.keys or AUDIORISTA_KEY to use your own)`)
   } else if (config.auth.allowUnauthenticated && !config.auth.keys) {
     lines.push('', 'Key: none (auth.allowUnauthenticated is set: anyone who knows the URL can deliver)')
   }

@@ -44,18 +44,25 @@ export function cacheDir(from: string): string {
   }
 }
 
+let shared: ReturnType<typeof import('jiti').createJiti> | undefined
+
 /**
  * Imports a module's default export (or its namespace when it has none).
- * Each call evaluates the file afresh, so a reload sees edits.
+ * One jiti instance serves the config and every plugin, so the runner's own
+ * entry (and zod behind it) is evaluated once, not once per file; the file
+ * asked for is always evaluated afresh, so a reload sees edits.
  */
 export async function importModule(file: string): Promise<unknown> {
   // Imported on first use: JSON and YAML configs never pay for it.
-  const { createJiti } = await import('jiti')
-  const jiti = createJiti(import.meta.url, {
-    alias: packageAliases(),
-    fsCache: cacheDir(dirname(file)),
-    moduleCache: false,
-    interopDefault: true,
-  })
-  return jiti.import(file, { default: true })
+  if (!shared) {
+    const { createJiti } = await import('jiti')
+    shared = createJiti(import.meta.url, {
+      alias: packageAliases(),
+      fsCache: cacheDir(dirname(file)),
+      moduleCache: true,
+      interopDefault: true,
+    })
+  }
+  delete shared.cache[file]
+  return shared.import(file, { default: true })
 }

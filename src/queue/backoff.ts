@@ -7,5 +7,7 @@ import type { ResolvedRetry } from '../types.js'
  */
 export function backoff(retry: ResolvedRetry, attempt: number, random: () => number = Math.random): number {
   const base = Math.min(retry.maxDelay, retry.delay * retry.factor ** Math.max(0, attempt - 1))
-  return Math.min(retry.maxDelay, Math.round(base * (0.8 + 0.4 * random())))
+  const jittered = base * (0.8 + 0.4 * random())
+  // Above the cap, fold back below it rather than clamp: clamped retries would run in lockstep.
+  return Math.round(jittered > retry.maxDelay ? 2 * retry.maxDelay - jittered : jittered)
 }

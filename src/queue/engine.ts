@@ -37,39 +37,70 @@ export interface Engine {
  */
 export function createEngine({ config, store, plan, renderer, log }: EngineOptions): Engine {
   const queue = new PQueue({ concurrency: config.queue.concurrency })
-  const limits = createLimits()
+  const limits = createLimits(queue)
   const timers = new Map<string, NodeJS.Timeout>()
   let busy = 0
   let stopping = false
   let idleWaiters: Array<() => void> = []
 
-  const track = async (work: () => Promise<void>) => {
+  const track = async (work: () => Promise<void>, about: Record<string, unknown> = {}) => {
     busy++
     try {
       await work()
     } catch (err) {
-      log.error({ err }, 'engine error')
+      // The run stays in the store as it was and is resumed at the next start.
+      if (!stopping) log.error({ ...about, err }, 'engine error; the run stays in the store and resumes at the next start')
     } finally {
       busy--
       if (busy === 0 && timers.size === 0) for (const w of idleWaiters.splice(0)) w()
     }
   }
 
-  const steps = createStepRunner({ config, store, plan, renderer, log, queue, limits, next: (run) => schedule(run) })
+  const steps = createStepRunner({ config, store, plan, renderer, log, limits, next: (run) => schedule(run) })
 
   function schedule(run: StepRun): void {
     if (stopping) return
+    const about = { eventId: run.eventId, runId: run.id }
     const delay = run.runAt - Date.now()
     if (delay > 0) {
       clearTimeout(timers.get(run.id))
+      // Node cannot wait longer than 2^31-1 ms; the run checks on waking whether it is due.
       const timer = setTimeout(() => {
         timers.delete(run.id)
-        void track(() => steps.run(run.id))
-      }, delay)
+        void track(() => steps.run(run.id), about)
+      }, Math.min(delay, MAX_TIMER))
       timers.set(run.id, timer)
       return
     }
-    void track(() => steps.run(run.id))
+    void track(() => steps.run(run.id), about)
+  }
+
+  /**
+   * Decide about the first open run of a job found at start-up. A run cut off
+   * mid-attempt runs again, unless it already used all its attempts (a step
+   * that crashes the process must not crash it forever); a job whose earlier
+   * step failed for good (a crash between the two writes) is not continued.
+   */
+  async function settleCutOff(run: StepRun): Promise<boolean> {
+    const planned = plan.byName.get(run.recipe)?.steps.find((s) => s.index === run.stepIndex)
+    const siblings = (await store.runsForEvent(run.eventId)).filter((r) => r.recipe === run.recipe && r.stepIndex < run.stepIndex)
+    const failedBefore = siblings.find((r) => r.state === 'dead' && !plan.byName.get(r.recipe)?.steps.find((s) => s.index === r.stepIndex)?.step.continueOnError)
+    if (failedBefore) {
+      await store.updateRun(run.id, { state: 'skipped', error: `skipped: step ${failedBefore.stepIndex + 1} failed`, skipLater: `skipped: step ${failedBefore.stepIndex + 1} failed` })
+      return false
+    }
+    if (run.state !== 'running') return true
+    const attempts = planned?.retry.attempts ?? config.queue.retry.attempts
+    if (run.attempt >= attempts) {
+      log.error({ eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 }, 'step was cut off by a restart on its last attempt; marking it dead')
+      await store.updateRun(run.id, { state: 'dead', error: `cut off by a restart on attempt ${run.attempt} of ${attempts} (did it crash the process?)`, skipLater: `skipped: step ${run.stepIndex + 1} failed` })
+      return false
+    }
+    log.warn({ eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 }, 'step was cut off by a restart; running it again')
+    await store.updateRun(run.id, { state: 'retrying', runAt: Date.now() })
+    run.state = 'retrying'
+    run.runAt = Date.now()
+    return true
   }
 
   async function dispatch(id: string): Promise<void> {
@@ -100,28 +131,32 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
   return {
     submit(event) {
       if (stopping) return
-      void track(() => dispatch(event.id))
+      void track(() => dispatch(event.id), { eventId: event.id })
     },
     resume: (run) => schedule(run),
     async recover() {
       const open = await store.openRuns()
       const jobs = new Map<string, StepRun>()
       for (const run of open) {
-        if (run.state === 'running') {
-          log.warn({ eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 }, 'step was cut off by a restart; running it again')
-          await store.updateRun(run.id, { state: 'retrying', runAt: Date.now() })
-          run.state = 'retrying'
-          run.runAt = Date.now()
-        }
         const job = `${run.eventId}\u0000${run.recipe}`
         const first = jobs.get(job)
         if (!first || run.stepIndex < first.stepIndex) jobs.set(job, run)
       }
-      for (const run of jobs.values()) schedule(run)
-      for (let batch = await store.undispatchedEvents(500); batch.length > 0; batch = await store.undispatchedEvents(500)) {
-        for (const event of batch) await track(() => dispatch(event.id))
+      let resumed = 0
+      for (const run of jobs.values()) {
+        if (await settleCutOff(run)) {
+          schedule(run)
+          resumed++
+        }
       }
-      if (open.length) log.info({ runs: open.length, jobs: jobs.size }, 'resumed unfinished steps')
+      // Match what was accepted but not matched; stop, loudly, if the store makes no progress.
+      for (let batch = await store.undispatchedEvents(500); batch.length > 0; ) {
+        for (const event of batch) await dispatch(event.id)
+        const again = await store.undispatchedEvents(500)
+        if (again.length && again[0]!.id === batch[0]!.id) throw new Error(`event ${batch[0]!.id} could not be matched; the store may be failing`)
+        batch = again
+      }
+      if (open.length) log.info({ runs: open.length, resumed }, 'resumed unfinished steps')
     },
     idle() {
       if (busy === 0 && timers.size === 0) return Promise.resolve()
@@ -131,19 +166,22 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
       stopping = true
       for (const t of timers.values()) clearTimeout(t)
       timers.clear()
+      limits.stop()
+      queue.pause()
       queue.clear()
-      limits.clear()
-      const done = queue.onIdle()
+      const done = queue.onPendingZero()
       const timedOut = await Promise.race([done.then(() => false), new Promise<boolean>((r) => setTimeout(r, grace, true).unref())])
       if (timedOut) {
         steps.abortAll('the runner is shutting down')
-        await Promise.race([queue.onIdle(), new Promise((r) => setTimeout(r, 1000).unref())])
+        await Promise.race([queue.onPendingZero(), new Promise((r) => setTimeout(r, 1000).unref())])
       }
-      idleWaiters = []
+      for (const w of idleWaiters.splice(0)) w()
     },
     stats: () => ({ queued: queue.size, running: queue.pending, waiting: timers.size }),
   }
 }
+
+const MAX_TIMER = 2 ** 31 - 1
 
 function firstIndex(runs: StepRun[], run: StepRun): number {
   let min = run.stepIndex

@@ -5,7 +5,7 @@ import type { PlannedDebounce, PlannedRecipe, PlannedStep } from './plan.js'
 
 /** What flow control decided for a run that is due. */
 export type Gate =
-  | { action: 'run'; release: Array<{ key: string; runId: string }> }
+  | { action: 'run' }
   | { action: 'defer'; until: number; reason: string }
   | { action: 'skip'; reason: string; job: boolean }
 
@@ -30,8 +30,8 @@ export function createFlow({ store, renderer }: { store: Store; renderer: Render
   /** Keys of the `once` guards of this run: the recipe's (first step only) and the step's. */
   function onceKeys(run: StepRun, recipe: PlannedRecipe, step: PlannedStep, ctx: TemplateContext) {
     const keys: Array<{ key: string; window?: number; job: boolean }> = []
-    if (step.index === 0 && recipe.once) keys.push({ key: key(['recipe', run.recipe, render(ctx, recipe.once.key)]), ...(recipe.once.window ? { window: recipe.once.window } : {}), job: true })
     // A preview is not a run: it must not use up the key the real run will need.
+    if (step.index === 0 && recipe.once && !step.previewReason) keys.push({ key: key(['recipe', run.recipe, render(ctx, recipe.once.key)]), ...(recipe.once.window ? { window: recipe.once.window } : {}), job: true })
     if (step.once && !step.previewReason) keys.push({ key: key(['step', run.recipe, step.step.name ?? String(step.index), render(ctx, step.once.key)]), ...(step.once.window ? { window: step.once.window } : {}), job: false })
     return keys
   }
@@ -43,21 +43,21 @@ export function createFlow({ store, renderer }: { store: Store; renderer: Render
      */
     async gate(run: StepRun, recipe: PlannedRecipe, step: PlannedStep, ctx: TemplateContext, replaced: StepRun[]): Promise<Gate> {
       const now = Date.now()
-      const release: Array<{ key: string; runId: string }> = []
       // Only before the first attempt: a retry is not a new arrival.
       if (run.attempt === 0) {
         for (const d of debounces(run, recipe, step, ctx)) {
           const result = await store.debounce({ key: d.key, runId: run.id, now, wait: d.debounce.wait, scope: d.scope, ...(d.debounce.maxWait ? { maxWait: d.debounce.maxWait } : {}) })
           replaced.push(...result.replaced)
           if (result.dueAt > now) return { action: 'defer', until: result.dueAt, reason: `${d.what} debounce: waiting ${result.dueAt - now} ms for later events` }
-          release.push({ key: d.key, runId: run.id })
+          // Due: later arrivals open a new window instead of replacing a run that may already be waiting for a slot.
+          await store.releaseDebounce(d.key, run.id)
         }
       }
       for (const o of onceKeys(run, recipe, step, ctx)) {
         const taken = await store.claimOnce(o.key, run.id, now, o.window ? now + o.window : null)
         if (!taken) return { action: 'skip', job: o.job, reason: `once: the ${o.job ? 'recipe' : 'step'} already ran for key "${o.key.split('\u0000').pop()}"` }
       }
-      return { action: 'run', release }
+      return { action: 'run' }
     },
 
     /** A run failed for good: give its `once` keys back so that a later event may try again. */

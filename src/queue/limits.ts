@@ -2,34 +2,97 @@ import PQueue from 'p-queue'
 import type { ActionEntry } from '../actions/registry.js'
 import type { Logger } from '../types.js'
 
+export interface Limits {
+  /**
+   * Runs `task` in a slot of the global queue, within the action's
+   * concurrency and rate limit (per limit key, such as a Slack channel).
+   * Resolves to `stopped` when the runner stops before the task could start.
+   */
+  run<T>(name: string, entry: ActionEntry, key: string | undefined, log: Logger, stopped: T, task: () => Promise<T>): Promise<T>
+  /** Stop: nothing waiting for a slot or a rate token starts any more. */
+  stop(): void
+}
+
+interface Lane {
+  queue?: PQueue
+  /** Start times within the current rate window, oldest first. */
+  starts: number[]
+  active: number
+}
+
+const NOT_YET = Symbol('not yet')
+
 /**
- * Per-action concurrency and rate limits. Each action (and limit key, such
- * as a Slack channel) gets its own small queue in front of the global one,
- * so a slow or rate-limited target never holds the global slots.
+ * Per-action limits in front of the global queue. A run waits for its
+ * action's concurrency slot and rate token *outside* the global queue, so a
+ * slow or rate-limited target never holds the global slots; the rate token
+ * is taken only once a global slot is held, so starts are spaced as seen by
+ * the target even when the global queue is busy.
  */
-export function createLimits() {
-  const queues = new Map<string, PQueue>()
+export function createLimits(global: PQueue): Limits {
+  const lanes = new Map<string, Lane>()
+  let stopped = false
+
+  const untilFree = (lane: Lane, rate: NonNullable<ActionEntry['rateLimit']>, now: number): number => {
+    while (lane.starts.length && lane.starts[0]! <= now - rate.interval) lane.starts.shift()
+    return lane.starts.length < rate.limit ? 0 : lane.starts[0]! + rate.interval - now
+  }
+
   return {
-    run<T>(name: string, entry: ActionEntry, key: string | undefined, log: Logger, task: () => Promise<T>): Promise<T> {
-      if (entry.concurrency === undefined && entry.rateLimit === undefined) return task()
+    run(name, entry, key, log, stoppedValue, task) {
+      if (entry.concurrency === undefined && entry.rateLimit === undefined) return global.add(task) as Promise<typeof stoppedValue>
       const id = `${name}\u0000${key ?? ''}`
-      let queue = queues.get(id)
-      if (!queue) {
-        queue = new PQueue({
-          concurrency: entry.concurrency ?? Number.POSITIVE_INFINITY,
-          ...(entry.rateLimit ? { intervalCap: entry.rateLimit.limit, interval: entry.rateLimit.interval, strict: true } : {}),
-        })
-        queues.set(id, queue)
+      let lane = lanes.get(id)
+      if (!lane) {
+        lane = { starts: [], active: 0, ...(entry.concurrency !== undefined ? { queue: new PQueue({ concurrency: entry.concurrency }) } : {}) }
+        lanes.set(id, lane)
       }
-      const busy = queue.size > 0 || queue.pending >= (entry.concurrency ?? Number.POSITIVE_INFINITY) || queue.isPaused
-      if (busy || (entry.rateLimit && queue.pending + queue.size >= entry.rateLimit.limit)) {
-        const limit = [entry.concurrency !== undefined ? `concurrency ${entry.concurrency}` : '', entry.rateLimit ? `${entry.rateLimit.limit} per ${entry.rateLimit.interval} ms` : ''].filter(Boolean).join(', ')
-        log.info({ waiting: queue.size + 1, limitKey: key }, `waiting for the ${name} limit (${limit}${key ? ` for ${key}` : ''})`)
+      const l = lane
+      const rate = entry.rateLimit
+      const describe = [entry.concurrency !== undefined ? `concurrency ${entry.concurrency}` : '', rate ? `${rate.limit} per ${rate.interval} ms` : ''].filter(Boolean).join(', ')
+      let told = false
+      const tell = () => {
+        if (told) return
+        told = true
+        log.info({ limitKey: key }, `waiting for the ${name} limit (${describe}${key ? ` for ${key}` : ''})`)
       }
-      return queue.add(task) as Promise<T>
+
+      const inner = async (): Promise<typeof stoppedValue> => {
+        for (;;) {
+          if (stopped) return stoppedValue
+          const wait = rate ? untilFree(l, rate, Date.now()) : 0
+          if (wait > 0) {
+            tell()
+            await new Promise((r) => setTimeout(r, wait))
+            continue
+          }
+          const out = await global.add(
+            async () => {
+              if (stopped) return { value: stoppedValue }
+              if (rate) {
+                if (untilFree(l, rate, Date.now()) > 0) return NOT_YET
+                l.starts.push(Date.now())
+              }
+              return { value: await task() }
+            },
+            { priority: 1 },
+          )
+          if (out !== NOT_YET && out !== undefined) return out.value
+        }
+      }
+
+      if (l.queue && (l.queue.pending >= (entry.concurrency ?? Infinity) || l.queue.size > 0)) tell()
+      l.active++
+      const done = l.queue ? (l.queue.add(inner) as Promise<typeof stoppedValue>) : inner()
+      return done.finally(() => {
+        l.active--
+        // Forget idle lanes once their rate window has passed, so per-key lanes do not pile up.
+        if (l.active === 0) setTimeout(() => l.active === 0 && lanes.get(id) === l && lanes.delete(id), rate?.interval ?? 0).unref()
+      })
     },
-    clear() {
-      for (const q of queues.values()) q.clear()
+    stop() {
+      stopped = true
+      for (const lane of lanes.values()) lane.queue?.clear()
     },
   }
 }

@@ -1,14 +1,15 @@
-import type PQueue from 'p-queue'
-import { isPermanentError, PermanentError, RetryableError, retryAfterOf, RunnerError } from '../errors.js'
+import { isPermanentError, PermanentError, RunnerError, retryAfterOf } from '../errors.js'
 import { evaluate, explain } from '../match/condition.js'
 import { buildContext } from '../render/context.js'
 import type { Renderer } from '../render/renderer.js'
+import { redact } from '../redact.js'
 import { validateWith } from '../schema.js'
 import type { StepRun, Store } from '../store/store.js'
-import type { ActionContext, EventInfo, Logger, Payload, ResolvedConfig, TemplateContext } from '../types.js'
+import type { EventInfo, Logger, Payload, ResolvedConfig } from '../types.js'
+import { type AttemptResult, runAttempt } from './attempt.js'
 import { backoff } from './backoff.js'
 import { createFlow } from './flow.js'
-import type { createLimits } from './limits.js'
+import type { Limits } from './limits.js'
 import type { Plan, PlannedStep } from './plan.js'
 
 export interface StepRunnerOptions {
@@ -17,18 +18,24 @@ export interface StepRunnerOptions {
   plan: Plan
   renderer: Renderer
   log: Logger
-  queue: PQueue
-  limits: ReturnType<typeof createLimits>
-  /** Hand a run (the next step, or a retry) back to the scheduler. */
+  limits: Limits
+  /** Hand a run (the next step, a retry, a deferred run) back to the scheduler. */
   next: (run: StepRun) => void
 }
 
+export interface StepRunner {
+  /** Take a due run as far as it goes now: run it, defer it, skip it, or retry it later. */
+  run(runId: string): Promise<void>
+  /** Abort every running attempt (shutdown); they go back to the store to run again. */
+  abortAll(reason: string): void
+}
+
 /**
- * Runs one attempt of one step run: condition, render, validate, limits,
- * then the plugin with a timeout; records the outcome and decides what comes
- * next (the following step, a retry, or skipping the rest).
+ * Runs one step run: condition, flow control, render, validate, limits, then
+ * the plugin; records the outcome and decides what comes next (the following
+ * step, a retry, or skipping the rest, in the same write as the failure).
  */
-export function createStepRunner({ config, store, plan, renderer, log, queue, limits, next }: StepRunnerOptions) {
+export function createStepRunner({ config, store, plan, renderer, log, limits, next }: StepRunnerOptions): StepRunner {
   const running = new Map<string, AbortController>()
   const flow = createFlow({ store, renderer })
 
@@ -44,146 +51,117 @@ export function createStepRunner({ config, store, plan, renderer, log, queue, li
     return { payload, info, siblings, steps, ctx }
   }
 
-  async function finish(run: StepRun, planned: PlannedStep | undefined, siblings: StepRun[], ok: boolean): Promise<void> {
-    const later = siblings.filter((r) => r.stepIndex > run.stepIndex).sort((a, b) => a.stepIndex - b.stepIndex)
-    if (ok || planned?.step.continueOnError) {
-      const following = later[0]
-      if (following) next({ ...following, runAt: Math.max(following.runAt, Date.now()) })
-      return
-    }
-    for (const r of later) {
-      if (r.state === 'pending') await store.updateRun(r.id, { state: 'skipped', error: `skipped: step ${run.stepIndex + 1} failed` })
-    }
+  /** Schedule the step after `run` in its recipe, if any. */
+  function following(run: StepRun, siblings: StepRun[]): void {
+    const after = siblings.filter((r) => r.stepIndex > run.stepIndex).sort((a, b) => a.stepIndex - b.stepIndex)[0]
+    if (after) next({ ...after, runAt: Math.max(after.runAt, Date.now()) })
   }
 
-  async function attempt(run: StepRun, planned: PlannedStep, input: unknown, payload: Payload, info: EventInfo, steps: Record<string, unknown>, ctx: TemplateContext, rlog: Logger, release: Array<{ key: string; runId: string }>) {
-    const claimed = await store.claimRun(run.id, Date.now())
-    // Skipped while it waited for a slot (a later event coalesced it): nothing to do.
-    if (!claimed) return { outcome: 'gone' as const }
-    // Started: later arrivals open a new debounce window.
-    for (const r of release) await store.releaseDebounce(r.key, r.runId)
-    const { plugin, settings } = planned.entry
-    const controller = new AbortController()
-    running.set(run.id, controller)
-    const actx: ActionContext = {
-      event: info,
-      payload,
-      settings: settings as Record<string, unknown>,
-      signal: controller.signal,
-      log: rlog,
-      attempt: claimed.attempt,
-      runId: run.id,
-      steps,
-      dryRun: false,
-      renderTemplate: (name, escape) => renderer.renderTemplate(name, ctx, escape),
-    }
-    try {
-      if (planned.previewReason) {
-        const preview = plugin.preview ? await plugin.preview(input, actx) : input
-        await store.updateRun(run.id, { state: 'previewed', input, result: preview ?? null, error: null })
-        const flow = planned.debounce ? `; once live, its debounce of ${planned.debounce.wait} ms coalesces bursts` : ''
-        rlog.info({ preview, reason: planned.previewReason }, `preview: ${planned.label} would run (${planned.previewReason}${flow})`)
-        return { outcome: 'ok' as const }
-      }
-      const result = await withTimeout(plugin.run(input, actx), planned.timeout, controller)
-      await store.updateRun(run.id, { state: 'done', input, result: result ?? null, error: null })
-      rlog.info({ attempt: claimed.attempt }, `${planned.label} done`)
-      return { outcome: 'ok' as const }
-    } catch (err) {
-      return { outcome: 'failed' as const, err, attempt: claimed.attempt }
-    } finally {
-      running.delete(run.id)
-    }
+  /** Record a failure for good; later steps are skipped in the same write unless the step continues on error. */
+  async function dead(run: StepRun, planned: PlannedStep, patch: { input?: unknown; error: string }, siblings: StepRun[]): Promise<void> {
+    const go = planned.step.continueOnError === true
+    await store.updateRun(run.id, { state: 'dead', ...patch, ...(go ? {} : { skipLater: `skipped: step ${run.stepIndex + 1} failed` }) })
+    if (go) following(run, siblings)
   }
 
-  async function fail(run: StepRun, planned: PlannedStep, input: unknown, err: unknown, attemptNo: number, rlog: Logger): Promise<boolean> {
-    const message = errorMessage(err)
-    const permanent = isPermanentError(err)
-    if (!permanent && attemptNo < planned.retry.attempts) {
-      const retryAfter = retryAfterOf(err)
-      const delay = retryAfter ?? backoff(planned.retry, attemptNo)
-      const runAt = Date.now() + delay
-      await store.updateRun(run.id, { state: 'retrying', runAt, input, error: message })
-      rlog.warn({ attempt: attemptNo, retryIn: delay, error: message }, `${planned.label} failed, retrying`)
-      next({ ...run, state: 'retrying', runAt, attempt: attemptNo })
+  async function skip(run: StepRun, reason: string, siblings: StepRun[], wholeRecipe: boolean): Promise<void> {
+    await store.updateRun(run.id, { state: 'skipped', error: reason, ...(wholeRecipe ? { skipLater: reason } : {}) })
+    if (!wholeRecipe) following(run, siblings)
+  }
+
+  /** After a failed attempt: retry later, or dead. Returns true when it will retry. */
+  async function failed(run: StepRun, planned: PlannedStep, input: unknown, result: Extract<AttemptResult, { outcome: 'failed' }>, siblings: StepRun[], rlog: Logger): Promise<boolean> {
+    const { err, attempt } = result
+    const message = err instanceof Error ? err.message : String(err)
+    if ((err as { code?: unknown })?.code === 'shutdown') {
+      // Cut off by a shutdown: not the step's fault, so the attempt does not count.
+      await store.updateRun(run.id, { state: 'retrying', runAt: Date.now(), attempt: attempt - 1, error: message })
+      rlog.warn(`${planned.label} was cut off by the shutdown; it runs again at the next start`)
       return true
     }
-    await store.updateRun(run.id, { state: 'dead', input, error: `${planned.label}: ${message}` })
-    rlog.error({ attempt: attemptNo, error: message, permanent }, `${planned.label} failed for good${permanent ? '' : ` after ${attemptNo} attempts`}`)
+    const permanent = isPermanentError(err)
+    if (!permanent && attempt < planned.retry.attempts) {
+      const delay = retryAfterOf(err) ?? backoff(planned.retry, attempt)
+      const runAt = Date.now() + delay
+      await store.updateRun(run.id, { state: 'retrying', runAt, input: redact(input), error: message })
+      rlog.warn({ attempt, retryIn: delay, error: message }, `${planned.label} failed, retrying`)
+      next({ ...run, state: 'retrying', runAt, attempt })
+      return true
+    }
+    await dead(run, planned, { input: redact(input), error: `${planned.label}: ${message}` }, siblings)
+    rlog.error({ attempt, error: message, permanent }, `${planned.label} failed for good${permanent ? '' : ` after ${attempt} attempts`}`)
     return false
   }
 
   async function runStep(runId: string): Promise<void> {
     const run = await store.getRun(runId)
     if (!run || (run.state !== 'pending' && run.state !== 'retrying')) return
+    // Woken early (a timer cannot wait longer than ~24.8 days): not due yet.
+    if (run.runAt > Date.now() + 5) return next(run)
     const rlog = log.child({ eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 })
     const plannedRecipe = plan.byName.get(run.recipe)
     const planned = plannedRecipe?.steps.find((s) => s.index === run.stepIndex)
     const { payload, info, siblings, steps, ctx } = await loadContext(run)
-    if (!planned || !plannedRecipe) {
-      await store.updateRun(run.id, { state: 'skipped', error: `recipe "${run.recipe}" step ${run.stepIndex + 1} is no longer in the config` })
-      rlog.warn('step skipped: no longer in the config')
-      return finish(run, planned, siblings, true)
+
+    // The config may have changed since the run was recorded: never run a different step in its place.
+    const changed = !planned || !plannedRecipe ? 'is no longer in the config' : planned.step.action !== run.action || (planned.step.name ?? undefined) !== run.stepName ? `changed to ${planned.step.action}${planned.step.name ? ` "${planned.step.name}"` : ''}` : undefined
+    if (changed || !plannedRecipe || !planned) {
+      const reason = `recipe "${run.recipe}" step ${run.stepIndex + 1} (${run.action}) ${changed} since this run was recorded; use retry to run the new step`
+      rlog.warn(`step skipped: ${reason}`)
+      return skip(run, reason, siblings, false)
     }
-    if (planned.step.if) {
-      const cond = planned.step.if
-      if (!evaluate(cond, ctx)) {
-        const why = explain(cond, ctx, 'if')
-        await store.updateRun(run.id, { state: 'skipped', error: `condition did not hold: ${why?.reason ?? 'false'}` })
-        rlog.info({ reason: why?.reason }, `${planned.label} skipped: its condition did not hold`)
-        return finish(run, planned, siblings, true)
-      }
+    if (plannedRecipe.recipe.enabled === false) {
+      rlog.info(`${planned.label} skipped: the recipe is disabled`)
+      return skip(run, `skipped: recipe "${run.recipe}" is disabled (enabled: false)`, siblings, true)
     }
-    const replaced: StepRun[] = []
-    const gate = await flow.gate(run, plannedRecipe, planned, ctx, replaced)
-    if (replaced.length) await continueReplaced(replaced, rlog)
-    if (gate.action === 'defer') {
-      rlog.info({ until: new Date(gate.until).toISOString() }, `${planned.label}: ${gate.reason}`)
-      next({ ...run, runAt: gate.until })
-      return
+    if (planned.step.if && !evaluate(planned.step.if, ctx)) {
+      const why = explain(planned.step.if, ctx, 'if')
+      rlog.info({ reason: why?.reason }, `${planned.label} skipped: its condition did not hold`)
+      return skip(run, `condition did not hold: ${why?.reason ?? 'false'}`, siblings, false)
     }
-    if (gate.action === 'skip') {
-      const targets = gate.job ? siblings.filter((r) => r.state === 'pending' || r.id === run.id) : [run]
-      for (const r of targets) await store.updateRun(r.id, { state: 'skipped', error: gate.reason })
-      rlog.info(`${planned.label} skipped: ${gate.reason}`)
-      return gate.job ? undefined : finish(run, planned, siblings, true)
-    }
+
     let input: unknown
     try {
+      const replaced: StepRun[] = []
+      const gate = await flow.gate(run, plannedRecipe, planned, ctx, replaced)
+      if (replaced.length) await continueReplaced(replaced, rlog)
+      if (gate.action === 'defer') {
+        rlog.info({ until: new Date(gate.until).toISOString() }, `${planned.label}: ${gate.reason}`)
+        return next({ ...run, runAt: gate.until })
+      }
+      if (gate.action === 'skip') {
+        rlog.info(`${planned.label} skipped: ${gate.reason}`)
+        return skip(run, gate.reason, siblings, gate.job)
+      }
       const rendered = renderer.render(planned.input, ctx, planned.entry.plugin.escape ?? 'none')
       const { value, issues } = await validateWith(planned.entry.plugin.input, rendered, 'with')
       if (issues.length) throw new PermanentError(issues.map((i) => `${i.path}: ${i.message}`).join('; '), { code: 'invalid_input' })
       input = value
     } catch (err) {
-      const msg = `${planned.label}: ${errorMessage(err)}`
-      await store.updateRun(run.id, { state: 'dead', error: msg })
-      rlog.error({ error: msg }, `${planned.label} failed for good: its input is invalid`)
-      await flow.release(run, plannedRecipe, planned, ctx, siblings.find((r) => r.stepIndex === 0)?.id)
-      return finish(run, planned, siblings, false)
+      const msg = `${planned.label}: ${err instanceof Error ? err.message : String(err)}`
+      rlog.error({ error: msg }, `${planned.label} failed for good: its input or flow-control key did not render`)
+      await flow.release(run, plannedRecipe, planned, ctx, siblings.find((r) => r.stepIndex === 0)?.id).catch(() => {})
+      return dead(run, planned, { error: msg }, siblings)
     }
+
     const key = safeKey(planned, input)
-    const result = await limits.run(run.action, planned.entry, key, rlog, () => queue.add(() => attempt(run, planned, input, payload, info, steps, ctx, rlog, gate.release)) as Promise<Awaited<ReturnType<typeof attempt>>>)
+    const attempt = { run, planned, input, payload, info, steps, ctx, log: rlog }
+    const result = await limits.run<AttemptResult>(run.action, planned.entry, key, rlog, { outcome: 'gone' }, () => runAttempt(attempt, store, renderer, running))
     if (result.outcome === 'gone') return
-    if (result.outcome === 'ok') return finish(run, planned, siblings, true)
-    const retrying = await fail(run, planned, input, result.err, result.attempt, rlog)
-    if (retrying) return
+    if (result.outcome === 'ok') return following(run, siblings)
+    if (await failed(run, planned, input, result, siblings, rlog)) return
     await flow.release(run, plannedRecipe, planned, ctx, siblings.find((r) => r.stepIndex === 0)?.id)
-    await finish(run, planned, siblings, false)
   }
 
-  /** Runs a step debounce coalesced away: their jobs go on with the step after it. */
+  /** Runs a step debounce coalesced away: their recipes go on with the step after them. */
   async function continueReplaced(replaced: StepRun[], rlog: Logger): Promise<void> {
     rlog.info({ replaced: replaced.map((r) => r.id) }, `debounce: coalesced ${replaced.length} earlier run${replaced.length === 1 ? '' : 's'} into this one (latest payload wins)`)
-    for (const r of replaced) {
-      const planned = plan.byName.get(r.recipe)?.steps.find((s) => s.index === r.stepIndex)
-      const siblings = (await store.runsForEvent(r.eventId)).filter((x) => x.recipe === r.recipe)
-      await finish(r, planned, siblings, true)
-    }
+    for (const r of replaced) following(r, (await store.runsForEvent(r.eventId)).filter((x) => x.recipe === r.recipe))
   }
 
   return {
     run: runStep,
-    abortAll(reason: string) {
+    abortAll(reason) {
       for (const c of running.values()) c.abort(new RunnerError('shutdown', reason))
     },
   }
@@ -195,27 +173,4 @@ function safeKey(planned: PlannedStep, input: unknown): string | undefined {
   } catch {
     return undefined
   }
-}
-
-/** Races the action against its timeout: the signal tells the action to stop, the race frees the slot even if it does not. */
-async function withTimeout<T>(work: Promise<T>, ms: number, controller: AbortController): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const err = new RetryableError(`timed out after ${ms} ms`, { code: 'timeout' })
-      controller.abort(err)
-      reject(err)
-    }, ms)
-  })
-  const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }))
-  try {
-    return await Promise.race([work, timeout, aborted])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message
-  return String(err)
 }

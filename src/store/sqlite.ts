@@ -29,7 +29,8 @@ interface PendingAccept {
  * durability does not cost a write per request.
  */
 export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreOptions): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  // Events and run inputs are private: the folder is the owner's only.
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   const db = new Database(path)
   db.pragma('journal_mode = WAL')
   db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
@@ -58,6 +59,8 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
     dropDebounce: db.prepare('DELETE FROM debounces WHERE key = ? AND run_id = ?'),
     delayRun: db.prepare('UPDATE runs SET run_at = ?, updated_at = ? WHERE id = ?'),
     skipRun: db.prepare<[string, number, string], RunRow>("UPDATE runs SET state = 'skipped', error = ?, updated_at = ? WHERE id = ? AND state = 'pending' RETURNING *"),
+    skipLater: db.prepare("UPDATE runs SET state = 'skipped', error = ?, updated_at = ? WHERE event_id = ? AND recipe = ? AND step_index > ? AND state = 'pending'"),
+    dropOnceOf: db.prepare('DELETE FROM once_keys WHERE run_id = ?'),
     skipJob: db.prepare<[string, number, string, string], RunRow>("UPDATE runs SET state = 'skipped', error = ?, updated_at = ? WHERE event_id = ? AND recipe = ? AND state = 'pending' RETURNING *"),
   }
 
@@ -114,11 +117,40 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
     if (held && held.state === 'pending') {
       firstAt = row!.first_at
       replaced = (scope === 'job' ? q.skipJob.all(why, now, held.event_id, held.recipe) : q.skipRun.all(why, now, held.id)).map(toRun)
+      // A run coalesced away never ran: the once keys it took are not used up.
+      for (const r of replaced) q.dropOnceOf.run(r.id)
     }
     const dueAt = Math.min(now + wait, maxWait === undefined ? Number.POSITIVE_INFINITY : firstAt + maxWait)
     q.putDebounce.run(key, runId, firstAt, dueAt)
     q.delayRun.run(dueAt, now, runId)
     return { dueAt, replaced }
+  })
+
+  const updateTx = db.transaction((id: string, patch: RunPatch) => {
+    const now = Date.now()
+    q.update.run({
+      id,
+      state: patch.state,
+      runAt: patch.runAt ?? null,
+      input: patch.input === undefined ? null : JSON.stringify(patch.input),
+      result: patch.result === undefined ? null : JSON.stringify(patch.result),
+      error: patch.error ?? null,
+      clearError: patch.error === null ? 1 : 0,
+      attempt: patch.attempt ?? null,
+      now,
+    })
+    if (patch.skipLater !== undefined) {
+      const run = q.getRun.get(id)
+      if (run) q.skipLater.run(patch.skipLater, now, run.event_id, run.recipe, run.step_index)
+    }
+  })
+
+  const replayTx = db.transaction((id: string, now: number) => {
+    const event = q.getEvent.get(id)
+    if (!event) return undefined
+    const copy = newId('evt')
+    db.prepare('INSERT INTO events (id, type, body, hash, title, received_at) SELECT ?, type, body, hash, title, ? FROM events WHERE id = ?').run(copy, now, id)
+    return copy
   })
 
   const guard = <T>(fn: () => T): Promise<T> => {
@@ -142,25 +174,13 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
     listEvents: (query) => guard(() => listEvents(db, query)),
     undispatchedEvents: (limit) => guard(() => q.undispatched.all(limit).map((r) => toEvent(r)!)),
     dispatch: (eventId, runs) => guard(() => dispatchTx(eventId, runs, Date.now())),
-    reopenEvent: (id) => guard(() => void db.prepare('UPDATE events SET dispatched_at = NULL WHERE id = ?').run(id)),
+    replayEvent: (id, now) => guard(() => replayTx(id, now)),
     getRun: (id) => guard(() => toRunOrUndefined(q.getRun.get(id))),
     runsForEvent: (eventId) => guard(() => q.runsForEvent.all(eventId).map(toRun)),
     openRuns: () => guard(() => q.openRuns.all().map(toRun)),
     claimRun: (id, now) => guard(() => toRunOrUndefined(q.claim.get(now, id))),
     updateRun: (id, patch: RunPatch) =>
-      guard(() => {
-        q.update.run({
-          id,
-          state: patch.state,
-          runAt: patch.runAt ?? null,
-          input: patch.input === undefined ? null : JSON.stringify(patch.input),
-          result: patch.result === undefined ? null : JSON.stringify(patch.result),
-          error: patch.error ?? null,
-          clearError: patch.error === null ? 1 : 0,
-          attempt: patch.attempt ?? null,
-          now: Date.now(),
-        })
-      }),
+      guard(() => updateTx(id, patch)),
     claimOnce: (key, runId, now, expiresAt) => guard(() => claimOnceTx(key, runId, now, expiresAt)),
     releaseOnce: (key, runId) => guard(() => void q.dropOnce.run(key, runId)),
     debounce: (request) => guard(() => debounceTx(request)),
@@ -168,11 +188,14 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
     prune: (now, before) =>
       guard(() =>
         db.transaction(() => {
-          const runs = db.prepare('DELETE FROM runs WHERE event_id IN (SELECT id FROM events WHERE received_at < ?)').run(before).changes
-          const events = db.prepare('DELETE FROM events WHERE received_at < ? AND id NOT IN (SELECT event_id FROM runs)').run(before).changes
+          // Unfinished work is never pruned, however old.
+          const runs = db.prepare("DELETE FROM runs WHERE event_id IN (SELECT id FROM events WHERE received_at < ?) AND state NOT IN ('pending', 'running', 'retrying')").run(before).changes
+          const events = db.prepare('DELETE FROM events WHERE received_at < ? AND dispatched_at IS NOT NULL AND id NOT IN (SELECT event_id FROM runs)').run(before).changes
           const keys =
             db.prepare('DELETE FROM dedupe WHERE expires_at <= ?').run(now).changes +
-            db.prepare('DELETE FROM once_keys WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now).changes
+            db.prepare('DELETE FROM once_keys WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now).changes +
+            // A debounce whose run is gone or no longer waiting has nothing left to coalesce into.
+            db.prepare("DELETE FROM debounces WHERE run_id NOT IN (SELECT id FROM runs WHERE state = 'pending')").run().changes
           return { events, runs, keys }
         })(),
       ),

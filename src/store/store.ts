@@ -14,8 +14,8 @@ export interface Store {
   undispatchedEvents(limit: number): Promise<StoredEvent[]>
   /** Record the step runs of an event and mark it matched, in one go; undefined when it already was. */
   dispatch(eventId: string, runs: NewRun[]): Promise<StepRun[] | undefined>
-  /** Mark an event unmatched so that it is matched and run again (a person replays it). */
-  reopenEvent(id: string): Promise<void>
+  /** Store a copy of an event as a new, unmatched event (a person replays it); its id. */
+  replayEvent(id: string, now: number): Promise<string | undefined>
   getRun(id: string): Promise<StepRun | undefined>
   runsForEvent(eventId: string): Promise<StepRun[]>
   /** Runs not finished: pending, retrying, and running ones cut off by a crash. */
@@ -125,6 +125,11 @@ export interface RunPatch {
   error?: string | null
   /** Reset the attempt counter (a person retried the run). */
   attempt?: number
+  /**
+   * In the same write, mark the pending later steps of this run's recipe
+   * skipped with this reason, so a crash cannot run them after a failure.
+   */
+  skipLater?: string
 }
 
 export interface DebounceRequest {

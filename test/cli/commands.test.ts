@@ -2,7 +2,8 @@ import { cpSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { runCli, startChild, writeConfig } from '../helpers/child.js'
+import { runCli, runCliAsync, startChild, writeConfig } from '../helpers/child.js'
+import { createHttpSink } from '../helpers/http-sink.js'
 import { tempDir } from '../helpers/runner.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -145,5 +146,50 @@ describe('audiorista-runner events', () => {
     expect(r.stdout).toMatch(/evt_\S+\s+title-ready\s+\S+\s+done\s+1\s+Episode 42: The Long Night/)
     expect(runCli(['events', '--status', 'dead'], { cwd: dir }).stdout).toContain('no events with status dead')
     expect(runCli(['events', '--status', 'bogus'], { cwd: dir }).stderr).toContain('unknown status "bogus"')
+  })
+})
+
+describe('audiorista-runner retry and replay', () => {
+  it('retry runs a dead step and the skipped steps after it; replay runs an event again as a new event', async () => {
+    const sink = await createHttpSink()
+    sink.replyOnce({ status: 404 })
+    const dir = tempDir()
+    writeConfig(dir, {
+      auth: { allowUnauthenticated: true },
+      store: { path: join(dir, 'r.db') },
+      recipes: [{ name: 'two', on: 'title-ready', do: [{ action: 'http', with: { url: `${sink.url}/a` } }, { action: 'http', with: { url: `${sink.url}/b` } }] }],
+    })
+    try {
+      const child = await startChild(dir)
+      const res = await fetch(`${child.url}/webhooks/title-ready`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id":1}' })
+      const { id } = (await res.json()) as { id: string }
+      await sink.waitFor(1)
+      await new Promise((r) => setTimeout(r, 300))
+      child.proc.kill('SIGTERM')
+      expect(await child.exited).toBe(0)
+
+      const listed = await runCliAsync(['events', '--status', 'dead'], { cwd: dir })
+      const runId = /(run_\S+) two step 1 \(http\)/.exec(listed.stdout)?.[1]
+      expect(runId, listed.stdout).toBeDefined()
+      expect(listed.stdout).toContain(`audiorista-runner retry ${runId}`)
+
+      const retried = await runCliAsync(['retry', runId!], { cwd: dir })
+      expect(retried.status, retried.stderr).toBe(0)
+      expect(retried.stdout).toMatch(/two step 1 \(http\): done/)
+      expect(retried.stdout).toMatch(/two step 2 \(http\): done/)
+      expect(sink.requests.map((r) => r.path)).toEqual(['/a', '/a', '/b'])
+
+      const replayed = await runCliAsync(['replay', id], { cwd: dir })
+      expect(replayed.status, replayed.stderr).toBe(0)
+      expect(replayed.stderr).toMatch(new RegExp(`replaying ${id} as evt_`))
+      expect(replayed.stdout.match(/: done/g)).toHaveLength(2)
+      expect(sink.requests.map((r) => r.path)).toEqual(['/a', '/a', '/b', '/a', '/b'])
+
+      const missing = await runCliAsync(['events'], { cwd: tempDir() })
+      expect(missing.status).toBe(1)
+      expect(missing.stderr).toContain('no store at')
+    } finally {
+      await sink.close()
+    }
   })
 })

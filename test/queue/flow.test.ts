@@ -26,10 +26,9 @@ describe('debounce', () => {
       ...base,
       recipes: [{ name: 'sync', on: 'title-updated', debounce: '300ms', do: [{ action: 'http', with: { url: sink.url, body: { name: '{{name}}' } } }] }],
     })
-    for (let i = 1; i <= 20; i++) {
-      expect((await t.post('title-updated', { id: 4211, name: `edit ${i}` })).status).toBe(202)
-      await sleep(30)
-    }
+    const started = Date.now()
+    for (let i = 1; i <= 20; i++) expect((await t.post('title-updated', { id: 4211, name: `edit ${i}` })).status).toBe(202)
+    expect(Date.now() - started).toBeLessThan(1000)
     await t.runner.engine.idle()
     expect(sink.requests.map((r) => r.json())).toEqual([{ name: 'edit 20' }])
     const lines = t.lines()
@@ -180,8 +179,9 @@ describe('per-action limits', () => {
     await Promise.all(Array.from({ length: 6 }, (_, i) => t!.post('title-ready', { id: i })))
     await t.runner.engine.idle()
     expect(at).toHaveLength(6)
-    // Any three consecutive requests span at least one interval.
-    for (let i = 2; i < at.length; i++) expect(at[i]! - at[i - 2]!).toBeGreaterThanOrEqual(990)
+    // Any three consecutive requests span at least one interval (as seen at the sink, give or take transit jitter).
+    for (let i = 2; i < at.length; i++) expect(at[i]! - at[i - 2]!).toBeGreaterThanOrEqual(950)
+    expect(at[5]! - at[0]!).toBeGreaterThanOrEqual(1950)
   })
 })
 

@@ -1,0 +1,82 @@
+import { RetryableError } from '../errors.js'
+import type { Renderer } from '../render/renderer.js'
+import { redact } from '../redact.js'
+import type { StepRun, Store } from '../store/store.js'
+import type { ActionContext, EventInfo, Logger, Payload, TemplateContext } from '../types.js'
+import type { PlannedStep } from './plan.js'
+
+export interface Attempt {
+  run: StepRun
+  planned: PlannedStep
+  input: unknown
+  payload: Payload
+  info: EventInfo
+  steps: Record<string, unknown>
+  ctx: TemplateContext
+  log: Logger
+}
+
+export type AttemptResult = { outcome: 'ok' } | { outcome: 'gone' } | { outcome: 'failed'; err: unknown; attempt: number }
+
+/**
+ * One attempt, in a global slot: claim the run (counting the attempt), then
+ * preview or run the plugin within its timeout, and record the outcome. The
+ * input is stored with secret-looking fields masked.
+ */
+export async function runAttempt(a: Attempt, store: Store, renderer: Renderer, running: Map<string, AbortController>): Promise<AttemptResult> {
+  const { run, planned, input, log } = a
+  const claimed = await store.claimRun(run.id, Date.now())
+  // Skipped while it waited for a slot (a later event coalesced it): nothing to do.
+  if (!claimed) return { outcome: 'gone' }
+  const { plugin, settings } = planned.entry
+  const controller = new AbortController()
+  running.set(run.id, controller)
+  const actx: ActionContext = {
+    event: a.info,
+    payload: a.payload,
+    settings: settings as Record<string, unknown>,
+    signal: controller.signal,
+    log,
+    attempt: claimed.attempt,
+    runId: run.id,
+    steps: a.steps,
+    dryRun: false,
+    renderTemplate: (name, escape) => renderer.renderTemplate(name, a.ctx, escape),
+  }
+  const stored = redact(input)
+  try {
+    if (planned.previewReason) {
+      const preview = plugin.preview ? await plugin.preview(input, actx) : input
+      await store.updateRun(run.id, { state: 'previewed', input: stored, result: redact(preview) ?? null, error: null })
+      const flow = planned.debounce ? `; once live, its debounce of ${planned.debounce.wait} ms coalesces bursts` : ''
+      log.info({ preview: redact(preview), reason: planned.previewReason }, `preview: ${planned.label} would run (${planned.previewReason}${flow})`)
+      return { outcome: 'ok' }
+    }
+    const result = await withTimeout(plugin.run(input, actx), planned.timeout, controller)
+    await store.updateRun(run.id, { state: 'done', input: stored, result: result ?? null, error: null })
+    log.info({ attempt: claimed.attempt }, `${planned.label} done`)
+    return { outcome: 'ok' }
+  } catch (err) {
+    return { outcome: 'failed', err, attempt: claimed.attempt }
+  } finally {
+    running.delete(run.id)
+  }
+}
+
+/** Races the action against its timeout: the signal tells the action to stop, the race frees the slot even if it does not. */
+async function withTimeout<T>(work: Promise<T>, ms: number, controller: AbortController): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new RetryableError(`timed out after ${ms} ms`, { code: 'timeout' })
+      controller.abort(err)
+      reject(err)
+    }, ms)
+  })
+  const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }))
+  try {
+    return await Promise.race([work, timeout, aborted])
+  } finally {
+    clearTimeout(timer)
+  }
+}
