@@ -204,9 +204,9 @@ export interface QueueOptions {
 
 /** Settings for one action plugin, under `actions.<name>`. */
 export interface ActionSettings {
-  /** Calls of this action running at once. */
+  /** Calls of this action running at once (per limit key where the action has one, e.g. per Slack channel). */
   concurrency?: number
-  /** At most `limit` calls per `interval`. */
+  /** At most `limit` calls per `interval` (per limit key where the action has one). */
   rateLimit?: RateLimit
   [setting: string]: unknown
 }
