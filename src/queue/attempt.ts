@@ -44,22 +44,35 @@ export async function runAttempt(a: Attempt, store: Store, renderer: Renderer, r
     renderTemplate: (name, escape) => renderer.renderTemplate(name, a.ctx, escape),
   }
   const stored = redact(input)
+  let result: unknown
   try {
-    if (planned.previewReason) {
-      const preview = plugin.preview ? await plugin.preview(input, actx) : input
-      await store.updateRun(run.id, { state: 'previewed', input: stored, result: redact(preview) ?? null, error: null })
-      const flow = planned.debounce ? `; once live, its debounce of ${planned.debounce.wait} ms coalesces bursts` : ''
-      log.info({ preview: redact(preview), reason: planned.previewReason }, `preview: ${planned.label} would run (${planned.previewReason}${flow})`)
-      return { outcome: 'ok' }
-    }
-    const result = await withTimeout(plugin.run(input, actx), planned.timeout, controller)
-    await store.updateRun(run.id, { state: 'done', input: stored, result: result ?? null, error: null })
-    log.info({ attempt: claimed.attempt }, `${planned.label} done`)
-    return { outcome: 'ok' }
+    result = planned.previewReason ? (plugin.preview ? await plugin.preview(input, actx) : input) : await withTimeout(plugin.run(input, actx), planned.timeout, controller)
   } catch (err) {
     return { outcome: 'failed', err, attempt: claimed.attempt }
   } finally {
     running.delete(run.id)
+  }
+  // The action succeeded: if the store hiccups now, retry the write, never the action.
+  if (planned.previewReason) {
+    await persist(() => store.updateRun(run.id, { state: 'previewed', input: stored, result: redact(result) ?? null, error: null }))
+    const flow = planned.debounce ? `; once live, its debounce of ${planned.debounce.wait} ms coalesces bursts` : ''
+    log.info({ preview: redact(result), reason: planned.previewReason }, `preview: ${planned.label} would run (${planned.previewReason}${flow})`)
+  } else {
+    await persist(() => store.updateRun(run.id, { state: 'done', input: stored, result: result ?? null, error: null }))
+    log.info({ attempt: claimed.attempt }, `${planned.label} done`)
+  }
+  return { outcome: 'ok' }
+}
+
+/** Retries a store write for a few seconds before giving up (the run then resumes at the next start). */
+async function persist(write: () => Promise<void>): Promise<void> {
+  for (let delay = 100; ; delay *= 2) {
+    try {
+      return await write()
+    } catch (err) {
+      if (delay > 3200) throw err
+      await new Promise((r) => setTimeout(r, delay))
+    }
   }
 }
 

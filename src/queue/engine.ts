@@ -43,13 +43,22 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
   let stopping = false
   let idleWaiters: Array<() => void> = []
 
-  const track = async (work: () => Promise<void>, about: Record<string, unknown> = {}) => {
+  const failures = new Map<string, number>()
+  /** Runs engine work; when the store fails under it, the work is tried again later with backoff. */
+  const track = async (work: () => Promise<void>, about: Record<string, unknown> = {}, again?: (delay: number) => void) => {
     busy++
+    const id = String(about.runId ?? about.eventId)
     try {
       await work()
+      failures.delete(id)
     } catch (err) {
-      // The run stays in the store as it was and is resumed at the next start.
-      if (!stopping) log.error({ ...about, err }, 'engine error; the run stays in the store and resumes at the next start')
+      if (!stopping) {
+        const n = (failures.get(id) ?? 0) + 1
+        failures.set(id, n)
+        const delay = Math.min(5_000, 250 * 2 ** n)
+        log.error({ ...about, err, retryIn: delay }, 'engine error (is the store failing?); trying again')
+        again?.(delay)
+      }
     } finally {
       busy--
       if (busy === 0 && timers.size === 0) for (const w of idleWaiters.splice(0)) w()
@@ -67,12 +76,22 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
       // Node cannot wait longer than 2^31-1 ms; the run checks on waking whether it is due.
       const timer = setTimeout(() => {
         timers.delete(run.id)
-        void track(() => steps.run(run.id), about)
+        void track(() => steps.run(run.id), about, (d) => schedule({ ...run, runAt: Date.now() + d }))
       }, Math.min(delay, MAX_TIMER))
       timers.set(run.id, timer)
       return
     }
-    void track(() => steps.run(run.id), about)
+    void track(() => steps.run(run.id), about, (d) => schedule({ ...run, runAt: Date.now() + d }))
+  }
+
+  function submitLater(event: { id: string; type: EventType }, delay: number): void {
+    if (stopping) return
+    const key = `dispatch:${event.id}`
+    const timer = setTimeout(() => {
+      timers.delete(key)
+      void track(() => dispatch(event.id), { eventId: event.id }, (d) => submitLater(event, d))
+    }, delay)
+    timers.set(key, timer)
   }
 
   /**
@@ -131,7 +150,7 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
   return {
     submit(event) {
       if (stopping) return
-      void track(() => dispatch(event.id), { eventId: event.id })
+      void track(() => dispatch(event.id), { eventId: event.id }, (d) => submitLater(event, d))
     },
     resume: (run) => schedule(run),
     async recover() {

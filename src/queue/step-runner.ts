@@ -95,6 +95,11 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
 
   async function runStep(runId: string): Promise<void> {
     const run = await store.getRun(runId)
+    // Recorded running but not running here: its outcome could not be written (the store failed). Run it again.
+    if (run?.state === 'running' && !running.has(run.id)) {
+      await store.updateRun(run.id, { state: 'retrying' })
+      run.state = 'retrying'
+    }
     if (!run || (run.state !== 'pending' && run.state !== 'retrying')) return
     // Woken early (a timer cannot wait longer than ~24.8 days): not due yet.
     if (run.runAt > Date.now() + 5) return next(run)

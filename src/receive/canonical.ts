@@ -8,14 +8,34 @@ export const MAX_DEPTH = 200
  * JSON with object keys sorted at every level, so that the same delivery
  * hashes the same whatever order its keys were serialised in. Built as a
  * string, never as objects, so `__proto__` keys stay plain data.
+ *
+ * This runs on every delivery: it appends to one string instead of mapping
+ * and joining arrays of parts. The output is part of the stored dedupe keys,
+ * so it must never change (test/receive/canonical.test.ts pins it).
  */
 export function canonicalJson(value: unknown, depth = 0): string {
   if (depth > MAX_DEPTH) throw new HttpError(400, 'too_deep', `the JSON body is nested more than ${MAX_DEPTH} levels deep`)
   if (value === null || typeof value !== 'object') return JSON.stringify(value)
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`
+  let out: string
+  if (Array.isArray(value)) {
+    out = '['
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ','
+      // `?? ''`: what join() made of a hole or an undefined element (JSON.parse never gives either).
+      out += canonicalJson(value[i], depth + 1) ?? ''
+    }
+    return `${out}]`
+  }
   const keys = Object.keys(value).sort()
-  const parts = keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k], depth + 1)}`)
-  return `{${parts.join(',')}}`
+  out = '{'
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!
+    if (i > 0) out += ','
+    out += JSON.stringify(key)
+    out += ':'
+    out += canonicalJson((value as Record<string, unknown>)[key], depth + 1)
+  }
+  return `${out}}`
 }
 
 /** SHA-256 (hex) of the canonical JSON of a parsed body. */

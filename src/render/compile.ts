@@ -11,6 +11,10 @@ export type Template = HandlebarsTemplateDelegate
 export type Compiled = { template: Template; problems: [] } | { template?: undefined; problems: string[] }
 
 // Handlebars's own plumbing, never named in templates or in messages.
+// Handlebars prints prototype-access denials (a payload naming `constructor`, say) to the console;
+// they are expected and harmless here, and must not break the JSON log lines.
+;(Handlebars as unknown as { logger: { log: (...args: unknown[]) => void } }).logger.log = () => {}
+
 const INTERNAL = new Set([ESCAPE_HELPER, 'helperMissing', 'blockHelperMissing'])
 
 /**

@@ -37,6 +37,8 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
   db.pragma('busy_timeout = 5000')
   db.exec(SCHEMA)
   let open = true
+  // False after a failed write until a write succeeds again: `isReady` then probes with a tiny write.
+  let healthy = true
 
   const q = {
     findDup: db.prepare<[string, string, number], { event_id: string }>('SELECT event_id FROM dedupe WHERE type = ? AND hash = ? AND expires_at > ?'),
@@ -81,8 +83,10 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
     pending = []
     try {
       const results = acceptBatch(batch)
+      healthy = true
       batch.forEach((p, i) => p.resolve(results[i]!))
     } catch (err) {
+      healthy = false
       const error = new StoreUnavailableError('the store could not record the delivery', { cause: err })
       for (const p of batch) p.reject(error)
     }
@@ -158,6 +162,7 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
     try {
       return Promise.resolve(fn())
     } catch (err) {
+      healthy = false
       return Promise.reject(new StoreUnavailableError('the store failed', { cause: err }))
     }
   }
@@ -199,7 +204,18 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
           return { events, runs, keys }
         })(),
       ),
-    isReady: () => open,
+    isReady() {
+      if (!open) return false
+      if (!healthy) {
+        try {
+          db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('probe', ?)").run(String(Date.now()))
+          healthy = true
+        } catch {
+          healthy = false
+        }
+      }
+      return healthy
+    },
     async close() {
       if (!open) return
       if (pending.length > 0) flush()

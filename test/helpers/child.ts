@@ -30,7 +30,11 @@ export function startChild(dir: string, { env = {}, args = [] }: { env?: Record<
   let out = ''
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`runner did not get ready:\n${out}`)), 15_000)
+    const timer = setTimeout(() => {
+      // Never leave a runner behind that did not get ready.
+      proc.kill('SIGKILL')
+      reject(new Error(`runner did not get ready:\n${out}`))
+    }, 15_000)
     const onData = (chunk: Buffer) => {
       out += chunk.toString()
       const m = /"url":"(http:\/\/[^"]+)".*"msg":"ready"/.exec(out)
