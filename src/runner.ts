@@ -31,8 +31,15 @@ export interface Runner {
  */
 export async function startRunner(prepared: Setup, log: Logger): Promise<Runner> {
   const { config, created } = ensureKey(prepared.config)
-  const unlock = lockStore(config.store.path)
+  // The store creates its folder; the lock file lives beside the database.
   const store = createStore(config)
+  let unlock: () => void
+  try {
+    unlock = lockStore(config.store.path)
+  } catch (err) {
+    await store.close()
+    throw err
+  }
   const engine = createEngine({ config, store, plan: prepared.plan, renderer: prepared.renderer, log })
   const receiver = createReceiver({ config, store, log, onAccepted: (event) => engine.submit(event) })
   const server = createHttpServer({ config, receiver, isReady: () => receiver.accepting && store.isReady() })

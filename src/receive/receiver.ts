@@ -39,6 +39,8 @@ export function createReceiver({ config, store, log, onAccepted }: ReceiverOptio
     if (!accepting || !store.isReady()) throw new HttpError(503, 'not_ready', 'the runner is not accepting deliveries right now; retry later', { 'retry-after': RETRY_AFTER })
     checkKey(type, req.headers['x-audiorista-key'])
     const charset = checkContentType(req.headers['content-type'])
+    const encoding = req.headers['content-encoding']
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') throw new HttpError(415, 'unsupported_encoding', `Content-Encoding ${encoding.slice(0, 40)} is not supported; send the JSON uncompressed`)
     const text = await readBody(req, config.server.bodyLimit, charset)
     const body = parseObject(text)
     const hash = bodyHash(body)
@@ -59,16 +61,23 @@ export function createReceiver({ config, store, log, onAccepted }: ReceiverOptio
       else log.error({ err: describe(err) }, 'store unavailable, delivery refused with 503')
     }
     if (res.headersSent) return void res.destroy()
-    // A request whose body we did not read: close the connection rather than drain a large upload.
     const headers: Record<string, string> = { ...httpErr.headers }
-    if (!req.readableEnded) headers.connection = 'close'
+    if (!req.readableEnded) {
+      // A body we did not read: answer, close the connection, and read off what is still in flight
+      // (a bounded amount), so the client sees our answer rather than a reset.
+      headers.connection = 'close'
+      drain(req, config.server.bodyLimit)
+    }
     send(res, httpErr.status ?? 500, { error: { code: httpErr.code, message: httpErr.message } }, headers)
-    log.warn({ status: httpErr.status, code: httpErr.code, event: type, path: req.url?.slice(0, 200) }, 'delivery rejected')
+    // Never the query string: a sender may put a key there.
+    log.warn({ status: httpErr.status, code: httpErr.code, event: type, path: (req.url ?? '').split('?')[0]!.slice(0, 200) }, 'delivery rejected')
   }
 
   return {
     handle(req, res) {
-      const url = req.url ?? '/'
+      let url = req.url ?? '/'
+      // Absolute-form targets (`POST http://host/webhooks/...`) are valid HTTP too.
+      if (url.charCodeAt(0) !== 47) url = absolutePath(url)
       if (!url.startsWith(prefix)) return false
       let name = url.slice(prefix.length)
       const q = name.indexOf('?')
@@ -91,6 +100,29 @@ export function createReceiver({ config, store, log, onAccepted }: ReceiverOptio
     get accepting() {
       return accepting
     },
+  }
+}
+
+/** Reads off (and drops) up to twice the body limit, then gives up on the connection. */
+function drain(req: IncomingMessage, limit: number): void {
+  let seen = 0
+  const timer = setTimeout(() => req.destroy(), 2000)
+  timer.unref()
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length
+    if (seen > 2 * limit) req.destroy()
+  })
+  req.once('end', () => clearTimeout(timer))
+  req.once('close', () => clearTimeout(timer))
+  req.resume()
+}
+
+function absolutePath(url: string): string {
+  try {
+    const parsed = new URL(url)
+    return parsed.pathname + parsed.search
+  } catch {
+    return url
   }
 }
 

@@ -29,4 +29,17 @@ describe('durability: kill -9 right after the 202', () => {
       await second.exited
     }
   })
+
+  it('starts in a fresh folder with a configured key and the default store path', async () => {
+    const dir = tempDir()
+    writeConfig(dir, { auth: { keys: ['configured-key'] } })
+    const child = await startChild(dir)
+    try {
+      const res = await fetch(`${child.url}/webhooks/title-ready`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-audiorista-key': 'configured-key' }, body })
+      expect(res.status).toBe(202)
+    } finally {
+      child.proc.kill('SIGKILL')
+      await child.exited
+    }
+  })
 })

@@ -58,6 +58,12 @@ export interface HttpSinkOptions {
   reply?: Replier
   /** Keep requests in `requests` (default true; benchmarks turn it off). */
   record?: boolean
+  /**
+   * Idle keep-alive, ms (default 1000). fetch (undici) does not reuse a
+   * connection whose server announces 1 s or less, so at 1000 every request
+   * opens a new one; benchmarks use a real server's 5000.
+   */
+  keepAliveTimeout?: number
 }
 
 function recorded(req: IncomingMessage, body: string): RecordedRequest {
@@ -82,7 +88,7 @@ function send(res: ServerResponse, reply: SinkReply): void {
   res.writeHead(reply.status ?? 200, headers).end(body)
 }
 
-export async function createHttpSink({ reply = {}, record = true }: HttpSinkOptions = {}): Promise<HttpSink> {
+export async function createHttpSink({ reply = {}, record = true, keepAliveTimeout = 1000 }: HttpSinkOptions = {}): Promise<HttpSink> {
   let fallback: Replier = reply
   let once: Replier[] = []
   let count = 0
@@ -104,7 +110,7 @@ export async function createHttpSink({ reply = {}, record = true }: HttpSinkOpti
       else send(res, answer)
     })
   })
-  server.keepAliveTimeout = 1000
+  server.keepAliveTimeout = keepAliveTimeout
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
 

@@ -1,0 +1,141 @@
+/**
+ * Child processes for the benchmarks: the server under test never shares the
+ * load generator's event loop. Every child is tracked and killed when the
+ * bench exits, also on a crash or Ctrl-C.
+ */
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { request, createServer } from 'node:http'
+import { once } from 'node:events'
+
+const live = new Set()
+
+function killAll() {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL')
+    } catch {}
+  }
+  live.clear()
+}
+process.on('exit', killAll)
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    killAll()
+    process.exit(130)
+  })
+}
+
+/** `node ...args` as a tracked child. */
+export function spawnNode(args, options = {}) {
+  const child = spawn(process.execPath, args, options)
+  live.add(child)
+  child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+  void child.exited.then(() => live.delete(child))
+  child.once('error', () => live.delete(child))
+  return child
+}
+
+/**
+ * Stops a child: `signal` first, SIGKILL after `graceMs`. SIGTERM lets the
+ * runner exit cleanly (needed for --cpu-prof to write its profile).
+ */
+export async function stopChild(child, { signal = 'SIGKILL', graceMs = 5_000 } = {}) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return
+  child.kill(signal)
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+  await child.exited
+  clearTimeout(timer)
+}
+
+/** A loopback port free right now (the child binds it a moment later). */
+export async function freePort() {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+function get(url) {
+  return new Promise((resolve) => {
+    const req = request(url, { agent: false, timeout: 1_000 }, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode))
+    })
+    req.on('error', () => resolve(0))
+    req.on('timeout', () => req.destroy())
+    req.end()
+  })
+}
+
+/**
+ * Polls `GET url` every `intervalMs` until it answers 200; resolves with the
+ * time of that answer (performance.now()). Fails after `timeoutMs` or when
+ * the child exits first.
+ */
+export async function waitFor200(url, { child, timeoutMs = 15_000, intervalMs = 2 } = {}) {
+  const deadline = performance.now() + timeoutMs
+  let exited = false
+  void child?.exited.then(() => (exited = true))
+  while (performance.now() < deadline) {
+    if (exited) throw new Error(`the child exited before ${url} answered 200`)
+    if ((await get(url)) === 200) return performance.now()
+    await new Promise((r) => setTimeout(r, intervalMs))
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`)
+}
+
+/** Peak resident set size (VmHWM) of a live process in MB, or undefined off Linux. */
+export function peakRssMb(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const kb = /^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1]
+    return kb === undefined ? undefined : Number(kb) / 1024
+  } catch {
+    return undefined
+  }
+}
+
+/** Starts the bare node:http baseline in a child; resolves with its URL once ready. */
+export async function startBaseline() {
+  const port = await freePort()
+  const child = spawnNode([new URL('../servers/baseline.mjs', import.meta.url).pathname, String(port)], { stdio: ['ignore', 'ignore', 'inherit'] })
+  const url = `http://127.0.0.1:${port}`
+  try {
+    await waitFor200(`${url}/readyz`, { child })
+  } catch (err) {
+    await stopChild(child)
+    throw err
+  }
+  return { child, url }
+}
+
+/**
+ * Starts the loopback HTTP sink (test/helpers/http-sink.ts) in a child.
+ * `stats()` asks it how many requests and distinct Idempotency-Keys it saw.
+ */
+export async function startSink() {
+  const child = spawnNode([new URL('../servers/sink.mjs', import.meta.url).pathname], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  const [message] = await Promise.race([
+    once(child, 'message'),
+    child.exited.then(({ code }) => {
+      throw new Error(`the sink exited with ${code} before it was ready`)
+    }),
+  ])
+  let asked = 0
+  const stats = () =>
+    new Promise((resolve, reject) => {
+      const id = ++asked
+      const onMessage = (m) => {
+        if (m.id !== id) return
+        child.off('message', onMessage)
+        resolve(m)
+      }
+      child.on('message', onMessage)
+      if (!child.connected) return reject(new Error('the sink is gone'))
+      child.send({ id, type: 'stats' })
+    })
+  return { child, url: message.url, stats }
+}
