@@ -4,6 +4,7 @@ import { buildContext } from '../render/context.js'
 import type { Renderer } from '../render/renderer.js'
 import type { StepRun, Store } from '../store/store.js'
 import type { EventType, Logger, ResolvedConfig } from '../types.js'
+import { createEventCache } from './event-cache.js'
 import { createLimits } from './limits.js'
 import type { Plan } from './plan.js'
 import { createStepRunner } from './step-runner.js'
@@ -61,11 +62,57 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
       }
     } finally {
       busy--
-      if (busy === 0 && timers.size === 0) for (const w of idleWaiters.splice(0)) w()
+      if (backlog && busy < highWater / 2) void pump()
+      if (busy === 0 && timers.size === 0 && !backlog && !pumping) for (const w of idleWaiters.splice(0)) w()
     }
   }
 
-  const steps = createStepRunner({ config, store, plan, renderer, log, limits, next: (run) => schedule(run) })
+  // Backpressure: at most `highWater` runs and matches are held in memory. Beyond that, accepted
+  // events wait in the store (they are durable already) and are pulled in order as work drains.
+  const highWater = Math.max(64, config.queue.concurrency * 8)
+  let backlog = false
+  let pumping = false
+  const dispatching = new Set<string>()
+  // Where the pump left off; events before it are dispatched, in flight, or retried by their own timer.
+  let cursor = ''
+  async function pump(): Promise<void> {
+    if (pumping || stopping) return
+    pumping = true
+    try {
+      for (;;) {
+        if (busy >= highWater) return
+        const batch = await store.undispatchedEvents(highWater, cursor)
+        if (batch.length === 0) {
+          backlog = false
+          cursor = ''
+          return
+        }
+        for (const event of batch) {
+          if (busy >= highWater) return
+          cursor = event.id
+          if (!dispatching.has(event.id) && !timers.has(`dispatch:${event.id}`)) startDispatch(event)
+        }
+      }
+    } catch (err) {
+      log.error({ err }, 'could not read waiting events from the store; trying again in 1 s')
+      setTimeout(() => void pump(), 1000).unref()
+    } finally {
+      pumping = false
+      if (busy === 0 && timers.size === 0 && !backlog) for (const w of idleWaiters.splice(0)) w()
+    }
+  }
+
+  function startDispatch(event: { id: string; type: EventType }): void {
+    dispatching.add(event.id)
+    void track(
+      () => dispatch(event.id).finally(() => dispatching.delete(event.id)),
+      { eventId: event.id },
+      (d) => submitLater(event, d),
+    )
+  }
+
+  const events = createEventCache(store)
+  const steps = createStepRunner({ config, store, plan, renderer, log, limits, events, next: (run) => schedule(run) })
 
   function schedule(run: StepRun): void {
     if (stopping) return
@@ -123,10 +170,10 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
   }
 
   async function dispatch(id: string): Promise<void> {
-    const event = await store.getEvent(id)
-    if (!event || event.dispatchedAt !== undefined) return
-    const payload = JSON.parse(event.body) as Record<string, unknown>
-    const ctxBase = { payload, event: { id, type: event.type, receivedAt: new Date(event.receivedAt).toISOString() }, vars: config.vars, steps: {} }
+    const event = await events.find(id)
+    // Gone, or matched already (the store re-checks this when recording the runs).
+    if (!event || event.dispatched) return
+    const ctxBase = { payload: event.payload, event: event.info, vars: config.vars, steps: {} }
     const matched = plan.recipes.filter(({ recipe, events }) => {
       if (recipe.enabled === false || !events.has(event.type)) return false
       if (!recipe.when) return true
@@ -150,7 +197,12 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
   return {
     submit(event) {
       if (stopping) return
-      void track(() => dispatch(event.id), { eventId: event.id }, (d) => submitLater(event, d))
+      // Behind a backlog, in order: the pump takes it from the store.
+      if (backlog || busy >= highWater) {
+        backlog = true
+        return
+      }
+      startDispatch(event)
     },
     resume: (run) => schedule(run),
     async recover() {
@@ -168,17 +220,13 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
           resumed++
         }
       }
-      // Match what was accepted but not matched; stop, loudly, if the store makes no progress.
-      for (let batch = await store.undispatchedEvents(500); batch.length > 0; ) {
-        for (const event of batch) await dispatch(event.id)
-        const again = await store.undispatchedEvents(500)
-        if (again.length && again[0]!.id === batch[0]!.id) throw new Error(`event ${batch[0]!.id} could not be matched; the store may be failing`)
-        batch = again
-      }
+      // Match what was accepted but not matched yet, through the same backpressure as new events.
+      backlog = true
+      await pump()
       if (open.length) log.info({ runs: open.length, resumed }, 'resumed unfinished steps')
     },
     idle() {
-      if (busy === 0 && timers.size === 0) return Promise.resolve()
+      if (busy === 0 && timers.size === 0 && !backlog && !pumping) return Promise.resolve()
       return new Promise((resolve) => idleWaiters.push(resolve))
     },
     async stop(grace) {

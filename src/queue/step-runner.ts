@@ -5,9 +5,10 @@ import type { Renderer } from '../render/renderer.js'
 import { redact } from '../redact.js'
 import { validateWith } from '../schema.js'
 import type { StepRun, Store } from '../store/store.js'
-import type { EventInfo, Logger, Payload, ResolvedConfig } from '../types.js'
+import type { Logger, ResolvedConfig } from '../types.js'
 import { type AttemptResult, runAttempt } from './attempt.js'
 import { backoff } from './backoff.js'
+import type { createEventCache } from './event-cache.js'
 import { createFlow } from './flow.js'
 import type { Limits } from './limits.js'
 import type { Plan, PlannedStep } from './plan.js'
@@ -21,6 +22,7 @@ export interface StepRunnerOptions {
   limits: Limits
   /** Hand a run (the next step, a retry, a deferred run) back to the scheduler. */
   next: (run: StepRun) => void
+  events: ReturnType<typeof createEventCache>
 }
 
 export interface StepRunner {
@@ -35,15 +37,12 @@ export interface StepRunner {
  * the plugin; records the outcome and decides what comes next (the following
  * step, a retry, or skipping the rest, in the same write as the failure).
  */
-export function createStepRunner({ config, store, plan, renderer, log, limits, next }: StepRunnerOptions): StepRunner {
+export function createStepRunner({ config, store, plan, renderer, log, limits, next, events }: StepRunnerOptions): StepRunner {
   const running = new Map<string, AbortController>()
   const flow = createFlow({ store, renderer })
 
   async function loadContext(run: StepRun) {
-    const event = await store.getEvent(run.eventId)
-    if (!event) throw new PermanentError(`event ${run.eventId} is no longer in the store`)
-    const payload = JSON.parse(event.body) as Payload
-    const info: EventInfo = { id: event.id, type: event.type, receivedAt: new Date(event.receivedAt).toISOString() }
+    const { payload, info } = await events.get(run.eventId)
     const siblings = (await store.runsForEvent(run.eventId)).filter((r) => r.recipe === run.recipe)
     const steps: Record<string, unknown> = {}
     for (const r of siblings) if (r.stepName && r.stepIndex < run.stepIndex && (r.state === 'done' || r.state === 'previewed')) steps[r.stepName] = r.result

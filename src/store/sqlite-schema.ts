@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS events (
   dispatched_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
-CREATE INDEX IF NOT EXISTS events_undispatched ON events (received_at) WHERE dispatched_at IS NULL;
+CREATE INDEX IF NOT EXISTS events_undispatched_id ON events (id) WHERE dispatched_at IS NULL;
 
 CREATE TABLE IF NOT EXISTS dedupe (
   type       TEXT NOT NULL,

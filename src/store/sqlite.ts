@@ -17,9 +17,9 @@ export interface SqliteStoreOptions {
   synchronous?: 'normal' | 'full'
 }
 
-interface PendingAccept {
-  delivery: Delivery
-  resolve: (r: AcceptResult) => void
+interface PendingWrite {
+  fn: () => unknown
+  resolve: (value: unknown) => void
   reject: (e: unknown) => void
 }
 
@@ -45,7 +45,8 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
     insertEvent: db.prepare('INSERT INTO events (id, type, body, hash, title, received_at) VALUES (?, ?, ?, ?, ?, ?)'),
     putDedupe: db.prepare('INSERT OR REPLACE INTO dedupe (type, hash, event_id, expires_at) VALUES (?, ?, ?, ?)'),
     getEvent: db.prepare<[string], EventRow>('SELECT * FROM events WHERE id = ?'),
-    undispatched: db.prepare<[number], EventRow>('SELECT * FROM events WHERE dispatched_at IS NULL ORDER BY received_at, id LIMIT ?'),
+    // Ids are time-ordered (ULIDs), so paging by id keeps arrival order without reading bodies.
+    undispatched: db.prepare<[string, number], Pick<EventRow, 'id' | 'type'>>('SELECT id, type FROM events WHERE dispatched_at IS NULL AND id > ? ORDER BY id LIMIT ?'),
     markDispatched: db.prepare('UPDATE events SET dispatched_at = ? WHERE id = ?'),
     insertRun: db.prepare('INSERT INTO runs (id, event_id, recipe, step_index, step_name, action, state, attempt, run_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, \'pending\', 0, ?, ?, ?)'),
     getRun: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?'),
@@ -66,30 +67,52 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
     skipJob: db.prepare<[string, number, string, string], RunRow>("UPDATE runs SET state = 'skipped', error = ?, updated_at = ? WHERE event_id = ? AND recipe = ? AND state = 'pending' RETURNING *"),
   }
 
-  const acceptBatch = db.transaction((batch: PendingAccept[]) =>
-    batch.map(({ delivery: d }): AcceptResult => {
-      const dup = q.findDup.get(d.type, d.hash, d.receivedAt)
-      if (dup) return { id: dup.event_id, duplicate: true }
-      const id = newId('evt')
-      q.insertEvent.run(id, d.type, d.body, d.hash, d.title ?? null, d.receivedAt)
-      q.putDedupe.run(d.type, d.hash, id, d.receivedAt + d.dedupeWindow)
-      return { id, duplicate: false }
+  const acceptOne = (d: Delivery): AcceptResult => {
+    const dup = q.findDup.get(d.type, d.hash, d.receivedAt)
+    if (dup) return { id: dup.event_id, duplicate: true }
+    const id = newId('evt')
+    q.insertEvent.run(id, d.type, d.body, d.hash, d.title ?? null, d.receivedAt)
+    q.putDedupe.run(d.type, d.hash, id, d.receivedAt + d.dedupeWindow)
+    return { id, duplicate: false }
+  }
+
+  // Group commit: every write asked for in the same tick (deliveries and the engine's bookkeeping)
+  // goes into one transaction; each caller is answered only after the commit. Each write runs in
+  // its own savepoint, so one failing write does not take the others down with it.
+  let writes: PendingWrite[] = []
+  const savepoint = db.transaction((fn: () => unknown) => fn())
+  const commit = db.transaction((batch: PendingWrite[]) =>
+    batch.map((w) => {
+      try {
+        return { ok: true as const, value: savepoint(w.fn) }
+      } catch (error) {
+        return { ok: false as const, error }
+      }
     }),
   )
-
-  let pending: PendingAccept[] = []
   const flush = () => {
-    const batch = pending
-    pending = []
+    const batch = writes
+    writes = []
     try {
-      const results = acceptBatch(batch)
+      const results = commit(batch)
       healthy = true
-      batch.forEach((p, i) => p.resolve(results[i]!))
+      batch.forEach((w, i) => {
+        const r = results[i]!
+        if (r.ok) w.resolve(r.value)
+        else w.reject(new StoreUnavailableError('the store could not record this', { cause: r.error }))
+      })
     } catch (err) {
       healthy = false
-      const error = new StoreUnavailableError('the store could not record the delivery', { cause: err })
-      for (const p of batch) p.reject(error)
+      const error = new StoreUnavailableError('the store could not record this', { cause: err })
+      for (const w of batch) w.reject(error)
     }
+  }
+  const write = <T>(fn: () => T): Promise<T> => {
+    if (!open) return Promise.reject(new StoreUnavailableError('the store is closed'))
+    return new Promise<T>((resolve, reject) => {
+      if (writes.length === 0) setImmediate(flush)
+      writes.push({ fn, resolve: resolve as (v: unknown) => void, reject })
+    })
   }
 
   const dispatchTx = db.transaction((eventId: string, runs: NewRun[], now: number) => {
@@ -168,28 +191,22 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
   }
 
   return {
-    accept(delivery) {
-      if (!open) return Promise.reject(new StoreUnavailableError('the store is closed'))
-      return new Promise((resolve, reject) => {
-        if (pending.length === 0) setImmediate(flush)
-        pending.push({ delivery, resolve, reject })
-      })
-    },
+    accept: (delivery) => write(() => acceptOne(delivery)),
     getEvent: (id) => guard(() => toEvent(q.getEvent.get(id))),
     listEvents: (query) => guard(() => listEvents(db, query)),
-    undispatchedEvents: (limit) => guard(() => q.undispatched.all(limit).map((r) => toEvent(r)!)),
-    dispatch: (eventId, runs) => guard(() => dispatchTx(eventId, runs, Date.now())),
-    replayEvent: (id, now) => guard(() => replayTx(id, now)),
+    undispatchedEvents: (limit, after = '') => guard(() => q.undispatched.all(after, limit)),
+    dispatch: (eventId, runs) => write(() => dispatchTx(eventId, runs, Date.now())),
+    replayEvent: (id, now) => write(() => replayTx(id, now)),
     getRun: (id) => guard(() => toRunOrUndefined(q.getRun.get(id))),
     runsForEvent: (eventId) => guard(() => q.runsForEvent.all(eventId).map(toRun)),
     openRuns: () => guard(() => q.openRuns.all().map(toRun)),
-    claimRun: (id, now) => guard(() => toRunOrUndefined(q.claim.get(now, id))),
+    claimRun: (id, now) => write(() => toRunOrUndefined(q.claim.get(now, id))),
     updateRun: (id, patch: RunPatch) =>
-      guard(() => updateTx(id, patch)),
-    claimOnce: (key, runId, now, expiresAt) => guard(() => claimOnceTx(key, runId, now, expiresAt)),
-    releaseOnce: (key, runId) => guard(() => void q.dropOnce.run(key, runId)),
-    debounce: (request) => guard(() => debounceTx(request)),
-    releaseDebounce: (key, runId) => guard(() => void q.dropDebounce.run(key, runId)),
+      write(() => updateTx(id, patch)),
+    claimOnce: (key, runId, now, expiresAt) => write(() => claimOnceTx(key, runId, now, expiresAt)),
+    releaseOnce: (key, runId) => write(() => void q.dropOnce.run(key, runId)),
+    debounce: (request) => write(() => debounceTx(request)),
+    releaseDebounce: (key, runId) => write(() => void q.dropDebounce.run(key, runId)),
     prune: (now, before) =>
       guard(() =>
         db.transaction(() => {
@@ -218,7 +235,7 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
     },
     async close() {
       if (!open) return
-      if (pending.length > 0) flush()
+      if (writes.length > 0) flush()
       open = false
       db.close()
     },

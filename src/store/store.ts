@@ -10,8 +10,8 @@ export interface Store {
   accept(delivery: Delivery): Promise<AcceptResult>
   getEvent(id: string): Promise<StoredEvent | undefined>
   listEvents(query?: EventQuery): Promise<EventSummary[]>
-  /** Accepted events not matched yet (the engine was cut off, or is behind). */
-  undispatchedEvents(limit: number): Promise<StoredEvent[]>
+  /** Accepted events not matched yet (the engine was cut off, or is behind), oldest first, after the id `after`. */
+  undispatchedEvents(limit: number, after?: string): Promise<Array<Pick<StoredEvent, 'id' | 'type'>>>
   /** Record the step runs of an event and mark it matched, in one go; undefined when it already was. */
   dispatch(eventId: string, runs: NewRun[]): Promise<StepRun[] | undefined>
   /** Store a copy of an event as a new, unmatched event (a person replays it); its id. */
