@@ -5,6 +5,7 @@ import { EVENT_TYPES, type EventType, type Logger, type ResolvedConfig } from '.
 import { createKeyCheck } from './auth.js'
 import { checkContentType, parseObject, readBody } from './body.js'
 import { bodyHash } from './canonical.js'
+import { sendJson } from './respond.js'
 
 export interface ReceiverOptions {
   config: Pick<ResolvedConfig, 'server' | 'auth' | 'dedupe'>
@@ -28,7 +29,7 @@ const RETRY_AFTER = '5'
 /**
  * The webhook hot path: verify, read, parse, store, answer. It runs on the
  * bare `node:http` request (no router) because this is the only route under
- * load; everything else is served by express.
+ * load; `server.ts` answers the rest.
  */
 export function createReceiver({ config, store, log, onAccepted }: ReceiverOptions): Receiver {
   const prefix = `${config.server.basePath}/`
@@ -47,7 +48,7 @@ export function createReceiver({ config, store, log, onAccepted }: ReceiverOptio
     const title = typeof body.name === 'string' ? body.name.slice(0, 200) : undefined
     const receivedAt = Date.now()
     const { id, duplicate } = await store.accept({ type, body: text, hash, receivedAt, dedupeWindow: config.dedupe.window, ...(title === undefined ? {} : { title }) })
-    send(res, duplicate ? 200 : 202, { accepted: true, duplicate, id })
+    sendJson(res, duplicate ? 200 : 202, { accepted: true, duplicate, id })
     log.info({ eventId: id, event: type, duplicate, bytes: text.length }, duplicate ? 'duplicate delivery' : 'delivery accepted')
     if (!duplicate) onAccepted?.({ id, type })
   }
@@ -68,7 +69,7 @@ export function createReceiver({ config, store, log, onAccepted }: ReceiverOptio
       headers.connection = 'close'
       drain(req, config.server.bodyLimit)
     }
-    send(res, httpErr.status ?? 500, { error: { code: httpErr.code, message: httpErr.message } }, headers)
+    sendJson(res, httpErr.status ?? 500, { error: { code: httpErr.code, message: httpErr.message } }, headers)
     // Never the query string: a sender may put a key there.
     log.warn({ status: httpErr.status, code: httpErr.code, event: type, path: (req.url ?? '').split('?')[0]!.slice(0, 200) }, 'delivery rejected')
   }
@@ -126,11 +127,6 @@ function absolutePath(url: string): string {
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers })
-  res.end(text)
-}
 
 function describe(err: unknown): string {
   const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : ''

@@ -1,7 +1,7 @@
-import { createServer, type Server } from 'node:http'
-import express from 'express'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { ResolvedConfig } from '../types.js'
 import type { Receiver } from './receiver.js'
+import { sendJson } from './respond.js'
 
 export interface HttpServerOptions {
   config: Pick<ResolvedConfig, 'server'>
@@ -11,24 +11,22 @@ export interface HttpServerOptions {
 }
 
 /**
- * One `node:http` server: webhook routes go straight to the receiver, the
- * rest (health, readiness, 404s) through express. Timeouts make sure slow or
- * idle clients cannot pin sockets.
+ * One `node:http` server: webhook routes go to the receiver; `/healthz`,
+ * `/readyz` and 404s are answered here. Three fixed routes need no router,
+ * and leaving one out keeps it off the start-up path (see BENCHMARKS.md).
+ * Timeouts make sure slow or idle clients cannot pin sockets.
  */
 export function createHttpServer({ config, receiver, isReady }: HttpServerOptions): Server {
-  const app = express()
-  app.disable('x-powered-by')
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true })
-  })
-  app.get('/readyz', (_req, res) => {
-    const ready = isReady()
-    if (!ready) res.set('retry-after', '5')
-    res.status(ready ? 200 : 503).json({ ready })
-  })
-  app.use((req, res) => {
-    res.status(404).json({ error: { code: 'not_found', message: `nothing at ${req.method} ${req.path.slice(0, 100)}; webhooks go to POST ${config.server.basePath}/{event}` } })
-  })
+  const other = (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0]!
+    if (path === '/healthz' || path === '/readyz') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: { code: 'method_not_allowed', message: `use GET ${path}` } }, { allow: 'GET, HEAD' })
+      if (path === '/healthz') return sendJson(res, 200, { ok: true })
+      const ready = isReady()
+      return sendJson(res, ready ? 200 : 503, { ready }, ready ? {} : { 'retry-after': '5' })
+    }
+    sendJson(res, 404, { error: { code: 'not_found', message: `nothing at ${req.method} ${path.slice(0, 100)}; webhooks go to POST ${config.server.basePath}/{event}` } })
+  }
 
   const server = createServer(
     {
@@ -39,7 +37,7 @@ export function createHttpServer({ config, receiver, isReady }: HttpServerOption
       connectionsCheckingInterval: Math.max(100, Math.min(1000, config.server.headersTimeout / 2)),
     },
     (req, res) => {
-      if (!receiver.handle(req, res)) app(req, res)
+      if (!receiver.handle(req, res)) other(req, res)
     },
   )
   // A socket that sends nothing at all is closed too, not only slow requests.
