@@ -42,7 +42,7 @@ export async function readText(res: Response, limit: number): Promise<string> {
  * The error for an unsuccessful answer: 408, 429, 5xx and a rate-limited 403
  * may succeed later; any other status will not.
  */
-export function responseError(res: Response, what: string, bodyText = ''): PermanentError | RetryableError {
+export function responseError(res: { status: number; headers: Headers }, what: string, bodyText = ''): PermanentError | RetryableError {
   const snippet = bodyText.replace(/\s+/g, ' ').trim().slice(0, 200)
   const message = `${what} answered ${res.status}${snippet ? `: ${snippet}` : ''}`
   const code = `http_${res.status}`
@@ -54,10 +54,11 @@ export function responseError(res: Response, what: string, bodyText = ''): Perma
   return new PermanentError(message, { code })
 }
 
-/** A failed `fetch` (refused, reset, DNS): the network may come back. */
+/** A failed request (refused, reset, DNS): the network may come back. */
 export function networkError(err: unknown, what: string): RetryableError {
-  const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause
-  const detail = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err))
+  // fetch wraps the socket error as `cause`; node:http gives it directly.
+  const e = err as { code?: string; cause?: { code?: string; message?: string } } | undefined
+  const detail = e?.cause?.code ?? e?.cause?.message ?? e?.code ?? (err instanceof Error ? err.message : String(err))
   return new RetryableError(`${what} failed: ${detail}`, { code: 'network', cause: err })
 }
 

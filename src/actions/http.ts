@@ -3,7 +3,8 @@ import { parseDuration } from '../duration.js'
 import { PermanentError, RetryableError } from '../errors.js'
 import { definePlugin } from '../plugin.js'
 import { abortError } from './abort.js'
-import { networkError, readText, redactUrl, responseError } from './http-response.js'
+import { httpRequest } from './http-client.js'
+import { networkError, redactUrl, responseError } from './http-response.js'
 
 const RESULT_BODY_BYTES = 2048
 const GITHUB_API = 'https://api.github.com'
@@ -107,11 +108,10 @@ export default definePlugin<Input, Settings>({
     const timeout = input.timeout === undefined ? undefined : parseDuration(input.timeout)
     const signal = timeout === undefined ? ctx.signal : AbortSignal.any([ctx.signal, AbortSignal.timeout(timeout)])
     try {
-      const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body ?? null, signal })
-      const text = await readText(res, RESULT_BODY_BYTES)
+      const res = await httpRequest(req.url, { method: req.method, headers: req.headers, ...(req.body === undefined ? {} : { body: req.body }), signal, limit: RESULT_BODY_BYTES })
       const ok = input.expect ? input.expect.includes(res.status) : res.status >= 200 && res.status < 300
-      if (!ok) throw responseError(res, what, text)
-      return { status: res.status, body: text }
+      if (!ok) throw responseError(res, what, res.text)
+      return { status: res.status, body: res.text }
     } catch (err) {
       if (err instanceof PermanentError || err instanceof RetryableError) throw err
       if (ctx.signal.aborted) throw abortError(ctx.signal, what)
