@@ -42,7 +42,7 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
   const timers = new Map<string, NodeJS.Timeout>()
   let busy = 0
   let stopping = false
-  let idleWaiters: Array<() => void> = []
+  const idleWaiters: Array<() => void> = []
 
   const failures = new Map<string, number>()
   /** Runs engine work; when the store fails under it, the work is tried again later with backoff. */
