@@ -1,12 +1,36 @@
 import type { ConfigIssue } from './errors.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 
-/** Runs a Standard Schema and turns its issues into config-style paths (`with.channel: required`). */
-export async function validateWith<T>(schema: StandardSchemaV1<unknown, T> | undefined, value: unknown, base: string): Promise<{ value: T; issues: ConfigIssue[] }> {
+/** A schema issue with what the caller may need to judge it: the value found and the top-level field. */
+export interface SchemaIssue extends ConfigIssue {
+  /** The value at the issue's path (undefined when missing). */
+  actual: unknown
+  /** The first segment of the path (the top-level input field), if any. */
+  field?: PropertyKey
+}
+
+/** Runs a Standard Schema; its issues get config-style paths (`with.channel: required`). */
+export async function checkSchema<T>(schema: StandardSchemaV1<unknown, T> | undefined, value: unknown, base: string): Promise<{ value: T; issues: SchemaIssue[] }> {
   if (!schema) return { value: value as T, issues: [] }
   const result = await schema['~standard'].validate(value)
   if (!result.issues) return { value: result.value, issues: [] }
-  return { value: value as T, issues: result.issues.map((i) => ({ path: joinPath(base, i.path ?? []), message: shortMessage(i.message, valueAt(value, i.path ?? [])) })) }
+  return {
+    value: value as T,
+    issues: result.issues.map((i) => {
+      const path = i.path ?? []
+      const actual = valueAt(value, path)
+      const first = path[0]
+      const issue: SchemaIssue = { path: joinPath(base, path), message: shortMessage(i.message, actual), actual }
+      if (first !== undefined) issue.field = typeof first === 'object' ? first.key : first
+      return issue
+    }),
+  }
+}
+
+/** `checkSchema` with plain config issues, for messages and ConfigError. */
+export async function validateWith<T>(schema: StandardSchemaV1<unknown, T> | undefined, value: unknown, base: string): Promise<{ value: T; issues: ConfigIssue[] }> {
+  const { value: checked, issues } = await checkSchema(schema, value, base)
+  return { value: checked, issues: issues.map(({ path, message }) => ({ path, message })) }
 }
 
 export function joinPath(base: string, path: ReadonlyArray<PropertyKey | StandardSchemaV1.PathSegment>): string {

@@ -4,7 +4,7 @@ import type { ConfigIssue } from '../errors.js'
 import { validateCondition } from '../match/condition.js'
 import { resolveDebounce, resolveOnce, resolveRetry } from '../config/flow.js'
 import type { CompiledInput, CompiledString, Renderer } from '../render/renderer.js'
-import { validateWith } from '../schema.js'
+import { checkSchema } from '../schema.js'
 import type { DebounceOption, EventType, OnceOption, Recipe, ResolvedConfig, ResolvedRetry, Step } from '../types.js'
 
 /** A step ready to run: its plugin, compiled input and resolved limits. */
@@ -122,24 +122,14 @@ export async function planRecipes(config: ResolvedConfig, registry: ActionRegist
  * missing fields, and literal values of the wrong type.
  */
 async function staticInputIssues(entry: ActionEntry, raw: Record<string, unknown>, base: string, unset: string[]): Promise<ConfigIssue[]> {
-  const { issues } = await validateWith(entry.plugin.input, raw, base)
-  return issues.filter((issue) => {
-    const rel = issue.path.slice(base.length + 1)
-    const top = rel.split(/[.[]/)[0] ?? ''
-    if (unset.includes(top)) return false
-    const value = lookup(raw, rel)
-    if (value === undefined) return issue.message === 'required'
-    return typeof value !== 'string' && !containsTemplate(value)
-  })
-}
-
-function lookup(root: unknown, rel: string): unknown {
-  let v = root
-  for (const key of rel.split(/\.|\[|\]\.?/).filter(Boolean)) {
-    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, key)) return undefined
-    v = (v as Record<string, unknown>)[key]
-  }
-  return v
+  const { issues } = await checkSchema(entry.plugin.input, raw, base)
+  return issues
+    .filter(({ field, actual, message }) => {
+      if (typeof field === 'string' && unset.includes(field)) return false
+      if (actual === undefined) return message === 'required'
+      return typeof actual !== 'string' && !containsTemplate(actual)
+    })
+    .map(({ path, message }) => ({ path, message }))
 }
 
 function containsTemplate(value: unknown): boolean {
