@@ -4,7 +4,7 @@ import { RunnerError } from './errors.js'
 import { ensureKey } from './first-run.js'
 import { createEngine, type Engine } from './queue/engine.js'
 import { createReceiver, type Receiver } from './receive/receiver.js'
-import { createHttpServer } from './receive/server.js'
+import { createHttpServer, localUrl } from './receive/server.js'
 import type { Setup } from './setup.js'
 import { createStore } from './store/create.js'
 import { lockStore } from './store/lock.js'
@@ -62,7 +62,6 @@ export async function startRunner(prepared: Setup, log: Logger): Promise<Runner>
   }
   receiver.setAccepting(true)
   const { port } = server.address() as AddressInfo
-  const shownHost = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host
   const pruneTimer = setInterval(() => void prune(store, config, log), 3_600_000).unref()
   void prune(store, config, log)
 
@@ -73,7 +72,7 @@ export async function startRunner(prepared: Setup, log: Logger): Promise<Runner>
     engine,
     receiver,
     server,
-    url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
+    url: localUrl(config.server.host, port),
     ...(created ? { generatedKey: created } : {}),
     close(grace = 10_000) {
       closing ??= (async () => {

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs'
 import { relative } from 'node:path'
-import { loadConfig } from '../config/load.js'
-import { resolveConfig } from '../config/resolve.js'
+import { readConfig } from '../config/read.js'
 import { RunnerError } from '../errors.js'
 import { createLogger } from '../log.js'
 import { createEngine } from '../queue/engine.js'
@@ -13,8 +12,7 @@ import { reportError } from './output.js'
 
 /** The store of this config, which must exist already: reading never creates an empty one in the wrong folder. */
 async function openStore(configFile: string | undefined): Promise<{ config: ResolvedConfig; store: Store }> {
-  const loaded = await loadConfig(configFile ? { configFile } : {})
-  const config = resolveConfig(loaded.config, { rootDir: loaded.rootDir, ...(loaded.filepath ? { filepath: loaded.filepath } : {}) })
+  const config = await readConfig(configFile ? { configFile } : {})
   if (config.store.path !== ':memory:' && !existsSync(config.store.path)) {
     throw new RunnerError('store_not_found', `no store at ${relative(process.cwd(), config.store.path) || config.store.path}: run this in the runner's folder, or pass --config`)
   }

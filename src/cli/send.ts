@@ -1,7 +1,7 @@
-import { loadConfig } from '../config/load.js'
-import { resolveConfig } from '../config/resolve.js'
+import { readConfig } from '../config/read.js'
 import { RunnerError } from '../errors.js'
 import { readGeneratedKey } from '../first-run.js'
+import { localUrl } from '../receive/server.js'
 import { EVENT_TYPES } from '../types.js'
 import { readInput, reportError } from './output.js'
 
@@ -10,10 +10,8 @@ export async function sendCommand(event: string, file: string, options: { config
   try {
     if (!options.url && !(EVENT_TYPES as readonly string[]).includes(event)) throw new RunnerError('unknown_event', `unknown event "${event}"; use one of ${EVENT_TYPES.join(', ')}`)
     const body = await readInput(file)
-    const loaded = await loadConfig(options.config ? { configFile: options.config } : {})
-    const config = resolveConfig(loaded.config, { rootDir: loaded.rootDir })
-    const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host
-    const url = options.url ?? `http://${host.includes(':') ? `[${host}]` : host}:${config.server.port}${config.server.basePath}/${event}`
+    const config = await readConfig(options.config ? { configFile: options.config } : {})
+    const url = options.url ?? `${localUrl(config.server.host, config.server.port)}${config.server.basePath}/${event}`
     const key = options.key ?? process.env.AUDIORISTA_KEY ?? readGeneratedKey(config.rootDir)
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'audiorista-runner send' }
     if (key) headers['x-audiorista-key'] = key

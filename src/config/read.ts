@@ -2,7 +2,7 @@ import type { ResolvedConfig } from '../types.js'
 import { loadConfig, type LoadOptions } from './load.js'
 import { resolveConfig } from './resolve.js'
 
-/** Load and validate in one go: what `start` and `check` need. Throws ConfigError. */
+/** Load and validate in one go, for commands that need only the config (`send`, `events`). Throws ConfigError. */
 export async function readConfig(options: LoadOptions = {}): Promise<ResolvedConfig> {
   const { config, filepath, rootDir } = await loadConfig(options)
   return resolveConfig(config, { rootDir, ...(filepath ? { filepath } : {}), ...(options.env ? { env: options.env } : {}) })

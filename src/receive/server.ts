@@ -44,3 +44,9 @@ export function createHttpServer({ config, receiver, isReady }: HttpServerOption
   server.setTimeout(config.server.requestTimeout)
   return server
 }
+
+/** The local address to reach a server listening on `host`: a wildcard host is reached on loopback. */
+export function localUrl(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`
+}
