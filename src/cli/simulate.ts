@@ -1,5 +1,6 @@
 import { evaluate, explain } from '../match/condition.js'
 import { createLogger, silentLogger } from '../log.js'
+import { actionContext } from '../queue/attempt.js'
 import { createEngine } from '../queue/engine.js'
 import type { Plan } from '../queue/plan.js'
 import { bodyHash } from '../receive/canonical.js'
@@ -8,7 +9,7 @@ import { validateWith } from '../schema.js'
 import { buildContext } from '../render/context.js'
 import { setup, type Setup } from '../setup.js'
 import { createSqliteStore } from '../store/sqlite.js'
-import { EVENT_TYPES, type ActionContext, type EventInfo, type EventType, type Payload } from '../types.js'
+import { EVENT_TYPES, type EventInfo, type EventType, type Payload } from '../types.js'
 import { readInput, reportError } from './output.js'
 import { redact } from '../redact.js'
 
@@ -64,18 +65,7 @@ async function dryRun({ config, plan, renderer }: Setup, type: EventType, payloa
           out.push(`       ✗ invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`)
           continue
         }
-        const actx: ActionContext = {
-          event: info,
-          payload,
-          settings: s.entry.settings as Record<string, unknown>,
-          signal: new AbortController().signal,
-          log: silentLogger(),
-          attempt: 1,
-          runId: 'run_simulated',
-          steps: { ...results },
-          dryRun: true,
-          renderTemplate: (name, escape) => renderer.renderTemplate(name, stepCtx, escape),
-        }
+        const actx = actionContext(renderer, { planned: s, payload, info, steps: { ...results }, ctx: stepCtx, log: silentLogger(), signal: new AbortController().signal, attempt: 1, runId: 'run_simulated', dryRun: true })
         const preview = s.entry.plugin.preview ? await s.entry.plugin.preview(value, actx) : undefined
         if (preview !== undefined) out.push(indent(`→ ${typeof preview === 'string' ? preview : JSON.stringify(redact(preview), null, 2)}`, 7))
         if (s.step.name) results[s.step.name] = preview ?? value

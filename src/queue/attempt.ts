@@ -28,21 +28,10 @@ export async function runAttempt(a: Attempt, store: Store, renderer: Renderer, r
   const claimed = await store.claimRun(run.id, Date.now())
   // Skipped while it waited for a slot (a later event coalesced it): nothing to do.
   if (!claimed) return { outcome: 'gone' }
-  const { plugin, settings } = planned.entry
+  const { plugin } = planned.entry
   const controller = new AbortController()
   running.set(run.id, controller)
-  const actx: ActionContext = {
-    event: a.info,
-    payload: a.payload,
-    settings: settings as Record<string, unknown>,
-    signal: controller.signal,
-    log,
-    attempt: claimed.attempt,
-    runId: run.id,
-    steps: a.steps,
-    dryRun: false,
-    renderTemplate: (name, escape) => renderer.renderTemplate(name, a.ctx, escape),
-  }
+  const actx = actionContext(renderer, { ...a, signal: controller.signal, attempt: claimed.attempt, runId: run.id, dryRun: false })
   const stored = redact(input)
   let result: unknown
   try {
@@ -73,6 +62,25 @@ async function persist(write: () => Promise<void>): Promise<void> {
       if (delay > 3200) throw err
       await new Promise((r) => setTimeout(r, delay))
     }
+  }
+}
+
+/** What a plugin's `run` and `preview` receive, for a real attempt or a dry run. */
+export function actionContext(
+  renderer: Renderer,
+  p: Pick<Attempt, 'planned' | 'payload' | 'info' | 'steps' | 'ctx' | 'log'> & { signal: AbortSignal; attempt: number; runId: string; dryRun: boolean },
+): ActionContext {
+  return {
+    event: p.info,
+    payload: p.payload,
+    settings: p.planned.entry.settings as Record<string, unknown>,
+    signal: p.signal,
+    log: p.log,
+    attempt: p.attempt,
+    runId: p.runId,
+    steps: p.steps,
+    dryRun: p.dryRun,
+    renderTemplate: (name, escape) => renderer.renderTemplate(name, p.ctx, escape),
   }
 }
 
