@@ -191,7 +191,8 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
     )
     if (!runs) return
     log.info({ eventId: id, event: event.type, recipes: matched.map((m) => m.recipe.name) }, matched.length ? 'event matched' : 'event matched no recipe')
-    for (const run of runs) if (run.stepIndex === firstIndex(runs, run)) schedule(run)
+    // Every matched recipe gets a run for each of its steps, from step 0; later steps follow in order.
+    for (const run of runs) if (run.stepIndex === 0) schedule(run)
   }
 
   return {
@@ -250,8 +251,3 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
 
 const MAX_TIMER = 2 ** 31 - 1
 
-function firstIndex(runs: StepRun[], run: StepRun): number {
-  let min = run.stepIndex
-  for (const r of runs) if (r.recipe === run.recipe && r.stepIndex < min) min = r.stepIndex
-  return min
-}
