@@ -7,9 +7,11 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { expect } from 'vitest'
 import { createLogger } from '../../src/log.js'
 import { startRunner, type Runner } from '../../src/runner.js'
 import { setupFrom } from '../../src/setup.js'
+import type { StepRun } from '../../src/store/store.js'
 import type { Config } from '../../src/types.js'
 
 export interface TestRunner {
@@ -21,6 +23,8 @@ export interface TestRunner {
   /** Parsed log lines so far. */
   lines(): Array<Record<string, unknown>>
   post(event: string, body: unknown, options?: { key?: string; headers?: Record<string, string>; method?: string }): Promise<{ status: number; headers: Headers; json: any }>
+  /** Posts a new delivery (it must get 202), waits until the engine is idle, and returns the event's runs. */
+  deliver(event: string, body: unknown): Promise<StepRun[]>
   close(): Promise<void>
 }
 
@@ -39,7 +43,7 @@ export async function startTestRunner(config: Config, { dir = tempDir() }: { dir
   const log = createLogger({ pretty: false, destination: sink, level: 'debug' })
   const prepared = await setupFrom({ store: { path: join(dir, 'runner.db') }, ...config, server: { host: '127.0.0.1', ...config.server, port: 0 } }, { rootDir: dir, strict: false })
   const runner = await startRunner(prepared, log)
-  return {
+  const self: TestRunner = {
     runner,
     url: runner.url,
     dir,
@@ -62,6 +66,13 @@ export async function startTestRunner(config: Config, { dir = tempDir() }: { dir
       }
       return { status: res.status, headers: res.headers, json }
     },
+    async deliver(event, body) {
+      const res = await self.post(event, body)
+      expect(res.status).toBe(202)
+      await runner.engine.idle()
+      return runner.store.runsForEvent(res.json.id)
+    },
     close: () => runner.close(1000),
   }
+  return self
 }

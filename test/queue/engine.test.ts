@@ -26,12 +26,7 @@ function config(steps: NonNullable<Config['recipes']>[number]['do'], extra: Part
   }
 }
 
-async function deliver(runner: TestRunner, body: unknown = title): Promise<StepRun[]> {
-  const res = await runner.post('title-ready', body)
-  expect(res.status).toBe(202)
-  await runner.runner.engine.idle()
-  return runner.runner.store.runsForEvent(res.json.id)
-}
+const deliver = (runner: TestRunner, body: unknown = title): Promise<StepRun[]> => runner.deliver('title-ready', body)
 
 describe('engine: retries, errors, timeouts, order', () => {
   it('retries a failing step with exponential backoff, then records it done', async () => {
