@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { ensurePrivateDir, tightenFile, writePrivateFile } from './store/files.js'
 import { EVENT_TYPES, type ResolvedConfig } from './types.js'
 
 /** Where the generated key is kept: `.audiorista/key` beside the config. */
@@ -14,24 +15,34 @@ export function readGeneratedKey(rootDir: string): string | undefined {
   return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined
 }
 
+export interface EnsuredKey {
+  config: ResolvedConfig
+  /** The key, when it was created just now (to show once). */
+  created?: string
+  file?: string
+  /** About the key's folder, when it existed already and is open to others. */
+  warnings: string[]
+}
+
 /**
  * With no key configured and no `allowUnauthenticated`, deliveries are not
  * left open: a random key is generated once, saved with owner-only access,
- * and used for every event. Returns the config to run with, and the key when
- * it was created just now (so that it can be shown once).
+ * and used for every event.
  */
-export function ensureKey(config: ResolvedConfig): { config: ResolvedConfig; created?: string; file?: string } {
-  if (config.auth.keys || config.auth.allowUnauthenticated) return { config }
+export function ensureKey(config: ResolvedConfig): EnsuredKey {
+  if (config.auth.keys || config.auth.allowUnauthenticated) return { config, warnings: [] }
   const file = keyFile(config.rootDir)
+  const { warnings } = ensurePrivateDir(dirname(file))
   let key = readGeneratedKey(config.rootDir)
   let created: string | undefined
-  if (!key) {
+  if (key) {
+    // Older versions could leave it readable by others.
+    tightenFile(file)
+  } else {
     key = randomBytes(24).toString('base64url')
-    mkdirSync(dirname(file), { recursive: true })
-    writeFileSync(file, `${key}\n`, { mode: 0o600 })
-    chmodSync(file, 0o600)
+    writePrivateFile(file, `${key}\n`)
     created = key
   }
   const keys = Object.fromEntries(EVENT_TYPES.map((e) => [e, [key]])) as Record<(typeof EVENT_TYPES)[number], string[]>
-  return { config: { ...config, auth: { ...config.auth, keys, generated: true } }, ...(created ? { created } : {}), file }
+  return { config: { ...config, auth: { ...config.auth, keys, generated: true } }, ...(created ? { created } : {}), file, warnings }
 }

@@ -8,6 +8,7 @@ import { createHttpServer, localUrl } from './receive/server.js'
 import type { Setup } from './setup.js'
 import { createStore } from './store/create.js'
 import { lockStore } from './store/lock.js'
+import { prepareSqliteFiles } from './store/sqlite.js'
 import type { Store } from './store/store.js'
 import type { Logger, ResolvedConfig } from './types.js'
 
@@ -17,8 +18,10 @@ export interface Runner {
   engine: Engine
   receiver: Receiver
   server: Server
-  /** `http://host:port` it listens on. */
+  /** `http://host:port` to reach it from this machine (loopback when it listens on all interfaces). */
   url: string
+  /** The address and port it is bound to, as the OS reports them (`0.0.0.0` for all IPv4 interfaces). */
+  bind: { host: string; port: number }
   /** The key generated on this first run, to show once. */
   generatedKey?: string
   /** Graceful stop: refuse new deliveries, let running steps finish within `grace` ms, close. */
@@ -30,8 +33,9 @@ export interface Runner {
  * accepted only once recovery is done, so nothing is matched twice.
  */
 export async function startRunner(prepared: Setup, log: Logger): Promise<Runner> {
-  const { config, created } = ensureKey(prepared.config)
-  // The store creates its folder; the lock file lives beside the database.
+  const { config, created, warnings } = ensureKey(prepared.config)
+  // Folders and files are made private before the first byte of data; the lock file lives beside the database.
+  for (const warning of new Set([...warnings, ...prepareStoreFiles(config)])) log.warn(warning)
   const store = createStore(config)
   let unlock: () => void
   try {
@@ -61,7 +65,7 @@ export async function startRunner(prepared: Setup, log: Logger): Promise<Runner>
     throw err
   }
   receiver.setAccepting(true)
-  const { port } = server.address() as AddressInfo
+  const { address, port } = server.address() as AddressInfo
   const pruneTimer = setInterval(() => void prune(store, config, log), 3_600_000).unref()
   void prune(store, config, log)
 
@@ -73,6 +77,7 @@ export async function startRunner(prepared: Setup, log: Logger): Promise<Runner>
     receiver,
     server,
     url: localUrl(config.server.host, port),
+    bind: { host: address, port },
     ...(created ? { generatedKey: created } : {}),
     close(grace = 10_000) {
       closing ??= (async () => {
@@ -89,6 +94,14 @@ export async function startRunner(prepared: Setup, log: Logger): Promise<Runner>
       })()
       return closing
     },
+  }
+}
+
+/** Warnings about existing data folders open to others (the driver makes what is missing, private). */
+function prepareStoreFiles(config: ResolvedConfig): string[] {
+  switch (config.store.driver) {
+    case 'sqlite':
+      return prepareSqliteFiles(config.store.path).warnings
   }
 }
 

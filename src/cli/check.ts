@@ -1,4 +1,6 @@
 import { relative } from 'node:path'
+import { SEARCH_PLACES } from '../config/load.js'
+import { RunnerError } from '../errors.js'
 import { describeCondition } from '../match/condition.js'
 import { setup } from '../setup.js'
 import { reportError } from './output.js'
@@ -7,9 +9,10 @@ import { reportError } from './output.js'
 export async function checkCommand(options: { config?: string; strict?: boolean }): Promise<void> {
   try {
     const { config, plan, registry } = await setup({ ...(options.config ? { configFile: options.config } : {}), ...(options.strict ? { strict: true } : {}) })
+    // `start` runs on defaults without a config; someone running `check` means to check theirs.
+    if (!config.filepath) throw noConfig(config.rootDir)
     const out: string[] = []
-    const where = config.filepath ? relative(process.cwd(), config.filepath) || config.filepath : '(no config file: defaults)'
-    out.push(`config: ${where}`, '')
+    out.push(`config: ${relative(process.cwd(), config.filepath) || config.filepath}`, '')
     out.push(`recipes (${plan.recipes.length}):`)
     for (const { recipe, steps } of plan.recipes) {
       const on = Array.isArray(recipe.on) ? recipe.on.join(', ') : recipe.on
@@ -32,4 +35,9 @@ export async function checkCommand(options: { config?: string; strict?: boolean 
   } catch (err) {
     reportError(err)
   }
+}
+
+function noConfig(dir: string): RunnerError {
+  const names = SEARCH_PLACES.map((n) => (n === 'package.json' ? 'package.json#audiorista' : n)).join(', ')
+  return new RunnerError('config_not_found', `no config file found in ${dir} (looked for ${names}); create one or pass --config`)
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { Command, InvalidArgumentError } from 'commander'
+import { EVENT_STATUSES } from '../store/store.js'
 import { EVENT_TYPES } from '../types.js'
 import { checkCommand } from './check.js'
 import { eventsCommand, replayCommand, retryCommand } from './events.js'
@@ -58,16 +59,23 @@ program
   .argument('<file>', 'JSON payload file, or - for standard input')
   .option('-c, --config <file>', 'config file (for the default URL)')
   .option('-u, --url <url>', 'webhook URL (default: this config\'s local URL for the event)')
-  .option('-k, --key <key>', 'X-Audiorista-Key (default: $AUDIORISTA_KEY, then .audiorista/key)')
+  .option('-k, --key <key>', 'X-Audiorista-Key (other users can see it in ps: prefer $AUDIORISTA_KEY or --key-file)')
+  .option('--key-file <file>', 'read X-Audiorista-Key from this file')
+  .addHelpText('after', '\nThe key is the first of: --key, --key-file, $AUDIORISTA_KEY, the generated .audiorista/key beside the config.')
   .action(sendCommand)
 
 program
   .command('events')
   .description('list recent events with their status')
   .option('-c, --config <file>', 'config file')
-  .option('-s, --status <status>', 'only events with this status: received, unmatched, running, done, dead')
+  .option('-s, --status <status>', `only events with this status: ${EVENT_STATUSES.join(', ')}`)
   .option('-n, --limit <n>', 'how many (default 20)', positive)
   .option('--json', 'print JSON')
+  .addHelpText(
+    'after',
+    '\nStatus: running while a step is open; else dead if a step failed for good; else previewed if a step only\n' +
+      'logged what it would send (missing credentials: retry its run once they are set); else done.',
+  )
   .action(eventsCommand)
 
 program
@@ -79,7 +87,7 @@ program
 
 program
   .command('retry')
-  .description('run a dead or skipped step again, and the steps after it')
+  .description('run a dead, skipped or previewed step again (for real), and the skipped or previewed steps right after it')
   .argument('<run-id>')
   .option('-c, --config <file>', 'config file')
   .action(retryCommand)

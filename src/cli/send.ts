@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { readConfig } from '../config/read.js'
 import { RunnerError } from '../errors.js'
 import { readGeneratedKey } from '../first-run.js'
@@ -5,14 +6,21 @@ import { localUrl } from '../receive/server.js'
 import { EVENT_TYPES } from '../types.js'
 import { readInput, reportError } from './output.js'
 
+interface SendOptions {
+  config?: string
+  url?: string
+  key?: string
+  keyFile?: string
+}
+
 /** POSTs a payload like Audiorista: JSON, with `X-Audiorista-Key` when there is one. */
-export async function sendCommand(event: string, file: string, options: { config?: string; url?: string; key?: string }): Promise<void> {
+export async function sendCommand(event: string, file: string, options: SendOptions): Promise<void> {
   try {
     if (!options.url && !(EVENT_TYPES as readonly string[]).includes(event)) throw new RunnerError('unknown_event', `unknown event "${event}"; use one of ${EVENT_TYPES.join(', ')}`)
     const body = await readInput(file)
     const config = await readConfig(options.config ? { configFile: options.config } : {})
     const url = options.url ?? `${localUrl(config.server.host, config.server.port)}${config.server.basePath}/${event}`
-    const key = options.key ?? process.env.AUDIORISTA_KEY ?? readGeneratedKey(config.rootDir)
+    const key = options.key || readKeyFile(options.keyFile) || process.env.AUDIORISTA_KEY || readGeneratedKey(config.rootDir)
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'audiorista-runner send' }
     if (key) headers['x-audiorista-key'] = key
     let res: Response
@@ -27,4 +35,18 @@ export async function sendCommand(event: string, file: string, options: { config
   } catch (err) {
     reportError(err)
   }
+}
+
+/** `--key-file`: a key that never shows in `ps` or the shell history. */
+function readKeyFile(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined
+  let key: string
+  try {
+    key = readFileSync(file, 'utf8').trim()
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message
+    throw new RunnerError('key_file', `cannot read the key file ${file}: ${why}`)
+  }
+  if (!key) throw new RunnerError('key_file', `the key file ${file} is empty`)
+  return key
 }

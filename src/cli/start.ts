@@ -1,9 +1,9 @@
 import { relative } from 'node:path'
 import { keyFile } from '../first-run.js'
 import { createLogger } from '../log.js'
-import { startRunner } from '../runner.js'
-import { setup } from '../setup.js'
-import { EVENT_TYPES } from '../types.js'
+import { type Runner, startRunner } from '../runner.js'
+import { type Setup, setup } from '../setup.js'
+import { EVENT_TYPES, type Logger } from '../types.js'
 import { reportError } from './output.js'
 
 const LABELS = { 'title-updated': 'Title updated   ', 'title-ready': 'Title ready     ', 'asset-transcoded': 'Asset transcoded' } as const
@@ -17,6 +17,8 @@ export async function startCommand(options: { config?: string; port?: number; ho
     return reportError(err)
   }
   for (const p of prepared.plan.previews) log.warn({ step: p.label, reason: p.reason }, `preview mode: ${p.label} will only log what it would send (${p.reason})`)
+  const idle = idleReason(prepared)
+  if (idle) log.warn(idle)
 
   // A faulty plugin may fail its own run, never the process.
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (a plugin?)'))
@@ -28,26 +30,44 @@ export async function startCommand(options: { config?: string; port?: number; ho
   } catch (err) {
     return reportError(err)
   }
+  // Before `ready` is printed: a process manager may signal as soon as it reads it.
+  handleSignals(runner, log)
+  process.stderr.write(`${banner(runner).join('\n')}\n\n`)
+  const { config } = runner
+  const about = { url: runner.url, bind: hostPort(runner.bind), basePath: config.server.basePath, recipes: prepared.plan.recipes.length }
+  log.info({ ...about, store: config.store.path }, 'ready')
+}
+
+function banner(runner: Runner): string[] {
   const { config } = runner
   const base = `${runner.url}${config.server.basePath}`
+  const from = config.filepath ? ` (config: ${relative(process.cwd(), config.filepath) || config.filepath})` : ' (no config file: defaults)'
   const lines = [
     '',
-    `audiorista-runner is listening on ${runner.url}${config.filepath ? ` (config: ${relative(process.cwd(), config.filepath) || config.filepath})` : ' (no config file: defaults)'}`,
+    `audiorista-runner is listening on ${bindLabel(runner.bind)}${from}`,
     '',
     'Webhook URLs: in Audiorista, Extension > Manage > Webhook, add one webhook per event',
     ...EVENT_TYPES.map((e) => `  ${LABELS[e]}  ${base}/${e}`),
-    '  (use this machine\'s public https address instead of 127.0.0.1)',
+    // The loopback URLs are for `send` and curl here; Audiorista calls from the internet.
+    `  (local URLs: Audiorista needs this machine's public https address in place of ${new URL(runner.url).hostname})`,
   ]
+  const keyAt = relative(process.cwd(), keyFile(config.rootDir))
   if (runner.generatedKey) {
-    lines.push('', `No key was configured, so one was generated and saved in ${relative(process.cwd(), keyFile(config.rootDir))}.`, 'Paste it into the Key field of each webhook (it is shown only this once):', `  ${runner.generatedKey}`)
+    lines.push(
+      '',
+      `No key was configured, so one was generated and saved in ${keyAt}.`,
+      'Paste it into the Key field of each webhook (it is shown only this once):',
+      `  ${runner.generatedKey}`,
+    )
   } else if (config.auth.generated) {
-    lines.push('', `Key: the generated one in ${relative(process.cwd(), keyFile(config.rootDir))} (set auth.keys or AUDIORISTA_KEY to use your own)`)
+    lines.push('', `Key: the generated one in ${keyAt} (set auth.keys or AUDIORISTA_KEY to use your own)`)
   } else if (config.auth.allowUnauthenticated && !config.auth.keys) {
     lines.push('', 'Key: none (auth.allowUnauthenticated is set: anyone who knows the URL can deliver)')
   }
-  process.stderr.write(`${lines.join('\n')}\n\n`)
-  log.info({ url: runner.url, basePath: config.server.basePath, recipes: prepared.plan.recipes.length, store: config.store.path }, 'ready')
+  return lines
+}
 
+function handleSignals(runner: Runner, log: Logger): void {
   let signals = 0
   const shutdown = (signal: string) => {
     if (++signals > 1) process.exit(130)
@@ -62,4 +82,27 @@ export async function startCommand(options: { config?: string; port?: number; ho
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+  // Unhandled, SIGHUP would end the process without a word and leave the lock behind.
+  process.on('SIGHUP', () => log.warn({ signal: 'SIGHUP' }, 'reload is not supported yet; restart to apply config changes'))
+}
+
+/** Why nothing will run, if so: a runner that stores deliveries and does nothing else should say it. */
+function idleReason({ config, plan }: Setup): string | undefined {
+  const where = config.filepath ? relative(process.cwd(), config.filepath) || config.filepath : 'audiorista.config.ts (none was found)'
+  const stored = 'deliveries are stored but nothing runs'
+  if (plan.recipes.length === 0) return `no recipes: ${stored}; add recipes to ${where}`
+  const disabled = plan.recipes.every((r) => r.recipe.enabled === false)
+  if (disabled) return `every recipe is disabled (enabled: false): ${stored}; enable one in ${where}`
+  return undefined
+}
+
+function hostPort({ host, port }: Runner['bind']): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`
+}
+
+/** The real bind address, and who can reach it. */
+function bindLabel(bind: Runner['bind']): string {
+  if (bind.host === '0.0.0.0' || bind.host === '::') return `${hostPort(bind)} (all interfaces)`
+  if (bind.host.startsWith('127.') || bind.host === '::1') return `${hostPort(bind)} (loopback: this machine only)`
+  return hostPort(bind)
 }

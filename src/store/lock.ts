@@ -1,5 +1,6 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { RunnerError } from '../errors.js'
+import { writePrivateFile } from './files.js'
 
 /**
  * One runner per store: two would both resume the same cut-off steps. A
@@ -11,9 +12,7 @@ export function lockStore(storePath: string): () => void {
   const file = `${storePath}.lock`
   for (let tries = 0; tries < 2; tries++) {
     try {
-      const fd = openSync(file, 'wx', 0o600)
-      writeSync(fd, String(process.pid))
-      closeSync(fd)
+      writePrivateFile(file, String(process.pid), 'wx')
       return () => rmSync(file, { force: true })
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err

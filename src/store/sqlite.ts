@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { StoreUnavailableError } from '../errors.js'
 import type { EventType } from '../types.js'
+import { ensurePrivateDir, privateFile, tightenFile } from './files.js'
 import { newId } from './ids.js'
 import { SCHEMA } from './sqlite-schema.js'
 import type { AcceptResult, DebounceRequest, Delivery, EventQuery, EventSummary, NewRun, RunPatch, StepRun, Store, StoredEvent } from './store.js'
@@ -24,13 +24,27 @@ interface PendingWrite {
 }
 
 /**
+ * Makes the store's folder (0700) and its file (0600) before SQLite opens
+ * it: SQLite gives `-wal` and `-shm` the database file's mode, so they are
+ * private too. Files an older version left 0644 are made 0600. Returns
+ * warnings about an existing folder open to others, for the start-up log.
+ */
+export function prepareSqliteFiles(path: string): { warnings: string[] } {
+  if (path === ':memory:') return { warnings: [] }
+  const { warnings } = ensurePrivateDir(dirname(path))
+  privateFile(path)
+  for (const side of [`${path}-wal`, `${path}-shm`]) tightenFile(side)
+  return { warnings }
+}
+
+/**
  * The embedded store: one SQLite file in WAL mode. Deliveries that arrive in
  * the same tick are committed in one transaction (group commit), so
  * durability does not cost a write per request.
  */
 export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreOptions): Store {
-  // Events and run inputs are private: the folder is the owner's only.
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  // Also when created without the runner (CLI commands, tests): events and run inputs are private.
+  prepareSqliteFiles(path)
   const db = new Database(path)
   db.pragma('journal_mode = WAL')
   db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
@@ -304,6 +318,7 @@ const STATUS_SQL = `CASE
   WHEN NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id) THEN 'unmatched'
   WHEN EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id AND r.state IN ('pending', 'running', 'retrying')) THEN 'running'
   WHEN EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id AND r.state = 'dead') THEN 'dead'
+  WHEN EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id AND r.state = 'previewed') THEN 'previewed'
   ELSE 'done' END`
 
 function listEvents(db: Database.Database, { status, type, limit = 20 }: EventQuery = {}): EventSummary[] {

@@ -73,8 +73,13 @@ export interface StoredEvent {
   dispatchedAt?: number
 }
 
-export type EventStatus = 'received' | 'unmatched' | 'running' | 'done' | 'dead'
-export const EVENT_STATUSES: readonly EventStatus[] = ['received', 'unmatched', 'running', 'done', 'dead']
+/**
+ * `running` while any step is open; then `dead` if a step failed for good;
+ * then `previewed` if a step only logged what it would send (missing
+ * credentials: `retry` runs it for real); else `done`.
+ */
+export type EventStatus = 'received' | 'unmatched' | 'running' | 'dead' | 'previewed' | 'done'
+export const EVENT_STATUSES: readonly EventStatus[] = ['received', 'unmatched', 'running', 'dead', 'previewed', 'done']
 
 export interface EventSummary {
   id: string
