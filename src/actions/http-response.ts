@@ -42,9 +42,14 @@ export async function readText(res: Response, limit: number): Promise<string> {
  * The error for an unsuccessful answer: 408, 429, 5xx and a rate-limited 403
  * may succeed later; any other status will not.
  */
-export function responseError(res: { status: number; headers: Headers }, what: string, bodyText = ''): PermanentError | RetryableError {
+export function responseError(
+  res: { status: number; headers: Headers },
+  what: string,
+  bodyText = '',
+  note = '',
+): PermanentError | RetryableError {
   const snippet = bodyText.replace(/\s+/g, ' ').trim().slice(0, 200)
-  const message = `${what} answered ${res.status}${snippet ? `: ${snippet}` : ''}`
+  const message = `${what} answered ${res.status}${note ? ` (${note})` : ''}${snippet ? `: ${snippet}` : ''}`
   const code = `http_${res.status}`
   const rateLimited = res.status === 429 || (res.status === 403 && (res.headers.has('retry-after') || rateLimitReset(res.headers) !== undefined))
   if (rateLimited || res.status === 408 || res.status >= 500) {
@@ -76,4 +81,31 @@ export function redactUrl(url: URL): string {
     .join('/')
   const query = [...url.searchParams.keys()].map((k) => `${k}=…`).join('&')
   return `${url.origin}${path}${query ? `?${query}` : ''}`
+}
+
+// What node:http and Headers accept: a token for the name; tab, printable ASCII and Latin-1 for the value (no CR, LF or NUL).
+const HEADER_NAME = /^[!#$%&'*+.^_`|~\w-]+$/
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+
+/**
+ * Headers that cannot be sent as they are. A line break in a rendered value
+ * would otherwise add a header of the payload's choosing; the message never
+ * repeats the value, which may be a secret.
+ */
+export function headerIssues(headers: Record<string, string>): Array<{ name: string; message: string }> {
+  const issues: Array<{ name: string; message: string }> = []
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name)) {
+      issues.push({ name, message: `header name "${name}" is not a valid HTTP token (letters, digits and !#$%&'*+.^_\`|~-)` })
+    } else if (!HEADER_VALUE.test(value)) {
+      const fix = 'only printable ASCII and Latin-1; encode the value, e.g. {{urlencode …}}'
+      issues.push({ name, message: `header "${name}" has a line break or a character a header cannot carry (${fix})` })
+    }
+  }
+  return issues
+}
+
+/** A header value check for single fields that end up in a header (a preset's token). */
+export function isHeaderValue(value: string): boolean {
+  return HEADER_VALUE.test(value)
 }

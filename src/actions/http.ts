@@ -3,8 +3,8 @@ import { parseDuration } from '../duration.js'
 import { PermanentError, RetryableError } from '../errors.js'
 import { definePlugin } from '../plugin.js'
 import { abortError } from './abort.js'
-import { httpRequest } from './http-client.js'
-import { networkError, redactUrl, responseError } from './http-response.js'
+import { type HttpAnswer, httpRequest } from './http-client.js'
+import { headerIssues, isHeaderValue, networkError, redactUrl, responseError } from './http-response.js'
 
 const RESULT_BODY_BYTES = 2048
 const GITHUB_API = 'https://api.github.com'
@@ -23,12 +23,24 @@ const input = z
     preset: z.enum(['netlify', 'cloudflare-pages', 'vercel', 'github-dispatch']).optional().describe('Known target: build hooks (POST, no body) or GitHub repository_dispatch.'),
     url: z.string().optional().describe('Where to send the request, e.g. a build hook URL; checked when the step runs.'),
     method: z.string().regex(/^[A-Za-z]+$/, 'an HTTP method such as POST').toUpperCase().default('POST').describe('HTTP method (default POST).'),
-    headers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).optional().describe('Extra request headers.'),
+    headers: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+      .superRefine((h, ctx) => headerIssues(h).forEach((i) => ctx.addIssue({ code: 'custom', path: [i.name], message: i.message })))
+      .optional()
+      .describe('Extra request headers.'),
     body: z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional().describe('A string, or an object sent as JSON.'),
     expect: z.array(z.number().int().min(100).max(599)).optional().describe('Statuses counted as success (default: any 2xx).'),
     timeout: duration.optional().describe('Abort the request after this long (the step timeout still applies).'),
+    followRedirects: z
+      .enum(['same-origin', 'any', 'none'])
+      .default('same-origin')
+      .describe("Redirects to follow: 'same-origin' (default), 'any' (another origin gets none of the step's headers), 'none' (3xx = answer)."),
     repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "'owner/name'").optional().describe("github-dispatch: the repository, 'owner/name'."),
-    token: z.string().optional().describe('github-dispatch: token with access to the repository (default: settings githubToken).'),
+    token: z
+      .string()
+      .refine(isHeaderValue, 'a token without line breaks or control characters')
+      .optional()
+      .describe('github-dispatch: token with access to the repository (default: settings githubToken).'),
     event_type: z.string().optional().describe('github-dispatch: the event type your workflow listens for.'),
     client_payload: z.record(z.string(), z.unknown()).optional().describe('github-dispatch: data for the workflow (github.event.client_payload).'),
   })
@@ -95,29 +107,48 @@ function outgoing(input: Input, settings: Settings, strict: boolean): Outgoing {
   return { method: input.method, url: url?.href ?? raw, shown, headers, ...(body === undefined ? {} : { body }), kind }
 }
 
+/** `outgoing` for a real request. Headers throws on a bad value (a settings token with a newline): that will not change on a retry. */
+function sendable(input: Input, settings: Settings): Outgoing {
+  try {
+    return outgoing(input, settings, true)
+  } catch (err) {
+    if (!(err instanceof TypeError) || !/header/i.test(err.message)) throw err
+    // Its message quotes the value, which may be a token: say which kind of problem, not what.
+    const message = 'http: a header the step or its preset sets has a line break or a character a header cannot carry'
+    throw new PermanentError(message, { code: 'header_invalid' })
+  }
+}
+
 export default definePlugin<Input, Settings>({
   name: 'http',
   description: 'Send an HTTP request: build hooks (Netlify, Cloudflare Pages, Vercel), GitHub repository_dispatch, any API.',
   settings,
   input,
-  escape: 'none',
+  // A value in the url is one component (no new path segment, query or host); a lone `{{x}}` in a
+  // JSON body keeps its type; headers and string bodies are the author's own text.
+  escape: { url: 'url', body: 'json', client_payload: 'json', '*': 'none' },
   async run(input, ctx) {
-    const req = outgoing(input, ctx.settings, true)
+    const req = sendable(input, ctx.settings)
     req.headers.set('idempotency-key', ctx.runId) // stable across retries, so receivers can drop repeats
     const what = `http: ${req.method} ${req.shown}`
     const timeout = input.timeout === undefined ? undefined : parseDuration(input.timeout)
     const signal = timeout === undefined ? ctx.signal : AbortSignal.any([ctx.signal, AbortSignal.timeout(timeout)])
+    let res: HttpAnswer
     try {
-      const res = await httpRequest(req.url, { method: req.method, headers: req.headers, ...(req.body === undefined ? {} : { body: req.body }), signal, limit: RESULT_BODY_BYTES })
-      const ok = input.expect ? input.expect.includes(res.status) : res.status >= 200 && res.status < 300
-      if (!ok) throw responseError(res, what, res.text)
-      return { status: res.status, body: res.text }
+      const { method, headers, body } = req
+      const options = { method, headers, signal, limit: RESULT_BODY_BYTES, followRedirects: input.followRedirects }
+      res = await httpRequest(req.url, body === undefined ? options : { ...options, body })
     } catch (err) {
-      if (err instanceof PermanentError || err instanceof RetryableError) throw err
+      if (err instanceof PermanentError) throw new PermanentError(`${what}: ${err.message}`, { code: err.code, cause: err })
       if (ctx.signal.aborted) throw abortError(ctx.signal, what)
       if (signal.aborted) throw new RetryableError(`${what} timed out after ${timeout}ms`, { code: 'timeout' })
       throw networkError(err, what)
     }
+    const ok = input.expect ? input.expect.includes(res.status) : res.status >= 200 && res.status < 300
+    const unfollowed = input.followRedirects === 'none' && res.headers.has('location') && res.status >= 300 && res.status < 400
+    const note = unfollowed ? `a redirect, not followed with followRedirects: 'none'; list ${res.status} in expect to accept it` : ''
+    if (!ok) throw responseError(res, what, res.text, note)
+    return { status: res.status, body: res.text }
   },
   preview(input, ctx) {
     const req = outgoing(input, ctx.settings, false)

@@ -34,8 +34,27 @@ describePluginConformance(http, {
   },
   settings: { valid: [{}, { apiUrl: '' }], invalid: [{ apiUrl: 'not a url' }, { githubToken: 42 }] },
   input: {
-    valid: [{ url: '' }, { preset: 'netlify', url: 'https://api.netlify.com/build_hooks/x' }, { method: 'put', headers: { 'X-N': 1 }, body: 'text', expect: [200, 409], timeout: '10s' }],
-    invalid: [{ method: 'no such' }, { expect: ['200'] }, { timeout: 'soon' }, { preset: 'github-dispatch' }, { body: 42 }, { preset: 'jenkins' }],
+    valid: [
+      { url: '' },
+      { preset: 'netlify', url: 'https://api.netlify.com/build_hooks/x' },
+      { method: 'put', headers: { 'X-N': 1, 'x-tab': 'a\tb é' }, body: 'text', expect: [200, 409], timeout: '10s' },
+      { followRedirects: 'any' },
+      { followRedirects: 'none' },
+    ],
+    invalid: [
+      { method: 'no such' },
+      { expect: ['200'] },
+      { timeout: 'soon' },
+      { preset: 'github-dispatch' },
+      { body: 42 },
+      { preset: 'jenkins' },
+      { followRedirects: 'all' },
+      { headers: { 'x-title': 'a\r\nx-admin: true' } },
+      { headers: { 'x-title': 'a\nb' } },
+      { headers: { 'bad name': 'x' } },
+      { headers: { 'x-quote': 'It’s live' } },
+      { preset: 'github-dispatch', repo: 'o/r', event_type: 'x', token: 'ghp_x\nx-evil: 1' },
+    ],
   },
   errors: [
     { name: '404', arrange: (e) => e.sink.replyOnce({ status: 404, body: 'Not Found' }), expect: 'permanent' },
@@ -169,6 +188,21 @@ describe('http', () => {
   it('says "url rendered empty" when the url is missing', async () => {
     await expect(run({})).rejects.toThrow('url rendered empty')
     await expect(run({ url: '' })).rejects.toThrow('url rendered empty')
+  })
+
+  it('names the header whose rendered value has a line break, and sends nothing', async () => {
+    const result = await http.input!['~standard'].validate({ url: sink.url, headers: { 'x-title': 'Episode\r\nx-admin: true' } })
+    expect(result.issues?.map((i) => [i.path, i.message])).toEqual([[['headers', 'x-title'], expect.stringMatching(/^header "x-title" has a line break/)]])
+    expect(sink.requests).toHaveLength(0)
+  })
+
+  it("fails for good, without repeating it, when the settings' githubToken cannot be a header", async () => {
+    const token = 'ghp_s3cr3t\nx-evil: 1'
+    const err = await run({ preset: 'github-dispatch', repo: 'o/r', event_type: 'x' }, { githubToken: token, apiUrl: sink.url }).catch((e: Error) => e)
+    expect(classifyError(err).kind).toBe('permanent')
+    expect((err as Error).message).toMatch(/line break/)
+    expect((err as Error).message).not.toContain('s3cr3t')
+    expect(sink.requests).toHaveLength(0)
   })
 
   it('keeps build hook secrets out of errors and previews', async () => {
