@@ -5,7 +5,8 @@
 import type { ConfigIssue } from '../errors.js'
 import type { Condition, ConditionFn, Mismatch, TemplateContext } from '../types.js'
 import { checkMatcher, matches, mismatchReason, summarize } from './matcher.js'
-import { isOperator } from './operators.js'
+import { isOperator, toRegExp } from './operators.js'
+import type { PatternUse } from './redos.js'
 import { FORBIDDEN_SEGMENTS, getPath, joinConfigPath } from './path.js'
 import { checkTag, describeTag, tagHolds, tagReason } from './tag.js'
 import { isPlainObject, show } from './values.js'
@@ -99,14 +100,17 @@ function isCondition(value: unknown): value is Condition {
   return typeof value === 'function' || isPlainObject(value)
 }
 
-/** Every problem in a condition, each at its config path (`recipes[0].when.all[1].rating.gte`). */
-export function validateCondition(cond: unknown, path: string): ConfigIssue[] {
+/**
+ * Every problem in a condition, each at its config path (`recipes[0].when.all[1].rating.gte`).
+ * Its regular expressions are added to `patterns`, for the (asynchronous) backtracking check.
+ */
+export function validateCondition(cond: unknown, path: string, patterns: PatternUse[] = []): ConfigIssue[] {
   const issues: ConfigIssue[] = []
-  if (cond !== undefined) checkCondition(cond, path, issues)
+  if (cond !== undefined) checkCondition(cond, path, issues, patterns)
   return issues
 }
 
-function checkCondition(cond: unknown, path: string, issues: ConfigIssue[]): void {
+function checkCondition(cond: unknown, path: string, issues: ConfigIssue[], patterns: PatternUse[]): void {
   if (typeof cond === 'function') return
   if (!isPlainObject(cond)) {
     issues.push({ path, message: `must be an object of path → matcher, or a function; got ${show(cond)}` })
@@ -117,15 +121,24 @@ function checkCondition(cond: unknown, path: string, issues: ConfigIssue[]): voi
     if (value === undefined) continue
     const at = joinConfigPath(path, key)
     if (key === 'all' || key === 'any') {
-      if (Array.isArray(value)) value.forEach((c: unknown, i) => checkCondition(c, `${at}[${i}]`, issues))
+      if (Array.isArray(value)) value.forEach((c: unknown, i) => checkCondition(c, `${at}[${i}]`, issues, patterns))
       else issues.push({ path: at, message: `must be a list of conditions, got ${show(value)}` })
-    } else if (key === 'not') checkCondition(value, at, issues)
+    } else if (key === 'not') checkCondition(value, at, issues, patterns)
     else if (key === 'tag') checkTag(value, at, issues)
     else {
       checkPathKey(key, at, issues)
       checkMatcher(value, at, issues)
+      collectPattern(value, at, patterns)
     }
   }
+}
+
+/** A RegExp matcher (`name: /^ep-/`) or a `matches` operand that compiles. */
+function collectPattern(matcher: unknown, at: string, patterns: PatternUse[]): void {
+  if (matcher instanceof RegExp) return void patterns.push({ path: at, re: matcher })
+  if (!isPlainObject(matcher) || !Object.hasOwn(matcher, 'matches')) return
+  const re = toRegExp(matcher.matches)
+  if (re) patterns.push({ path: `${at}.matches`, re })
 }
 
 function checkPathKey(key: string, at: string, issues: ConfigIssue[]): void {

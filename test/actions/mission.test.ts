@@ -1,10 +1,11 @@
-import { cpSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { runCliAsync } from '../helpers/child.js'
+import { missionProject } from '../helpers/fixture-project.js'
 import { createHttpSink, type HttpSink } from '../helpers/http-sink.js'
-import { startTestRunner, tempDir, type TestRunner } from '../helpers/runner.js'
+import { startTestRunner, type TestRunner } from '../helpers/runner.js'
 import { createSlackServer, type SlackServer } from '../helpers/slack-server.js'
 import { createSmtpSink, type SmtpSink } from '../helpers/smtp.js'
 
@@ -22,13 +23,11 @@ afterEach(async () => {
 })
 
 describe('the mission recipe, end to end', () => {
-  it('simulate --run with the shipped config delivers one Slack message, one rebuild request and one email', async () => {
+  it('simulate --run with the shipped mission recipe delivers one Slack message, one rebuild request and one email', async () => {
     slack = await createSlackServer()
     smtp = await createSmtpSink()
     sink = await createHttpSink()
-    const dir = tempDir()
-    cpSync(join(root, 'recipes'), join(dir, 'recipes'), { recursive: true })
-    cpSync(join(root, 'audiorista.config.ts'), join(dir, 'audiorista.config.ts'))
+    const dir = missionProject()
     const r = await runCliAsync(['simulate', 'title-ready', fixture, '--run'], {
       cwd: dir,
       env: { SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: slack.apiUrl, SMTP_URL: smtp.url, BUILD_HOOK_URL: `${sink.url}/build_hooks/abc123` },

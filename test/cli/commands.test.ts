@@ -1,8 +1,9 @@
-import { cpSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { runCli, runCliAsync, startChild, writeConfig } from '../helpers/child.js'
+import { fixtureProject, missionProject } from '../helpers/fixture-project.js'
 import { createHttpSink } from '../helpers/http-sink.js'
 import { tempDir } from '../helpers/runner.js'
 
@@ -73,9 +74,7 @@ describe('audiorista-runner simulate', () => {
 
 describe('audiorista-runner start and send, as a new user would', () => {
   it('generates a key on first run, prints it with the webhook URLs, and send uses it: 202, then 200 duplicate', async () => {
-    const dir = tempDir()
-    cpSync(join(root, 'recipes'), join(dir, 'recipes'), { recursive: true })
-    cpSync(join(root, 'audiorista.config.ts'), join(dir, 'audiorista.config.ts'))
+    const dir = fixtureProject('first-run')
     const child = await startChild(dir, { env: noCredentials })
     try {
       const out = child.output()
@@ -104,9 +103,7 @@ describe('audiorista-runner start and send, as a new user would', () => {
   })
 
   it('runs the podcast recipe in preview mode and logs each step with the event id and run ids', async () => {
-    const dir = tempDir()
-    cpSync(join(root, 'recipes'), join(dir, 'recipes'), { recursive: true })
-    cpSync(join(root, 'audiorista.config.ts'), join(dir, 'audiorista.config.ts'))
+    const dir = missionProject()
     const child = await startChild(dir, { env: noCredentials })
     try {
       const port = new URL(child.url).port
