@@ -91,8 +91,31 @@ export interface EventInfo {
   receivedAt: string
 }
 
-/** How rendered values are escaped for where they go. */
-export type EscapeMode = 'none' | 'html' | 'slack'
+/**
+ * Where a rendered value goes, which decides how payload values are made safe
+ * there (a payload value is data, never syntax):
+ * - `none`: as is (log lines, email subjects and text bodies, headers).
+ * - `html`: each value HTML-escaped.
+ * - `slack`: each value's `& < >` escaped, so it cannot mention, link or format.
+ * - `url`: each value percent-encoded as one URL component; a string that is exactly
+ *   one expression takes the value whole, which must be an absolute http(s) URL.
+ * - `json`: a string that is exactly one expression keeps the value's JSON type.
+ * - `address`: a templated string must render to exactly one email address.
+ * - `arg`: a templated program argument may not start with `-` from a value.
+ */
+export const ESCAPE_MODES = ['none', 'html', 'slack', 'url', 'json', 'address', 'arg'] as const
+export type EscapeMode = (typeof ESCAPE_MODES)[number]
+
+/** Where one leaf of a step's `with` sits: `['blocks', 0, 'text', 'text']`. */
+export type InputPath = ReadonlyArray<string | number>
+
+/**
+ * How a plugin's input is escaped: one mode for everything, a mode per
+ * top-level field (`'*'` the default), or a function of the leaf's path and
+ * the step's `with` as written in the config (for opt-outs such as exec's
+ * `allowOptionArgs`).
+ */
+export type EscapeSpec = EscapeMode | Record<string, EscapeMode> | ((path: InputPath, input: Readonly<Record<string, unknown>>) => EscapeMode)
 
 // ---------------------------------------------------------------- flow control
 
@@ -332,8 +355,8 @@ export interface ActionPlugin<I = any, S = any> {
    * Without it, limits apply to the action as a whole.
    */
   limitKey?(input: I): string | undefined
-  /** How template output is escaped: one mode, or per top-level input field with `'*'` as the default. */
-  escape?: EscapeMode | Record<string, EscapeMode>
+  /** How template output is escaped for where it goes (see EscapeMode); default `none`. */
+  escape?: EscapeSpec
   /**
    * Say what credential is missing, if any. When it returns a message the
    * action runs in preview mode (logged, recorded `previewed`), or is an

@@ -20,7 +20,7 @@ const addresses = z.union([z.string(), z.array(z.string())])
 
 const input = z
   .object({
-    to: addresses.optional().describe('Recipient(s): an address, a comma-separated list, or a list.'),
+    to: addresses.optional().describe('Recipient(s): an address or a list; a templated value must render to exactly one address.'),
     cc: addresses.optional().describe('Copy recipient(s).'),
     bcc: addresses.optional().describe('Blind copy recipient(s).'),
     subject: z.string().optional().describe('Subject line (not escaped).'),
@@ -35,9 +35,13 @@ type Transport = string | Record<string, unknown>
 type Settings = z.output<typeof settings>
 type Input = z.output<typeof input>
 
-/** An address field as a clean list; blanks from lenient templates dropped. */
+/**
+ * An address field as a list, blanks dropped. Strings are not split here:
+ * nodemailer parses each (a rendered `"Doe, Jane" <jane@example.com>` is one
+ * address), and a templated one was checked to be exactly one when it rendered.
+ */
 function list(value: string | string[] | undefined): string[] {
-  const all = Array.isArray(value) ? value : (value ?? '').split(',')
+  const all = Array.isArray(value) ? value : [value ?? '']
   return all.map((a) => a.trim()).filter(Boolean)
 }
 
@@ -150,7 +154,8 @@ export default definePlugin<Input, Settings>({
   description: 'Send an email through SMTP (nodemailer, pooled connections).',
   settings,
   input,
-  escape: { html: 'html', '*': 'none' },
+  // A templated recipient renders to exactly one address: a value cannot add recipients.
+  escape: { html: 'html', to: 'address', cc: 'address', bcc: 'address', from: 'address', '*': 'none' },
   missingCredentials(s) {
     if (!s.transport) return 'actions.email.transport is not set; set SMTP_URL'
     if (!s.from) return "actions.email.from is not set, e.g. 'Releases <releases@example.com>'"

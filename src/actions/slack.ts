@@ -2,6 +2,7 @@ import type { WebClient } from '@slack/web-api'
 import { z } from 'zod'
 import { PermanentError, RetryableError, RunnerError } from '../errors.js'
 import { definePlugin } from '../plugin.js'
+import type { EscapeMode, InputPath } from '../types.js'
 import { abortError, raceAbort } from './abort.js'
 import { networkError, readText, responseError } from './http-response.js'
 
@@ -25,6 +26,17 @@ const input = z
 
 type Settings = z.output<typeof settings>
 type Input = z.output<typeof input>
+
+/** Block Kit fields that hold a URL, not text: a value there is a URL component, never a link or mention. */
+const URL_FIELDS = new Set(['url', 'image_url', 'thumbnail_url', 'video_url', 'title_url', 'author_icon'])
+
+/** `text` and every text in `blocks` escape `& < >`, so a payload cannot ping `<!channel>` or add a link. */
+function escapeFor(path: InputPath): EscapeMode {
+  const [field] = path
+  if (field === 'text') return 'slack'
+  if (field !== 'blocks') return 'none'
+  return URL_FIELDS.has(String(path[path.length - 1])) ? 'url' : 'slack'
+}
 
 /** Slack errors that may clear up by themselves; every other `ok:false` error needs a person. */
 const TRANSIENT = new Set(['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'team_added_to_org'])
@@ -125,7 +137,7 @@ export default definePlugin<Input, Settings>({
   description: 'Post a message to Slack (chat.postMessage with a bot token, or an incoming webhook).',
   settings,
   input,
-  escape: { text: 'slack', '*': 'none' },
+  escape: escapeFor,
   // Slack allows about one message per second per channel.
   rateLimit: { limit: 1, interval: '1s' },
   limitKey: (input) => input.channel || undefined,

@@ -2,7 +2,7 @@ import { evaluate, explain } from '../match/condition.js'
 import { createLogger, silentLogger } from '../log.js'
 import { actionContext } from '../queue/attempt.js'
 import { createEngine } from '../queue/engine.js'
-import type { Plan } from '../queue/plan.js'
+import { rawWith, type Plan } from '../queue/plan.js'
 import { bodyHash } from '../receive/canonical.js'
 import { parseObject } from '../receive/body.js'
 import { validateWith } from '../schema.js'
@@ -56,7 +56,7 @@ async function dryRun({ config, plan, renderer }: Setup, type: EventType, payloa
         continue
       }
       try {
-        const rendered = renderer.render(s.input, stepCtx, s.entry.plugin.escape ?? 'none')
+        const rendered = renderer.render(s.input, stepCtx, s.entry.plugin.escape ?? 'none', rawWith(s))
         const { value, issues } = await validateWith(s.entry.plugin.input, rendered, 'with')
         const flow = [s.step.once ? 'once' : '', s.step.debounce ? 'debounced' : ''].filter(Boolean).join(', ')
         out.push(`${head}${s.previewReason ? ` [preview mode: ${s.previewReason}]` : ''}${flow ? ` (${flow})` : ''}`)

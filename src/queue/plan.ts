@@ -2,6 +2,7 @@ import type { ActionEntry, ActionRegistry } from '../actions/registry.js'
 import { parseDuration } from '../duration.js'
 import type { ConfigIssue } from '../errors.js'
 import { validateCondition } from '../match/condition.js'
+import { type PatternUse, regexIssues } from '../match/redos.js'
 import { resolveDebounce, resolveOnce, resolveRetry } from '../config/flow.js'
 import type { CompiledInput, CompiledString, Renderer } from '../render/renderer.js'
 import { checkSchema } from '../schema.js'
@@ -52,19 +53,26 @@ export interface Plan {
   previews: Array<{ label: string; reason: string }>
 }
 
+/** The step's `with` as written in the config: plugins' escape specs read opt-outs from it. */
+export function rawWith(planned: PlannedStep): Readonly<Record<string, unknown>> {
+  const raw = planned.step.with
+  return raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}
+}
+
 /**
  * Binds recipes to plugins and compiles their conditions and templates, once,
  * at load time. Every problem is collected, so `check` shows all of them.
  */
 export async function planRecipes(config: ResolvedConfig, registry: ActionRegistry, renderer: Renderer): Promise<{ plan: Plan; issues: ConfigIssue[] }> {
   const issues: ConfigIssue[] = []
+  const patterns: PatternUse[] = []
   const recipes: PlannedRecipe[] = []
   const previews: Plan['previews'] = []
   for (const [ri, recipe] of config.recipes.entries()) {
     // Shapes already reported by the config check are skipped, not crashed on.
     if (!recipe || typeof recipe !== 'object' || !Array.isArray(recipe.do)) continue
     const base = `recipes[${ri}]`
-    if (recipe.when && typeof recipe.when !== 'function') issues.push(...validateCondition(recipe.when, `${base}.when`))
+    if (recipe.when && typeof recipe.when !== 'function') issues.push(...validateCondition(recipe.when, `${base}.when`, patterns))
     const steps: PlannedStep[] = []
     for (const [si, step] of recipe.do.entries()) {
       if (!step || typeof step !== 'object' || typeof step.action !== 'string') continue
@@ -75,7 +83,7 @@ export async function planRecipes(config: ResolvedConfig, registry: ActionRegist
         issues.push({ path: `${path}.action`, message: `no action named "${step.action}" (available: ${registry.names().join(', ')})` })
         continue
       }
-      if (step.if && typeof step.if !== 'function') issues.push(...validateCondition(step.if, `${path}.if`))
+      if (step.if && typeof step.if !== 'function') issues.push(...validateCondition(step.if, `${path}.if`, patterns))
       const raw = step.with && typeof step.with === 'object' && !Array.isArray(step.with) ? step.with : {}
       const input = renderer.compileInput(raw, `${path}.with`, issues)
       // `url: process.env.BUILD_HOOK_URL` with the variable unset (or empty) means "not configured yet".
@@ -112,6 +120,7 @@ export async function planRecipes(config: ResolvedConfig, registry: ActionRegist
     if (debounce) planned.debounce = debounce
     recipes.push(planned)
   }
+  issues.push(...(await regexIssues(patterns)))
   const byName = new Map(recipes.map((r) => [r.recipe.name, r]))
   return { plan: { recipes, byName, previews }, issues }
 }

@@ -8,10 +8,10 @@ import type { StepRun, Store } from '../store/store.js'
 import type { Logger, ResolvedConfig } from '../types.js'
 import { type AttemptResult, runAttempt } from './attempt.js'
 import { backoff } from './backoff.js'
-import type { createEventCache } from './event-cache.js'
+import type { EventCache, LoadedEvent } from './event-cache.js'
 import { createFlow } from './flow.js'
 import type { Limits } from './limits.js'
-import type { Plan, PlannedStep } from './plan.js'
+import { type Plan, type PlannedStep, rawWith } from './plan.js'
 
 export interface StepRunnerOptions {
   config: ResolvedConfig
@@ -22,7 +22,7 @@ export interface StepRunnerOptions {
   limits: Limits
   /** Hand a run (the next step, a retry, a deferred run) back to the scheduler. */
   next: (run: StepRun) => void
-  events: ReturnType<typeof createEventCache>
+  events: EventCache
 }
 
 export interface StepRunner {
@@ -41,8 +41,7 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
   const running = new Map<string, AbortController>()
   const flow = createFlow({ store, renderer })
 
-  async function loadContext(run: StepRun) {
-    const { payload, info } = await events.get(run.eventId)
+  async function loadContext(run: StepRun, { payload, info }: LoadedEvent) {
     const siblings = (await store.runsForEvent(run.eventId)).filter((r) => r.recipe === run.recipe)
     const steps: Record<string, unknown> = {}
     for (const r of siblings) if (r.stepName && r.stepIndex < run.stepIndex && (r.state === 'done' || r.state === 'previewed')) steps[r.stepName] = r.result
@@ -87,7 +86,8 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
       next({ ...run, state: 'retrying', runAt, attempt })
       return true
     }
-    await dead(run, planned, { input: redact(input), error: `${planned.label}: ${message}` }, siblings)
+    // The run row names its recipe and step already; the error is just what went wrong.
+    await dead(run, planned, { input: redact(input), error: message }, siblings)
     rlog.error({ attempt, error: message, permanent }, `${planned.label} failed for good${permanent ? '' : ` after ${attempt} attempts`}`)
     return false
   }
@@ -102,10 +102,20 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
     if (!run || (run.state !== 'pending' && run.state !== 'retrying')) return
     // Woken early (a timer cannot wait longer than ~24.8 days): not due yet.
     if (run.runAt > Date.now() + 5) return next(run)
+    // The parsed payload is held, and counted against the memory budget, until the step is through.
+    const lease = await events.require(run.eventId)
+    try {
+      await runDue(run, lease.event)
+    } finally {
+      lease.release()
+    }
+  }
+
+  async function runDue(run: StepRun, event: LoadedEvent): Promise<void> {
     const rlog = log.child({ eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 })
     const plannedRecipe = plan.byName.get(run.recipe)
     const planned = plannedRecipe?.steps.find((s) => s.index === run.stepIndex)
-    const { payload, info, siblings, steps, ctx } = await loadContext(run)
+    const { payload, info, siblings, steps, ctx } = await loadContext(run, event)
 
     // The config may have changed since the run was recorded: never run a different step in its place.
     const changed = !planned || !plannedRecipe ? 'is no longer in the config' : planned.step.action !== run.action || (planned.step.name ?? undefined) !== run.stepName ? `changed to ${planned.step.action}${planned.step.name ? ` "${planned.step.name}"` : ''}` : undefined
@@ -137,12 +147,12 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
         rlog.info(`${planned.label} skipped: ${gate.reason}`)
         return skip(run, gate.reason, siblings, gate.job)
       }
-      const rendered = renderer.render(planned.input, ctx, planned.entry.plugin.escape ?? 'none')
+      const rendered = renderer.render(planned.input, ctx, planned.entry.plugin.escape ?? 'none', rawWith(planned))
       const { value, issues } = await validateWith(planned.entry.plugin.input, rendered, 'with')
       if (issues.length) throw new PermanentError(issues.map((i) => `${i.path}: ${i.message}`).join('; '), { code: 'invalid_input' })
       input = value
     } catch (err) {
-      const msg = `${planned.label}: ${err instanceof Error ? err.message : String(err)}`
+      const msg = err instanceof Error ? err.message : String(err)
       rlog.error({ error: msg }, `${planned.label} failed for good: its input or flow-control key did not render`)
       await flow.release(run, plannedRecipe, planned, ctx, siblings.find((r) => r.stepIndex === 0)?.id).catch(() => {})
       return dead(run, planned, { error: msg }, siblings)

@@ -8,6 +8,8 @@
 
 /** The internal helper every escaped mustache is rewritten to call. */
 export const ESCAPE_HELPER = '__esc'
+/** The internal helper every raw (`{{{…}}}`) mustache is rewritten to call: it sees the value, unescaped. */
+export const RAW_HELPER = '__raw'
 
 type Node = hbs.AST.Node
 type Sexpr = hbs.AST.MustacheStatement | hbs.AST.BlockStatement | hbs.AST.SubExpression
@@ -41,7 +43,7 @@ function visit(walk: Walk, node: Node, scope: string[]): Node {
     case 'MustacheStatement': {
       const mustache = node as hbs.AST.MustacheStatement
       call(walk, mustache, scope)
-      return mustache.escaped ? wrapEscaped(walk, mustache, scope) : mustache
+      return wrap(walk, mustache, scope, mustache.escaped ? ESCAPE_HELPER : RAW_HELPER)
     }
     case 'BlockStatement': {
       const block = node as hbs.AST.BlockStatement
@@ -83,7 +85,8 @@ function helperName(node: Sexpr, scope: string[]): string | undefined {
   return path.original
 }
 
-function wrapEscaped(walk: Walk, node: hbs.AST.MustacheStatement, scope: string[]): hbs.AST.MustacheStatement {
+/** `{{expr}}` → `{{helper expr}}`: every value passes through our helpers, which escape it for its destination. */
+function wrap(walk: Walk, node: hbs.AST.MustacheStatement, scope: string[], helper: string): hbs.AST.MustacheStatement {
   const path = asPath(node.path)
   // Mirrors Handlebars's own `simpleId` test.
   const simple = path.parts.length === 1 && path.depth === 0 && !path.data && !/^\.|this\b/.test(path.original)
@@ -96,7 +99,7 @@ function wrapEscaped(walk: Walk, node: hbs.AST.MustacheStatement, scope: string[
     ? ({ type: 'SubExpression', path, params: node.params, hash: node.hash, loc: node.loc } as hbs.AST.SubExpression)
     : path
   // The typings call `hash` required; Handlebars's own parser leaves it undefined when there is none.
-  return { ...node, path: makePath(ESCAPE_HELPER, node.loc), params: [subject], hash: undefined as never, escaped: false }
+  return { ...node, path: makePath(helper, node.loc), params: [subject], hash: undefined as never, escaped: false }
 }
 
 /** Handlebars reads `{{"a b"}}` or `{{true}}` as the field of that name; so do we. */

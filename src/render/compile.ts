@@ -1,21 +1,40 @@
 import Handlebars from 'handlebars'
 import type { HelperDelegate } from 'handlebars'
 import type { EscapeMode } from '../types.js'
-import { ESCAPE_HELPER, prepareAst } from './ast.js'
+import { ESCAPE_HELPER, prepareAst, RAW_HELPER } from './ast.js'
 import { escapeValue } from './escape.js'
 import { builtinHelpers, guardHelper } from './helpers.js'
+import { toText } from './text.js'
 
 export type Template = HandlebarsTemplateDelegate
 
+/** What the destination checks need to know of a template's source. */
+export interface Shape {
+  /** The whole template is one expression (`'{{share.url}}'`): its value can be taken whole. */
+  single: boolean
+  /** Literal text before the first expression or block ('' when the template starts with one). */
+  lead: string
+}
+
 /** A compiled template, or why there is none (one message per problem). */
-export type Compiled = { template: Template; problems: [] } | { template?: undefined; problems: string[] }
+export type Compiled = { template: Template; shape: Shape; problems: [] } | { template?: undefined; problems: string[] }
+
+/** Receives the raw value of the last expression rendered (for `single` templates: the only one). */
+export interface Sink {
+  value?: unknown
+}
+
+interface RunData {
+  escape?: EscapeMode
+  sink?: Sink
+}
 
 // Handlebars's own plumbing, never named in templates or in messages.
 // Handlebars prints prototype-access denials (a payload naming `constructor`, say) to the console;
 // they are expected and harmless here, and must not break the JSON log lines.
 ;(Handlebars as unknown as { logger: { log: (...args: unknown[]) => void } }).logger.log = () => {}
 
-const INTERNAL = new Set([ESCAPE_HELPER, 'helperMissing', 'blockHelperMissing'])
+const INTERNAL = new Set([ESCAPE_HELPER, RAW_HELPER, 'helperMissing', 'blockHelperMissing'])
 
 /**
  * An isolated Handlebars environment with our helpers, and a compile step
@@ -25,9 +44,17 @@ export function createCompiler({ helpers = {} }: { helpers?: Record<string, Help
   // Never the global instance: a plugin registering helpers there must not change our templates.
   const env = Handlebars.create()
   for (const [name, fn] of Object.entries({ ...builtinHelpers, ...helpers })) env.registerHelper(name, guardHelper(name, fn))
-  env.registerHelper(ESCAPE_HELPER, (value: unknown, options: Handlebars.HelperOptions) =>
-    escapeValue(value, (options.data as { escape?: EscapeMode } | undefined)?.escape ?? 'none'),
-  )
+  env.registerHelper(ESCAPE_HELPER, (value: unknown, options: Handlebars.HelperOptions) => {
+    const data = options.data as RunData | undefined
+    if (data?.sink) data.sink.value = value
+    return escapeValue(value, data?.escape ?? 'none')
+  })
+  // `{{{x}}}` is the author's explicit request for the value unescaped.
+  env.registerHelper(RAW_HELPER, (value: unknown, options: Handlebars.HelperOptions) => {
+    const data = options.data as RunData | undefined
+    if (data?.sink) data.sink.value = value
+    return value instanceof Handlebars.SafeString ? value.toHTML() : toText(value)
+  })
   const isHelper = (name: string) => Object.hasOwn(env.helpers, name)
   const known = Object.keys(env.helpers).filter((name) => !INTERNAL.has(name)).sort()
   const hint = `; known helpers: ${known.join(', ')}`
@@ -40,23 +67,33 @@ export function createCompiler({ helpers = {} }: { helpers?: Record<string, Help
     } catch (err) {
       return { problems: [describeParseError(err)] }
     }
+    const shape = shapeOf(ast)
     const problems = prepareAst(ast, { isHelper, hint })
     if (problems.length > 0) return { problems }
-    return { template: env.compile(ast, { noEscape: true }), problems: [] }
+    return { template: env.compile(ast, { noEscape: true }), shape, problems: [] }
   }
 
   return { compileSource, helperNames: known }
 }
 
-/** Data frames reach nested blocks (`#each`), so the escape helper sees the mode everywhere. */
-const RUN_OPTIONS: Record<EscapeMode, Handlebars.RuntimeOptions> = {
-  none: Object.freeze({ data: Object.freeze({ escape: 'none' }) }),
-  html: Object.freeze({ data: Object.freeze({ escape: 'html' }) }),
-  slack: Object.freeze({ data: Object.freeze({ escape: 'slack' }) }),
+function shapeOf(ast: hbs.AST.Program): Shape {
+  const [first] = ast.body
+  const single = ast.body.length === 1 && first?.type === 'MustacheStatement'
+  const lead = first?.type === 'ContentStatement' ? (first as hbs.AST.ContentStatement).value : ''
+  return { single, lead }
 }
 
-/** Runs a compiled template for one destination. */
-export function run(template: Template, ctx: unknown, escape: EscapeMode): string {
+/** Per-expression escaping of each mode; the whole-value checks of the others are the renderer's. */
+const EXPRESSION_MODE: Record<EscapeMode, EscapeMode> = { none: 'none', html: 'html', slack: 'slack', url: 'url', json: 'none', address: 'none', arg: 'none' }
+
+// Data frames reach nested blocks (`#each`), so the escape helper sees the mode everywhere.
+const RUN_OPTIONS = Object.fromEntries(
+  Object.entries(EXPRESSION_MODE).map(([mode, escape]) => [mode, Object.freeze({ data: Object.freeze({ escape }) })]),
+) as Record<EscapeMode, Handlebars.RuntimeOptions>
+
+/** Runs a compiled template for one destination; a `sink` receives the raw value of the (last) expression. */
+export function run(template: Template, ctx: unknown, escape: EscapeMode, sink?: Sink): string {
+  if (sink) return template(ctx, { data: { escape: EXPRESSION_MODE[escape] ?? 'none', sink } })
   return template(ctx, RUN_OPTIONS[escape] ?? RUN_OPTIONS.none)
 }
 

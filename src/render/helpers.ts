@@ -1,7 +1,8 @@
 import type { HelperDelegate, HelperOptions } from 'handlebars'
 import { formatClock } from '../duration.js'
 import { RunnerError } from '../errors.js'
-import { formatBytes, formatDate, stripHtml, toDate, toNumber, toText, truncate, urlencode } from './text.js'
+import { EncodedComponent } from './escape.js'
+import { formatBytes, formatDate, safeUrl, stripHtml, toDate, toNumber, toText, truncate, urlencode } from './text.js'
 
 type Helper = (...args: unknown[]) => unknown
 
@@ -96,7 +97,9 @@ export const builtinHelpers: Record<string, Helper> = {
     return date ? formatDate(date, typeof format === 'string' ? format : undefined) : ''
   },
   stripHtml: (...all) => stripHtml(toText(split(all).args[0])),
-  urlencode: (...all) => urlencode(toText(split(all).args[0])),
+  // Marked as encoded, so a `url` field does not encode it a second time.
+  urlencode: (...all) => new EncodedComponent(urlencode(toText(split(all).args[0]))),
+  safeUrl: (...all) => safeUrl(split(all).args[0]),
 }
 
 /**

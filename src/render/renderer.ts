@@ -1,15 +1,16 @@
 import type { HelperDelegate } from 'handlebars'
 import type { ConfigIssue } from '../errors.js'
 import { RunnerError } from '../errors.js'
-import type { EscapeMode, TemplateContext } from '../types.js'
+import type { EscapeMode, EscapeSpec, InputPath, TemplateContext } from '../types.js'
 import { createCompiler, run } from './compile.js'
-import type { Template } from './compile.js'
-import { modeFor } from './escape.js'
+import type { Shape, Template } from './compile.js'
+import { renderLeaf } from './destination.js'
+import { modeAt } from './escape.js'
 import { createTemplateFiles } from './template-files.js'
 
 /** One string of the config, ready to render: a template, or text without `{{`. */
 export type CompiledString =
-  | { readonly kind: 'template'; readonly path: string; readonly template: Template }
+  | { readonly kind: 'template'; readonly path: string; readonly template: Template; readonly shape: Shape }
   | { readonly kind: 'value'; readonly value: unknown }
 
 /** A step's `with`, compiled: the same shape, with every string a compiled template. */
@@ -40,7 +41,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null
 }
 
+/** Refusals by the destination rules (a value that would be syntax there): their messages name the field already. */
+const REFUSALS = new Set(['url_empty', 'url_invalid', 'address_empty', 'address_many', 'address_invalid', 'option_refused'])
+
 function renderFailed(where: string, err: unknown): RunnerError {
+  if (err instanceof RunnerError && REFUSALS.has(err.code)) return err
+  if (err instanceof RunnerError && err.code === 'url_component_refused') return new RunnerError(err.code, `${where}: ${err.message}`)
   const helperFailed = err instanceof RunnerError && err.code === 'helper_failed'
   const reason = err instanceof Error ? err.message : String(err)
   return new RunnerError('render_failed', `${where} did not render: ${reason}`, {
@@ -62,7 +68,7 @@ export function createRenderer({ templatesDir, helpers }: RendererOptions) {
     // No `{{`, no template: the text renders as itself.
     if (!source.includes('{{')) return { kind: 'value', value: source }
     const compiled = compileSource(source)
-    if (compiled.template) return { kind: 'template', path, template: compiled.template }
+    if (compiled.template) return { kind: 'template', path, template: compiled.template, shape: compiled.shape }
     for (const problem of compiled.problems) issues.push({ path, message: `template does not compile: ${problem}` })
     return { kind: 'value', value: source }
   }
@@ -90,24 +96,31 @@ export function createRenderer({ templatesDir, helpers }: RendererOptions) {
     }
   }
 
-  function renderNode(node: CompiledInput, ctx: TemplateContext, escape: EscapeMode): unknown {
+  function renderNode(node: CompiledInput, ctx: TemplateContext, modeOf: (path: InputPath) => EscapeMode, path: Array<string | number>): unknown {
     switch (node.kind) {
       case 'value':
         return node.value
       case 'template':
-        return renderString(node, ctx, escape)
+        try {
+          return renderLeaf(node.template, node.shape, ctx, modeOf(path), node.path)
+        } catch (err) {
+          throw renderFailed(node.path, err)
+        }
       case 'array':
-        return node.items.map((item) => renderNode(item, ctx, escape))
+        return node.items.map((item, i) => renderNode(item, ctx, modeOf, [...path, i]))
       case 'object':
         // fromEntries defines keys, so a `__proto__` key stays data instead of setting the prototype.
-        return Object.fromEntries(node.entries.map(([key, child]) => [key, renderNode(child, ctx, escape)]))
+        return Object.fromEntries(node.entries.map(([key, child]) => [key, renderNode(child, ctx, modeOf, [...path, key])]))
     }
   }
 
-  /** Renders leaf by leaf; a record of modes applies per top-level field, `'*'` being the default. */
-  function render(compiled: CompiledInput, ctx: TemplateContext, escape: EscapeMode | Record<string, EscapeMode> = 'none'): unknown {
-    if (typeof escape === 'string' || compiled.kind !== 'object') return renderNode(compiled, ctx, modeFor(escape, undefined))
-    return Object.fromEntries(compiled.entries.map(([key, child]) => [key, renderNode(child, ctx, modeFor(escape, key))]))
+  /**
+   * Renders leaf by leaf, each for where it goes: `escape` is a plugin's spec
+   * (one mode, a mode per top-level field, or a function of the leaf's path
+   * and `input`, the step's `with` as written in the config).
+   */
+  function render(compiled: CompiledInput, ctx: TemplateContext, escape: EscapeSpec = 'none', input: Readonly<Record<string, unknown>> = {}): unknown {
+    return renderNode(compiled, ctx, (path) => modeAt(escape, path, input), [])
   }
 
   /** Renders `<templatesDir>/<name>.hbs`; HTML-escaped unless told otherwise. */

@@ -112,3 +112,13 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export function urlencode(text: string): string {
   return encodeURIComponent(text.replace(LONE_SURROGATE, '\uFFFD'))
 }
+
+const LINK_PROTOCOLS = new Set(['http:', 'https:', 'mailto:'])
+
+/** An http, https or mailto URL, normalised; anything else (`javascript:`, relative, garbage) is ''. */
+export function safeUrl(value: unknown): string {
+  const text = toText(value).trim()
+  if (!URL.canParse(text)) return ''
+  const url = new URL(text)
+  return LINK_PROTOCOLS.has(url.protocol) ? url.href : ''
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { PermanentError, RetryableError } from '../errors.js'
 import { validateWith } from '../schema.js'
-import type { ActionPlugin } from '../types.js'
+import { type ActionPlugin, ESCAPE_MODES } from '../types.js'
 import { createTestContext, type TestContext, type TestContextOptions } from './context.js'
 
 /** Settings or input that replace the environment's for one test. */
@@ -94,8 +94,11 @@ export function describePluginConformance<E extends ConformanceEnv>(plugin: Acti
     it('has a name, a run function and known escape modes', () => {
       expect(plugin.name).toMatch(/^[a-z][\w-]*$/)
       expect(typeof plugin.run).toBe('function')
-      const modes = typeof plugin.escape === 'object' ? Object.values(plugin.escape) : [plugin.escape ?? 'none']
-      for (const mode of modes) expect(['none', 'html', 'slack']).toContain(mode)
+      const escape = plugin.escape ?? 'none'
+      const fields = [...Object.keys(env.input ?? {}), '*']
+      const modes =
+        typeof escape === 'function' ? fields.map((f) => escape([f], (env.input ?? {}) as Record<string, unknown>)) : typeof escape === 'object' ? Object.values(escape) : [escape]
+      for (const mode of modes) expect(ESCAPE_MODES).toContain(mode)
     })
 
     it('accepts valid settings and rejects invalid ones', async () => {

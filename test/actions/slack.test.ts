@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import slack from '../../src/actions/slack.js'
+import { modeAt } from '../../src/render/escape.js'
 import { classifyError, createTestContext, describePluginConformance } from '../../src/testing/index.js'
 import { closedPort } from '../helpers/http-sink.js'
 import { createSlackServer, type SlackServer } from '../helpers/slack-server.js'
@@ -102,8 +103,16 @@ describe('slack', () => {
     expect((err as Error).message).toBe('slack: incoming webhook answered 500: rollup_error')
   })
 
-  it('escapes only the text, and limits per channel', () => {
-    expect(slack.escape).toEqual({ text: 'slack', '*': 'none' })
+  it('escapes the text and every text in blocks, takes URLs in blocks as URLs, and limits per channel', () => {
+    const at = (...path: Array<string | number>) => modeAt(slack.escape!, path)
+    expect([at('text'), at('blocks', 0, 'text', 'text'), at('blocks', 1, 'elements', 0, 'url'), at('blocks', 2, 'image_url'), at('channel'), at('thread_ts')]).toEqual([
+      'slack',
+      'slack',
+      'url',
+      'url',
+      'none',
+      'none',
+    ])
     expect(slack.rateLimit).toEqual({ limit: 1, interval: '1s' })
     expect(slack.limitKey!({ channel: '#releases', text: 'x' })).toBe('#releases')
   })

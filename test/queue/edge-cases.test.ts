@@ -38,7 +38,7 @@ describe('engine edge cases', () => {
     await t.runner.engine.idle()
     const [run] = await runsOf(t)
     expect(run!.state).toBe('dead')
-    expect(run!.error).toContain('recipes[0] "r" step 1 (log)')
+    expect(run!.error).toBe('recipes[0].do[0].once.key did not render: #with requires exactly one argument')
   })
 
   it('a recipe once is not used up by a preview', async () => {

@@ -141,7 +141,8 @@ export default definePlugin({
     const runs = await deliver(t)
     expect(runs.map((r) => r.state)).toEqual(['done', 'done'])
     expect(sink.requests.map((r) => r.path)).toEqual(['/first', '/second'])
-    expect(sink.requests[1]!.json()).toEqual({ prev: '200', name: 'Episode 42' })
+    // A value that is exactly one expression keeps its JSON type.
+    expect(sink.requests[1]!.json()).toEqual({ prev: 200, name: 'Episode 42' })
   })
 
   it('skips a step whose `if` does not hold, saying why, and goes on', async () => {
@@ -153,13 +154,12 @@ export default definePlugin({
     expect(sink.requests.map((r) => r.path)).toEqual(['/b'])
   })
 
-  it('a step whose input renders invalid is dead at once with a message naming the recipe and step', async () => {
+  it('a step whose input renders invalid is dead at once, before any attempt, with a message naming the field once', async () => {
     t = await startTestRunner(config([{ action: 'http', with: { url: '{{share.url}}' } }]))
     const [run] = await deliver(t)
     expect(run!.state).toBe('dead')
-    expect(run!.attempt).toBe(1)
-    expect(run!.error).toContain('recipes[0] "r" step 1 (http)')
-    expect(run!.error).toContain('url')
+    expect(run!.attempt).toBe(0)
+    expect(run!.error).toBe('recipes[0].do[0].with.url rendered empty; it must be an absolute http(s) URL')
   })
 
   it('matches only recipes whose event and condition hold, and records nothing for others', async () => {

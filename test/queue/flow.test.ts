@@ -204,7 +204,7 @@ describe('durable debounce', () => {
     try {
       await sink.waitFor(1, 5000)
       await sleep(1500)
-      expect(sink.requests.map((r) => r.json())).toEqual([{ id: '2' }])
+      expect(sink.requests.map((r) => r.json())).toEqual([{ id: 2 }])
     } finally {
       second.proc.kill('SIGKILL')
       await second.exited
