@@ -3,11 +3,13 @@ import { evaluate, explain } from '../match/condition.js'
 import { buildContext } from '../render/context.js'
 import type { Renderer } from '../render/renderer.js'
 import type { StepRun, Store } from '../store/store.js'
+import type { AcceptedEvent } from '../receive/receiver.js'
 import type { EventType, Logger, ResolvedConfig } from '../types.js'
-import { createEventCache } from './event-cache.js'
+import { createEventCache, type LoadedEvent } from './event-cache.js'
 import { createLimits } from './limits.js'
 import type { Plan } from './plan.js'
 import { createStepRunner } from './step-runner.js'
+import { createTimerQueue } from './timer-queue.js'
 
 export interface EngineOptions {
   config: ResolvedConfig
@@ -18,8 +20,8 @@ export interface EngineOptions {
 }
 
 export interface Engine {
-  /** Match a newly accepted event against the recipes and queue its steps. */
-  submit(event: { id: string; type: EventType }): void
+  /** Match a newly accepted event against the recipes and queue its steps; a parsed body saves a second parse. */
+  submit(event: AcceptedEvent): void
   /** Schedule one stored run (a person retried it). */
   resume(run: StepRun): void
   /** Resume what a previous process left: unmatched events, pending, retrying and cut-off steps. */
@@ -39,7 +41,8 @@ export interface Engine {
 export function createEngine({ config, store, plan, renderer, log }: EngineOptions): Engine {
   const queue = new PQueue({ concurrency: config.queue.concurrency })
   const limits = createLimits(queue)
-  const timers = new Map<string, NodeJS.Timeout>()
+  // One timer for every run that waits (a retry, a debounce): the earliest is armed.
+  const timers = createTimerQueue()
   let busy = 0
   let stopping = false
   const idleWaiters: Array<() => void> = []
@@ -114,31 +117,19 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
   const events = createEventCache(store)
   const steps = createStepRunner({ config, store, plan, renderer, log, limits, events, next: (run) => schedule(run) })
 
-  function schedule(run: StepRun): void {
+  function schedule(run: Pick<StepRun, 'id' | 'eventId' | 'runAt'>): void {
     if (stopping) return
-    const about = { eventId: run.eventId, runId: run.id }
-    const delay = run.runAt - Date.now()
-    if (delay > 0) {
-      clearTimeout(timers.get(run.id))
-      // Node cannot wait longer than 2^31-1 ms; the run checks on waking whether it is due.
-      const timer = setTimeout(() => {
-        timers.delete(run.id)
-        void track(() => steps.run(run.id), about, (d) => schedule({ ...run, runAt: Date.now() + d }))
-      }, Math.min(delay, MAX_TIMER))
-      timers.set(run.id, timer)
-      return
-    }
-    void track(() => steps.run(run.id), about, (d) => schedule({ ...run, runAt: Date.now() + d }))
+    // Only ids wait: the run is read again from the store when it is due.
+    const { id, eventId } = run
+    const start = () => void track(() => steps.run(id), { eventId, runId: id }, (d) => schedule({ id, eventId, runAt: Date.now() + d }))
+    if (run.runAt > Date.now()) timers.set(id, run.runAt, start)
+    else start()
   }
 
   function submitLater(event: { id: string; type: EventType }, delay: number): void {
     if (stopping) return
-    const key = `dispatch:${event.id}`
-    const timer = setTimeout(() => {
-      timers.delete(key)
-      void track(() => dispatch(event.id), { eventId: event.id }, (d) => submitLater(event, d))
-    }, delay)
-    timers.set(key, timer)
+    const { id, type } = event
+    timers.set(`dispatch:${id}`, Date.now() + delay, () => void track(() => dispatch(id), { eventId: id }, (d) => submitLater({ id, type }, d)))
   }
 
   /**
@@ -170,9 +161,18 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
   }
 
   async function dispatch(id: string): Promise<void> {
-    const event = await events.find(id)
-    // Gone, or matched already (the store re-checks this when recording the runs).
-    if (!event || event.dispatched) return
+    const lease = await events.acquire(id)
+    if (!lease) return
+    try {
+      await match(id, lease.event)
+    } finally {
+      lease.release()
+    }
+  }
+
+  async function match(id: string, event: LoadedEvent): Promise<void> {
+    // Matched already (the store re-checks this when recording the runs).
+    if (event.dispatched) return
     const ctxBase = { payload: event.payload, event: event.info, vars: config.vars, steps: {} }
     const matched = plan.recipes.filter(({ recipe, events }) => {
       if (recipe.enabled === false || !events.has(event.type)) return false
@@ -196,8 +196,12 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
   }
 
   return {
-    submit(event) {
+    submit(accepted) {
       if (stopping) return
+      const { id, type, payload, text, receivedAt } = accepted
+      if (payload && text !== undefined && receivedAt !== undefined) events.offer({ id, type, payload, receivedAt }, text)
+      // Only the id travels on: closures that kept the body would hold it outside the memory budget.
+      const event = { id, type }
       // Behind a backlog, in order: the pump takes it from the store.
       if (backlog || busy >= highWater) {
         backlog = true
@@ -232,7 +236,6 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
     },
     async stop(grace) {
       stopping = true
-      for (const t of timers.values()) clearTimeout(t)
       timers.clear()
       limits.stop()
       queue.pause()
@@ -248,6 +251,4 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
     stats: () => ({ queued: queue.size, running: queue.pending, waiting: timers.size }),
   }
 }
-
-const MAX_TIMER = 2 ** 31 - 1
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { HttpError, RunnerError } from '../errors.js'
 import type { Store } from '../store/store.js'
@@ -5,14 +6,24 @@ import { EVENT_TYPES, type EventType, type Logger, type ResolvedConfig } from '.
 import { createKeyCheck } from './auth.js'
 import { checkContentType, parseObject, readBody } from './body.js'
 import { bodyHash } from './canonical.js'
+import { scanCanonical } from './canonical-text.js'
 import { sendJson } from './respond.js'
 
 export interface ReceiverOptions {
   config: Pick<ResolvedConfig, 'server' | 'auth' | 'dedupe'>
   store: Store
   log: Logger
-  /** Called after a new (not duplicate) delivery is durably stored. */
-  onAccepted?: (event: { id: string; type: EventType }) => void
+  /** Called after a new (not duplicate) delivery is durably stored, with its parsed body, so it is parsed once. */
+  onAccepted?: (event: AcceptedEvent) => void
+}
+
+export interface AcceptedEvent {
+  id: string
+  type: EventType
+  /** The parsed body and the text it came from (to weigh it). */
+  payload?: Record<string, unknown>
+  text?: string
+  receivedAt?: number
 }
 
 export interface Receiver {
@@ -43,14 +54,12 @@ export function createReceiver({ config, store, log, onAccepted }: ReceiverOptio
     const encoding = req.headers['content-encoding']
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') throw new HttpError(415, 'unsupported_encoding', `Content-Encoding ${encoding.slice(0, 40)} is not supported; send the JSON uncompressed`)
     const text = await readBody(req, config.server.bodyLimit, charset)
-    const body = parseObject(text)
-    const hash = bodyHash(body)
-    const title = typeof body.name === 'string' ? body.name.slice(0, 200) : undefined
+    const { hash, title, payload } = inspect(text)
     const receivedAt = Date.now()
     const { id, duplicate } = await store.accept({ type, body: text, hash, receivedAt, dedupeWindow: config.dedupe.window, ...(title === undefined ? {} : { title }) })
     sendJson(res, duplicate ? 200 : 202, { accepted: true, duplicate, id })
     log.info({ eventId: id, event: type, duplicate, bytes: text.length }, duplicate ? 'duplicate delivery' : 'delivery accepted')
-    if (!duplicate) onAccepted?.({ id, type })
+    if (!duplicate) onAccepted?.({ id, type, text, receivedAt, ...(payload ? { payload } : {}) })
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, err: unknown, type?: string): void {
@@ -102,6 +111,25 @@ export function createReceiver({ config, store, log, onAccepted }: ReceiverOptio
       return accepting
     },
   }
+}
+
+// Above this, a body's objects cost more to build than the engine saves by reusing them (see inspect).
+const LARGE_BODY = 64 * 1024
+
+/**
+ * The hash and title of a body, and its parsed form when it is small. A large
+ * body is read without building its objects (a megabyte of `{}` is 20 MB of
+ * them): the engine parses it when its turn comes, within its memory budget.
+ */
+function inspect(text: string): { hash: string; title?: string; payload?: Record<string, unknown> } {
+  const scanned = text.length > LARGE_BODY ? scanCanonical(text) : undefined
+  if (scanned) {
+    const hash = createHash('sha256').update(scanned.canonical).digest('hex')
+    return scanned.name === undefined ? { hash } : { hash, title: scanned.name.slice(0, 200) }
+  }
+  const payload = parseObject(text)
+  const hash = bodyHash(payload)
+  return typeof payload.name === 'string' ? { hash, title: payload.name.slice(0, 200), payload } : { hash, payload }
 }
 
 /** Reads off (and drops) up to twice the body limit, then gives up on the connection. */

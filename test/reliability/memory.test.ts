@@ -1,0 +1,73 @@
+/**
+ * Memory is bounded by bytes, not by counts. A payload of empty objects
+ * (`{"a":[{},{},…]}`) parses to about twenty times its size, so anything that
+ * keeps N parsed payloads (a cache, a backlog) holds N × 20 × the body limit.
+ * Before the fix, 189 distinct ~1 MB deliveries took a runner to 3.6 GB and a
+ * fatal heap OOM. Here: 200 distinct ~900 KB deliveries, 8 in flight, each
+ * matching a recipe, against a child runner whose peak RSS (VmHWM) is read.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { writeConfig } from '../helpers/child.js'
+import { tempDir } from '../helpers/runner.js'
+import { type Child, pool, spawnRunner, storeCounts, waitUntil } from './helpers.js'
+import { createReport } from './report.js'
+
+const report = createReport()
+afterAll(() => report.write())
+
+let child: Child | undefined
+afterEach(async () => {
+  await child?.kill()
+  child = undefined
+})
+
+const MB = 1024 * 1024
+const DELIVERIES = 200
+const IN_FLIGHT = 8
+const LIMIT = 400 * MB
+
+function peakRss(pid: number): number {
+  const kb = Number(/VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
+  return kb * 1024
+}
+
+/** ~900 KB of `{},` : the worst ratio of parsed size to body size JSON allows. */
+function body(i: number): string {
+  return `{"id":"m${i}","name":"Episode ${i}","a":[${'{},'.repeat(300_000)}{}]}`
+}
+
+describe('memory under large bodies', () => {
+  it('stays under 400 MB with 200 distinct ~900 KB deliveries, 8 in flight, all matching a recipe', { timeout: 240_000 }, async () => {
+    const row = report.row('memory-large-bodies', `${DELIVERIES} distinct ~900 KB bodies of empty objects, ${IN_FLIGHT} in flight, every one matching a recipe`)
+    const dir = tempDir('ar-memory-')
+    writeConfig(dir, {
+      auth: { allowUnauthenticated: true },
+      server: { bodyLimit: '1mb' },
+      recipes: [{ name: 'every-title', on: 'title-updated', when: { 'a.0': { exists: true } }, do: [{ action: 'log', with: { message: 'title {{id}} {{name}}' } }] }],
+    })
+    child = await spawnRunner(dir)
+    const before = peakRss(child.pid)
+    const statuses = await pool(DELIVERIES, IN_FLIGHT, async (i) => {
+      const res = await fetch(`${child!.url}/webhooks/title-updated`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(i) })
+      await res.text()
+      return res.status
+    })
+    const accepted = statuses.filter((s) => s === 202).length
+    const store = join(dir, '.audiorista', 'runner.db')
+    const finished = await waitUntil(() => storeCounts(store).done >= DELIVERIES, 120_000, 250)
+    const peak = peakRss(child.pid)
+    const alive = child.proc.exitCode === null && child.proc.signalCode === null
+
+    row.tried = DELIVERIES
+    row.lost = DELIVERIES - accepted
+    row.duplicated = 0
+    row.notes = `peak RSS (VmHWM) ${Math.round(peak / MB)} MB (limit ${LIMIT / MB} MB; ${Math.round(before / MB)} MB at ready); ${accepted} × 202; every step done: ${finished}; process alive: ${alive}`
+    expect(statuses.filter((s) => s !== 202)).toEqual([])
+    expect(finished).toBe(true)
+    expect(alive).toBe(true)
+    expect(peak).toBeLessThan(LIMIT)
+    row.result = 'pass'
+  })
+})
