@@ -19,8 +19,9 @@ export const podcastReady = {
       action: 'http',
       // Netlify / Cloudflare Pages / Vercel build hook; unset = preview mode.
       with: { url: process.env.BUILD_HOOK_URL },
-      // One build for a burst of episodes (the step's debounce key is the step itself).
-      debounce: '2m',
+      // One build for a burst of episodes (the step's debounce key is the step itself),
+      // at the latest 15 minutes after the first, however steady the stream of edits.
+      debounce: { wait: '2m', maxWait: '15m' },
     },
     {
       name: 'email-creator',

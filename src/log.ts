@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import pino from 'pino'
-import { redact } from './redact.js'
+import { redact, redactText } from './redact.js'
 import type { Logger } from './types.js'
 
 export interface LoggerOptions {
@@ -27,6 +27,12 @@ export function createLogger({
     base: undefined,
     // Any field named like a secret, at any depth and in any case, is masked.
     formatters: { log: (obj) => redact(obj) as Record<string, unknown> },
+    // The message too: a log step's message may carry a URL with a token in it.
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((a) => (typeof a === 'string' ? redactText(a) : a)) as Parameters<typeof method>)
+      },
+    },
   }
   if (pretty) {
     // pino-pretty is only loaded for terminals; JSON output pays nothing for it.

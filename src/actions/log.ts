@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { definePlugin } from '../plugin.js'
+import { redact } from '../redact.js'
 
 const input = z.record(z.string(), z.unknown()).describe('Anything; a `message` string becomes the log line.')
 
@@ -12,7 +13,8 @@ export default definePlugin<Input>({
   escape: 'none',
   async run(input, ctx) {
     ctx.log.info({ input }, typeof input.message === 'string' && input.message ? input.message : 'log step')
-    return input
+    // The result is what the log shows: masked, as every logged input is (it is stored with the run).
+    return redact(input)
   },
   preview(input) {
     return input

@@ -11,7 +11,7 @@ import { setup, type Setup } from '../setup.js'
 import { createSqliteStore } from '../store/sqlite.js'
 import { EVENT_TYPES, type EventInfo, type EventType, type Payload } from '../types.js'
 import { readInput, reportError } from './output.js'
-import { redact } from '../redact.js'
+import { redact, redactText } from '../redact.js'
 
 /** `simulate`: which recipes match one payload and why the others do not; each step's rendered input. */
 export async function simulateCommand(event: string, file: string, options: { config?: string; run?: boolean }): Promise<void> {
@@ -67,7 +67,7 @@ async function dryRun({ config, plan, renderer }: Setup, type: EventType, payloa
         }
         const actx = actionContext(renderer, { planned: s, payload, info, steps: { ...results }, ctx: stepCtx, log: silentLogger(), signal: new AbortController().signal, attempt: 1, runId: 'run_simulated', dryRun: true })
         const preview = s.entry.plugin.preview ? await s.entry.plugin.preview(value, actx) : undefined
-        if (preview !== undefined) out.push(indent(`→ ${typeof preview === 'string' ? preview : JSON.stringify(redact(preview), null, 2)}`, 7))
+        if (preview !== undefined) out.push(indent(`→ ${typeof preview === 'string' ? redactText(preview) : JSON.stringify(redact(preview), null, 2)}`, 7))
         if (s.step.name) results[s.step.name] = preview ?? value
       } catch (err) {
         out.push(`${head}: ✗ ${(err as Error).message}`)

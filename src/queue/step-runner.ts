@@ -2,7 +2,7 @@ import { isPermanentError, PermanentError, RunnerError, retryAfterOf } from '../
 import { evaluate, explain } from '../match/condition.js'
 import { buildContext } from '../render/context.js'
 import type { Renderer } from '../render/renderer.js'
-import { redact } from '../redact.js'
+import { redact, redactText } from '../redact.js'
 import { validateWith } from '../schema.js'
 import type { StepRun, Store } from '../store/store.js'
 import type { Logger, ResolvedConfig } from '../types.js'
@@ -70,7 +70,8 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
   /** After a failed attempt: retry later, or dead. Returns true when it will retry. */
   async function failed(run: StepRun, planned: PlannedStep, input: unknown, result: Extract<AttemptResult, { outcome: 'failed' }>, siblings: StepRun[], rlog: Logger): Promise<boolean> {
     const { err, attempt } = result
-    const message = err instanceof Error ? err.message : String(err)
+    // Errors are stored and printed: a plugin's message quoting a URL must not carry its token there.
+    const message = redactText(err instanceof Error ? err.message : String(err))
     if ((err as { code?: unknown })?.code === 'shutdown') {
       // Cut off by a shutdown: not the step's fault, so the attempt does not count.
       await store.updateRun(run.id, { state: 'retrying', runAt: Date.now(), attempt: attempt - 1, error: message })
@@ -152,7 +153,7 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
       if (issues.length) throw new PermanentError(issues.map((i) => `${i.path}: ${i.message}`).join('; '), { code: 'invalid_input' })
       input = value
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err)
+      const msg = redactText(err instanceof Error ? err.message : String(err))
       rlog.error({ error: msg }, `${planned.label} failed for good: its input or flow-control key did not render`)
       await flow.release(run, plannedRecipe, planned, ctx, siblings.find((r) => r.stepIndex === 0)?.id).catch(() => {})
       return dead(run, planned, { error: msg }, siblings)
