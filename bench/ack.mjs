@@ -72,15 +72,25 @@ export async function ackBench({ quick = false, profile = false } = {}) {
     title: '1. Durable ack throughput',
     rows: [
       { measure: `A: bare node:http, parse JSON, 202 (${CONNECTIONS} conn.)`, result: line(a) },
-      { measure: `B: runner, SQLite group commit + 1 http step/event (${CONNECTIONS} conn.)`, result: `${line(b)}, peak RSS ${fmt.mb(worst(b, (r) => r.rss ?? 0))}` },
+      {
+        measure: `B: runner, SQLite group commit + 1 http step/event (${CONNECTIONS} conn.)`,
+        result: `${line(b)}, peak RSS ${fmt.mb(worst(b, (r) => r.rss ?? 0))}`,
+      },
       { measure: 'ratio B/A', result: fmt.ratio(ratio), target: `>= ${TARGET_RATIO}`, met: ratio >= TARGET_RATIO },
       ...(c.length
-        ? [{ measure: 'C: runner with no recipe (diagnostic: receiver + store, no step work)', result: `${line(c)}; ratio C/A ${fmt.ratio(mean(c, (r) => r.rps) / rpsA)}` }]
+        ? [
+            {
+              measure: 'C: runner with no recipe (diagnostic: receiver + store, no step work)',
+              result: `${line(c)}; ratio C/A ${fmt.ratio(mean(c, (r) => r.rps) / rpsA)}`,
+            },
+          ]
         : []),
     ],
     notes: [
       `Ack: ${rounds} round(s) of A then B${c.length ? ' then C' : ''}, ${duration} s each after a ${warmup} s warm-up, a fresh runner and store for each; every request distinct. Per-round req/s in brackets; p99 is the worst round's. The runner's steps run in the same process while it acknowledges, as in production, so B pays for them.`,
-      ...(problems ? [`Ack: the runner answered ${problems} requests with something other than a new-delivery 202 (errors, duplicates or non-2xx).`] : []),
+      ...(problems
+        ? [`Ack: the runner answered ${problems} requests with something other than a new-delivery 202 (errors, duplicates or non-2xx).`]
+        : []),
     ],
     raw: { a, b, ratio },
   }

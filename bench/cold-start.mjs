@@ -23,8 +23,14 @@ async function startOnce(dir, { profile = false } = {}) {
   // The shipped config as a fresh clone runs it: no credentials, so preview mode.
   for (const name of ['AUDIORISTA_KEY', 'SLACK_BOT_TOKEN', 'SMTP_URL', 'BUILD_HOOK_URL', 'PORT', 'NODE_ENV']) delete env[name]
   const t0 = performance.now()
-  const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles')}`, `--cpu-prof-name=cold-start-${Date.now()}.cpuprofile`] : []
-  const child = spawnNode([...nodeArgs, CLI, 'start', '--port', String(port), '--host', '127.0.0.1'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'ignore'] })
+  const nodeArgs = profile
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles')}`, `--cpu-prof-name=cold-start-${Date.now()}.cpuprofile`]
+    : []
+  const child = spawnNode([...nodeArgs, CLI, 'start', '--port', String(port), '--host', '127.0.0.1'], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'ignore', 'ignore'],
+  })
   try {
     const t1 = await waitFor200(`http://127.0.0.1:${port}/readyz`, { child, timeoutMs: 20_000, intervalMs: 2 })
     return t1 - t0

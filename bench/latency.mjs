@@ -38,7 +38,8 @@ export async function latencyBench({ quick = false, profile = false } = {}) {
   }
   if (b.ok === 0) throw new Error('no 2xx answers from the runner')
   // Offered in per-second bursts, so answered/s is counted over the whole run, not first to last answer.
-  const line = (r) => `${fmt.int(r.ok / duration)} req/s answered; p50 ${fmt.ms(r.latency.p50)}, p99 ${fmt.ms(r.latency.p99)}, p99.9 ${fmt.ms(r.latency.p99_9)}, max ${fmt.ms(r.latency.max)}`
+  const line = (r) =>
+    `${fmt.int(r.ok / duration)} req/s answered; p50 ${fmt.ms(r.latency.p50)}, p99 ${fmt.ms(r.latency.p99)}, p99.9 ${fmt.ms(r.latency.p99_9)}, max ${fmt.ms(r.latency.max)}`
   return {
     title: `2. Ack latency at ${fmt.int(RATE)} req/s`,
     rows: [

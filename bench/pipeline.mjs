@@ -52,17 +52,37 @@ export async function pipelineBench({ quick = false, profile = false } = {}) {
     const elapsed = (performance.now() - t0) / 1000
     const rss = peakRssMb(runner.child.pid)
     const acked = await ingest
-    if (seen.distinct < events || open.length > 0) throw new Error(`not finished after ${deadlineMs / 1000} s: ${seen.distinct}/${events} steps reached the sink, ${open.length} steps still open`)
+    if (seen.distinct < events || open.length > 0)
+      throw new Error(
+        `not finished after ${deadlineMs / 1000} s: ${seen.distinct}/${events} steps reached the sink, ${open.length} steps still open`,
+      )
     const summary = await store.listEvents({ limit: events + 100 })
     const done = summary.filter((e) => e.status === 'done').length
-    if (acked.accepted !== events || done !== events) throw new Error(`expected ${events} accepted events with all steps done, got ${acked.accepted} accepted (${acked.non2xx} non-2xx, ${acked.errors} errors), ${done} done`)
+    if (acked.accepted !== events || done !== events)
+      throw new Error(
+        `expected ${events} accepted events with all steps done, got ${acked.accepted} accepted (${acked.non2xx} non-2xx, ${acked.errors} errors), ${done} done`,
+      )
     const rate = events / elapsed
     return {
       title: '3. Pipeline burst',
       rows: [
-        { measure: `${fmt.int(events)} events -> 1 http step each, concurrency ${CONCURRENCY}`, result: `${elapsed.toFixed(2)} s first request to last step done; acks at ${fmt.int(acked.rps)} req/s`, target: '' },
-        { measure: 'events fully processed per second', result: `${fmt.int(rate)} events/s`, target: `>= ${fmt.int(TARGET_EVENTS_PER_S)}`, met: rate >= TARGET_EVENTS_PER_S },
-        { measure: 'runner peak RSS (VmHWM)', result: fmt.mb(rss), target: `< ${TARGET_RSS_MB} MB`, met: rss === undefined ? undefined : rss < TARGET_RSS_MB },
+        {
+          measure: `${fmt.int(events)} events -> 1 http step each, concurrency ${CONCURRENCY}`,
+          result: `${elapsed.toFixed(2)} s first request to last step done; acks at ${fmt.int(acked.rps)} req/s`,
+          target: '',
+        },
+        {
+          measure: 'events fully processed per second',
+          result: `${fmt.int(rate)} events/s`,
+          target: `>= ${fmt.int(TARGET_EVENTS_PER_S)}`,
+          met: rate >= TARGET_EVENTS_PER_S,
+        },
+        {
+          measure: 'runner peak RSS (VmHWM)',
+          result: fmt.mb(rss),
+          target: `< ${TARGET_RSS_MB} MB`,
+          met: rss === undefined ? undefined : rss < TARGET_RSS_MB,
+        },
       ],
       notes: [
         `Pipeline: the sink saw ${fmt.int(seen.count)} requests for ${fmt.int(seen.distinct)} distinct runs (Idempotency-Key); ${fmt.int(done)} of ${fmt.int(events)} events ended with status done.`,

@@ -16,7 +16,9 @@ const top = topIndex === -1 ? 30 : Number(args[topIndex + 1])
 let file = args.find((a, i) => !a.startsWith('--') && i !== topIndex + 1 && args[i - 1] !== '--callers')
 if (!file) {
   const dir = join(RESULTS, 'profiles')
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f))
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f))
   file = files.sort((x, y) => statSync(y).mtimeMs - statSync(x).mtimeMs)[0]
   if (!file) throw new Error(`no .cpuprofile in ${dir}`)
 }
@@ -25,14 +27,21 @@ const profile = JSON.parse(readFileSync(file, 'utf8'))
 const byId = new Map(profile.nodes.map((n) => [n.id, n]))
 const self = new Map()
 // timeDeltas[i] is the time before samples[i]: charge it to that sample's node.
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+profile.samples.forEach((id, i) => {
+  self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0))
+})
 const total = [...self.values()].reduce((a, b) => a + b, 0)
 
 const where = (url) => {
   if (!url) return '(native)'
   const path = url.replace(/^file:\/\//, '')
   const nm = path.lastIndexOf('node_modules/')
-  if (nm !== -1) return path.slice(nm + 13).split('/').slice(0, path.slice(nm + 13).startsWith('@') ? 2 : 1).join('/')
+  if (nm !== -1)
+    return path
+      .slice(nm + 13)
+      .split('/')
+      .slice(0, path.slice(nm + 13).startsWith('@') ? 2 : 1)
+      .join('/')
   if (path.startsWith('node:')) return path
   return relative(ROOT, path)
 }
@@ -49,7 +58,8 @@ for (const [id, us] of self) {
 const pct = (us) => `${((100 * us) / total).toFixed(1).padStart(5)}%`
 const show = (title, map, n) => {
   console.log(`\n${title}`)
-  for (const [k, us] of [...map].sort((x, y) => y[1] - x[1]).slice(0, n)) console.log(`${pct(us)}  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`)
+  for (const [k, us] of [...map].sort((x, y) => y[1] - x[1]).slice(0, n))
+    console.log(`${pct(us)}  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`)
 }
 console.log(`${relative(process.cwd(), file)}: ${(total / 1e6).toFixed(2)} s sampled`)
 show('self time by function', fns, top)

@@ -71,7 +71,14 @@ for (const name of only) {
 if (!args.only) {
   results.push({
     title: '5. Recovery',
-    rows: [{ measure: '`kill -9` at any moment: no acknowledged event lost, no `done` step repeated', result: 'covered by test/queue/crash.test.ts (and test/cli/crash.test.ts)', target: 'no loss, no repeat', met: undefined }],
+    rows: [
+      {
+        measure: '`kill -9` at any moment: no acknowledged event lost, no `done` step repeated',
+        result: 'covered by test/queue/crash.test.ts (and test/cli/crash.test.ts)',
+        target: 'no loss, no repeat',
+        met: undefined,
+      },
+    ],
     notes: [],
   })
 }

@@ -59,7 +59,10 @@ export default definePlugin({
     const detail = (await res.text()).slice(0, 200)
     if (res.status === 429 || res.status >= 500) {
       const seconds = Number(res.headers.get('retry-after'))
-      throw new RetryableError(`discord answered ${res.status}`, Number.isFinite(seconds) && seconds > 0 ? { retryAfter: seconds * 1000 } : {})
+      throw new RetryableError(
+        `discord answered ${res.status}`,
+        Number.isFinite(seconds) && seconds > 0 ? { retryAfter: seconds * 1000 } : {},
+      )
     }
     // A bad request or a deleted webhook will not fix itself: stop retrying.
     throw new PermanentError(`discord answered ${res.status}: ${detail}`)

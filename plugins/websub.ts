@@ -8,7 +8,10 @@
 import { definePlugin, PermanentError, RetryableError, z } from 'audiorista-runner'
 
 const settings = z.object({
-  hub: z.url().default('https://pubsubhubbub.appspot.com/').describe('The hub your feed names in <link rel="hub"> (default: Google’s public hub).'),
+  hub: z
+    .url()
+    .default('https://pubsubhubbub.appspot.com/')
+    .describe('The hub your feed names in <link rel="hub"> (default: Google’s public hub).'),
 })
 
 const input = z.object({
@@ -32,7 +35,9 @@ export default definePlugin({
         signal: ctx.signal,
       })
     } catch (err) {
-      throw new RetryableError(`${what} could not be reached: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}`)
+      throw new RetryableError(
+        `${what} could not be reached: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}`,
+      )
     }
     // Hubs answer 204 No Content when they accept the ping.
     if (res.ok) return { status: res.status }

@@ -71,14 +71,20 @@ const options = {
   log: (line) => console.log(`${stamp()}  ${line}`),
   ...(values.seed === undefined ? {} : { seed: int('seed') }),
 }
-console.log(`soak: ${options.deliveries} deliveries, ${options.kills} kills, ${options.inFlight} in flight, concurrency ${options.concurrency}`)
+console.log(
+  `soak: ${options.deliveries} deliveries, ${options.kills} kills, ${options.inFlight} in flight, concurrency ${options.concurrency}`,
+)
 const r = await runCrashLoop(options)
 
 console.log(`
 seed                 ${r.seed}
 kills                ${r.kills} (${r.earlyKills} while starting up and recovering)
 deliveries           ${r.deliveries} (acknowledged ${r.acknowledged}, stored ${r.eventsStored})
-retried by client    ${r.retried} (${Object.entries(r.failures).map(([k, v]) => `${k} ×${v}`).join(', ') || 'none'}); answered duplicate:true ${r.answeredDuplicate}
+retried by client    ${r.retried} (${
+  Object.entries(r.failures)
+    .map(([k, v]) => `${k} ×${v}`)
+    .join(', ') || 'none'
+}); answered duplicate:true ${r.answeredDuplicate}
 lost                 ${r.lost}
 stored twice         ${r.storedTwice}
 step runs            ${r.runs} (not done ${r.runsNotDone})

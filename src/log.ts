@@ -38,7 +38,10 @@ export function createLogger({
     // pino-pretty is only loaded for terminals; JSON output pays nothing for it.
     const require = createRequire(import.meta.url)
     const prettyFactory = require('pino-pretty') as (o: object) => NodeJS.WritableStream
-    return pino(options, prettyFactory({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', destination: destination ?? 1 })) as unknown as Logger
+    return pino(
+      options,
+      prettyFactory({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', destination: destination ?? 1 }),
+    ) as unknown as Logger
   }
   return pino(options, (destination as pino.DestinationStream | undefined) ?? pino.destination({ sync: false })) as unknown as Logger
 }

@@ -1,5 +1,6 @@
 // Field names (at any depth, any case) whose values are masked whole.
-const SECRET_KEY = /token|passw|secret|authorization|api[-_]?key|^key$|x-audiorista-key|cookie|signature|credential|(?:private|access)[-_]?key/i
+const SECRET_KEY =
+  /token|passw|secret|authorization|api[-_]?key|^key$|x-audiorista-key|cookie|signature|credential|(?:private|access)[-_]?key/i
 const SECRET_SHORT_KEY = /^(?:sig|auth|pass)$|[-_](?:sig|key)$/i
 // Words that make a URL parameter secret, alone or with a prefix: `token`, `trigger_token`, `X-Amz-Signature`, `apiKey`.
 const SECRET_WORDS = new Set(
@@ -99,6 +100,9 @@ function isSecretName(raw: string): boolean {
     name = decodeURIComponent(raw.replace(/\+/g, ' '))
   } catch {}
   // `apiKey` → api key; `x_token`, `X-Amz-Signature`, and `amp;token` (a Slack-escaped `&amp;`) → their words.
-  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/)
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
   return words.some((w) => SECRET_WORDS.has(w) || SECRET_WORD_END.test(w))
 }

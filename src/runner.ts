@@ -61,7 +61,8 @@ export async function startRunner(prepared: Setup, log: Logger): Promise<Runner>
     server.close()
     await store.close()
     unlock()
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new RunnerError('port_in_use', `port ${config.server.port} is in use (another runner?); use --port or PORT`)
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new RunnerError('port_in_use', `port ${config.server.port} is in use (another runner?); use --port or PORT`)
     throw err
   }
   receiver.setAccepting(true)

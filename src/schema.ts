@@ -10,7 +10,11 @@ export interface SchemaIssue extends ConfigIssue {
 }
 
 /** Runs a Standard Schema; its issues get config-style paths (`with.channel: required`). */
-export async function checkSchema<T>(schema: StandardSchemaV1<unknown, T> | undefined, value: unknown, base: string): Promise<{ value: T; issues: SchemaIssue[] }> {
+export async function checkSchema<T>(
+  schema: StandardSchemaV1<unknown, T> | undefined,
+  value: unknown,
+  base: string,
+): Promise<{ value: T; issues: SchemaIssue[] }> {
   if (!schema) return { value: value as T, issues: [] }
   const result = await schema['~standard'].validate(value)
   if (!result.issues) return { value: result.value, issues: [] }
@@ -28,7 +32,11 @@ export async function checkSchema<T>(schema: StandardSchemaV1<unknown, T> | unde
 }
 
 /** `checkSchema` with plain config issues, for messages and ConfigError. */
-export async function validateWith<T>(schema: StandardSchemaV1<unknown, T> | undefined, value: unknown, base: string): Promise<{ value: T; issues: ConfigIssue[] }> {
+export async function validateWith<T>(
+  schema: StandardSchemaV1<unknown, T> | undefined,
+  value: unknown,
+  base: string,
+): Promise<{ value: T; issues: ConfigIssue[] }> {
   const { value: checked, issues } = await checkSchema(schema, value, base)
   return { value: checked, issues: issues.map(({ path, message }) => ({ path, message })) }
 }

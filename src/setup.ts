@@ -39,7 +39,13 @@ export async function setup({ configFile, cwd, ...rest }: SetupOptions = {}): Pr
 /** The same checks for a config object already in hand (tests, embedding). */
 export async function setupFrom(
   raw: unknown,
-  { rootDir, filepath, port, host, strict = process.env.NODE_ENV === 'production' }: Omit<SetupOptions, 'configFile' | 'cwd'> & { rootDir: string; filepath?: string },
+  {
+    rootDir,
+    filepath,
+    port,
+    host,
+    strict = process.env.NODE_ENV === 'production',
+  }: Omit<SetupOptions, 'configFile' | 'cwd'> & { rootDir: string; filepath?: string },
 ): Promise<Setup> {
   const issues: ConfigIssue[] = []
   const config = resolveConfig(raw, { rootDir, ...(filepath ? { filepath } : {}), collect: issues })
@@ -51,7 +57,8 @@ export async function setupFrom(
   issues.push(...pluginIssues, ...planIssues)
   if (strict) {
     const why = process.env.NODE_ENV === 'production' ? 'NODE_ENV=production' : '--strict'
-    for (const p of plan.previews) issues.push({ path: p.label, message: `would run in preview mode (${p.reason}); ${why} requires credentials` })
+    for (const p of plan.previews)
+      issues.push({ path: p.label, message: `would run in preview mode (${p.reason}); ${why} requires credentials` })
   }
   if (issues.length) throw new ConfigError(issues, filepath)
   return { config, registry, plan, renderer }

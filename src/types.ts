@@ -115,7 +115,10 @@ export type InputPath = ReadonlyArray<string | number>
  * the step's `with` as written in the config (for opt-outs such as exec's
  * `allowOptionArgs`).
  */
-export type EscapeSpec = EscapeMode | Record<string, EscapeMode> | ((path: InputPath, input: Readonly<Record<string, unknown>>) => EscapeMode)
+export type EscapeSpec =
+  | EscapeMode
+  | Record<string, EscapeMode>
+  | ((path: InputPath, input: Readonly<Record<string, unknown>>) => EscapeMode)
 
 // ---------------------------------------------------------------- flow control
 
@@ -334,9 +337,10 @@ export interface ActionContext<S = Record<string, unknown>> {
   /** True in `simulate` without `--run`: describe, do not act. */
   dryRun: boolean
   /** Render a named template from `recipes/templates/NAME.hbs` with this step's context. */
-  renderTemplate(name: string, escape?: EscapeMode): string
+  renderTemplate(name: string, mode?: EscapeMode): string
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a registry holds plugins of every input and settings type.
 export interface ActionPlugin<I = any, S = any> {
   /** Name used in recipes (`action: 'discord'`). */
   name: string

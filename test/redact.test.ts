@@ -38,7 +38,10 @@ describe('redact: field names', () => {
 
 describe('redact: URLs in strings', () => {
   const cases: Array<[string, string]> = [
-    ['https://api.netlify.com/build_hooks/abc?trigger_token=s3cr3t&title=x', 'https://api.netlify.com/build_hooks/abc?trigger_token=[redacted]&title=x'],
+    [
+      'https://api.netlify.com/build_hooks/abc?trigger_token=s3cr3t&title=x',
+      'https://api.netlify.com/build_hooks/abc?trigger_token=[redacted]&title=x',
+    ],
     ['https://user:pa55@host.example/x', 'https://user:***@host.example/x'],
     ['https://ghp_t0ken@github.com/o/r.git', 'https://***@github.com/o/r.git'],
     ['http://u:p@127.0.0.1:8080/?a=1', 'http://u:***@127.0.0.1:8080/?a=1'],
@@ -56,7 +59,8 @@ describe('redact: URLs in strings', () => {
   })
 
   it('finds URLs inside longer text: Slack links, markdown, sentences', () => {
-    const text = 'Rebuilt <https://h.example/hook?x=1&amp;token=s3cr3t|the site> (see https://h.example/?sig=s3cr3t). [log](https://a:s3cr3t@h.example/l).'
+    const text =
+      'Rebuilt <https://h.example/hook?x=1&amp;token=s3cr3t|the site> (see https://h.example/?sig=s3cr3t). [log](https://a:s3cr3t@h.example/l).'
     expect(redact({ text })).toEqual({
       text: 'Rebuilt <https://h.example/hook?x=1&amp;token=[redacted]|the site> (see https://h.example/?sig=[redacted]). [log](https://a:***@h.example/l).',
     })

@@ -101,7 +101,9 @@ export function peakRssMb(pid) {
 /** Starts the bare node:http baseline in a child; resolves with its URL once ready. */
 export async function startBaseline() {
   const port = await freePort()
-  const child = spawnNode([new URL('../servers/baseline.mjs', import.meta.url).pathname, String(port)], { stdio: ['ignore', 'ignore', 'inherit'] })
+  const child = spawnNode([new URL('../servers/baseline.mjs', import.meta.url).pathname, String(port)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
   const url = `http://127.0.0.1:${port}`
   try {
     await waitFor200(`${url}/readyz`, { child })

@@ -74,7 +74,7 @@ export function parseArgs(argv = process.argv.slice(2)) {
     else if (a === '--write') args.write = true
     else if (a === '--profile') args.profile = true
     else if (a === '--help') args.help = true
-    else args.only = (a.includes('=') ? a.split('=')[1] : argv[++i] ?? '').split(',').filter(Boolean)
+    else args.only = (a.includes('=') ? a.split('=')[1] : (argv[++i] ?? '')).split(',').filter(Boolean)
   }
   return args
 }

@@ -51,19 +51,33 @@ export function benchConfig({ dir, sinkUrl, concurrency = 16, steps = true }) {
  * child runs under --cpu-prof and is stopped with SIGTERM so that it writes
  * the profile into bench/.results/profiles.
  */
-export async function startRunnerChild({ sinkUrl, concurrency = 16, steps = true, profile = false, label = 'runner', nodeFlags = [] } = {}) {
+export async function startRunnerChild({
+  sinkUrl,
+  concurrency = 16,
+  steps = true,
+  profile = false,
+  label = 'runner',
+  nodeFlags = [],
+} = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'ar-bench-'))
   const file = join(dir, 'audiorista.config.json')
   writeFileSync(file, JSON.stringify(benchConfig({ dir, sinkUrl, concurrency, steps }), null, 2))
   const port = await freePort()
   const profileDir = join(RESULTS, 'profiles')
   if (profile) mkdirSync(profileDir, { recursive: true })
-  const nodeArgs = [...nodeFlags, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`] : [])]
+  const nodeArgs = [
+    ...nodeFlags,
+    ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`] : []),
+  ]
   const log = openSync(join(dir, 'runner.log'), 'w')
   const env = { ...process.env, CI: '1', LOG_LEVEL: 'info', NODE_ENV: 'production' }
   delete env.AUDIORISTA_KEY
   delete env.PORT
-  const child = spawnNode([...nodeArgs, CLI, 'start', '--config', file, '--port', String(port), '--host', '127.0.0.1'], { cwd: dir, env, stdio: ['ignore', log, log] })
+  const child = spawnNode([...nodeArgs, CLI, 'start', '--config', file, '--port', String(port), '--host', '127.0.0.1'], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', log, log],
+  })
   closeSync(log)
   const url = `http://127.0.0.1:${port}`
   const stop = async () => {

@@ -120,17 +120,21 @@ function smtpError(err: unknown, secret: string | undefined): RunnerError {
   }
   if (temporary) return new RetryableError(`email: the SMTP server answered ${detail}`, { code: `smtp_${rc}` })
   if (rc >= 500) return new PermanentError(`email: the SMTP server refused: ${detail}`, { code: `smtp_${rc}` })
-  if (e.code === 'EENVELOPE' || e.code === 'EMESSAGE') return new PermanentError(`email: ${detail}`, { code: `smtp_${e.code.toLowerCase()}` })
+  if (e.code === 'EENVELOPE' || e.code === 'EMESSAGE')
+    return new PermanentError(`email: ${detail}`, { code: `smtp_${e.code.toLowerCase()}` })
   return new RetryableError(`email: ${detail}`, { code: e.code === undefined ? 'smtp_error' : `smtp_${e.code.toLowerCase()}` })
 }
 
 /** A named template, or undefined when `optional` and absent. Failures are for good: a retry renders the same. */
-function render(ctx: ActionContext<Settings>, name: string, escape: 'html' | 'none', optional = false): string | undefined {
+function render(ctx: ActionContext<Settings>, name: string, mode: 'html' | 'none', optional = false): string | undefined {
   try {
-    return ctx.renderTemplate(name, escape)
+    return ctx.renderTemplate(name, mode)
   } catch (err) {
     if (optional && (err as { code?: unknown }).code === 'template_not_found') return undefined
-    throw new PermanentError(`email: template "${name}": ${err instanceof Error ? err.message : String(err)}`, { code: 'template_failed', cause: err })
+    throw new PermanentError(`email: template "${name}": ${err instanceof Error ? err.message : String(err)}`, {
+      code: 'template_failed',
+      cause: err,
+    })
   }
 }
 
@@ -146,7 +150,15 @@ function compose(input: Input, ctx: ActionContext<Settings>): SendMailOptions & 
   const from = input.from || ctx.settings.from
   const cc = list(input.cc)
   const bcc = list(input.bcc)
-  return { to: list(input.to), subject: input.subject ?? '', ...(from ? { from } : {}), ...(cc.length ? { cc } : {}), ...(bcc.length ? { bcc } : {}), ...(text === undefined ? {} : { text }), ...(html === undefined ? {} : { html }) }
+  return {
+    to: list(input.to),
+    subject: input.subject ?? '',
+    ...(from ? { from } : {}),
+    ...(cc.length ? { cc } : {}),
+    ...(bcc.length ? { bcc } : {}),
+    ...(text === undefined ? {} : { text }),
+    ...(html === undefined ? {} : { html }),
+  }
 }
 
 export default definePlugin<Input, Settings>({
@@ -170,7 +182,11 @@ export default definePlugin<Input, Settings>({
     const pool = acquire(transport)
     try {
       const mailer = await pool.mailer
-      const info = await raceAbort<{ messageId: string; accepted: unknown[]; rejected: unknown[] }>(mailer.sendMail(message), ctx.signal, 'email')
+      const info = await raceAbort<{ messageId: string; accepted: unknown[]; rejected: unknown[] }>(
+        mailer.sendMail(message),
+        ctx.signal,
+        'email',
+      )
       const address = (a: unknown) => (typeof a === 'string' ? a : String((a as { address?: string }).address))
       return { messageId: info.messageId, accepted: info.accepted.map(address), rejected: info.rejected.map(address) }
     } catch (err) {

@@ -12,13 +12,28 @@ const KILL_GRACE_MS = 5000
 
 const input = z.object({
   command: z.string().min(1).describe('Program to run, found on PATH or by path; no shell is involved.'),
-  args: z.array(z.string()).default([]).describe('Arguments, each passed as is (no quoting or globbing); one starting with "-" from a value is refused.'),
+  args: z
+    .array(z.string())
+    .default([])
+    .describe('Arguments, each passed as is (no quoting or globbing); one starting with "-" from a value is refused.'),
   cwd: z.string().optional().describe("Working directory (default: the runner's)."),
-  env: z.record(z.string(), z.string()).optional().describe('Environment variables for the program, on top of PATH, HOME, LANG, TZ and AUDIORISTA_*.'),
-  inheritEnv: z.boolean().optional().describe("Give the program the runner's whole environment (its secrets too) instead of the minimal one."),
-  allowOptionArgs: z.boolean().optional().describe('Let a rendered argument start with "-" from a template value (a payload could then pass options).'),
+  env: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe('Environment variables for the program, on top of PATH, HOME, LANG, TZ and AUDIORISTA_*.'),
+  inheritEnv: z
+    .boolean()
+    .optional()
+    .describe("Give the program the runner's whole environment (its secrets too) instead of the minimal one."),
+  allowOptionArgs: z
+    .boolean()
+    .optional()
+    .describe('Let a rendered argument start with "-" from a template value (a payload could then pass options).'),
   stdin: z.string().optional().describe('Text for standard input (default: the payload as JSON).'),
-  permanentExitCodes: z.array(z.number().int()).optional().describe('Exit codes that mean "do not retry"; any other non-zero code retries.'),
+  permanentExitCodes: z
+    .array(z.number().int())
+    .optional()
+    .describe('Exit codes that mean "do not retry"; any other non-zero code retries.'),
 })
 
 type Input = z.output<typeof input>
@@ -54,7 +69,14 @@ export default definePlugin<Input>({
     const what = `exec: ${input.command}`
     const env = environment(input, ctx)
     return new Promise((resolve, reject) => {
-      const child = spawn(input.command, input.args, { cwd: input.cwd, env, shell: false, stdio: 'pipe', signal: ctx.signal, killSignal: 'SIGTERM' })
+      const child = spawn(input.command, input.args, {
+        cwd: input.cwd,
+        env,
+        shell: false,
+        stdio: 'pipe',
+        signal: ctx.signal,
+        killSignal: 'SIGTERM',
+      })
       let stdout = Buffer.alloc(0)
       let stderr = Buffer.alloc(0)
       let settled = false
@@ -80,7 +102,12 @@ export default definePlugin<Input>({
           return settle(abortError(ctx.signal, what))
         }
         if (err.code === 'ENOENT' || err.code === 'EACCES') {
-          return settle(new PermanentError(`${what}: cannot run (${err.code}); check the command and its permissions${input.cwd ? ` and cwd ${input.cwd}` : ''}`, { code: 'exec_not_found' }))
+          return settle(
+            new PermanentError(
+              `${what}: cannot run (${err.code}); check the command and its permissions${input.cwd ? ` and cwd ${input.cwd}` : ''}`,
+              { code: 'exec_not_found' },
+            ),
+          )
         }
         settle(new RetryableError(`${what}: ${err.message}`, { code: 'exec_error' }))
       })

@@ -27,7 +27,10 @@ export interface HttpRequest {
 export const USER_AGENT = 'audiorista-runner'
 
 // Kept-alive connections: a burst of build hooks or API calls reuses sockets instead of opening one each.
-const agents = { 'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }), 'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }) }
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
+}
 const MAX_REDIRECTS = 5
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
 
@@ -138,7 +141,8 @@ function collect(res: http.IncomingMessage, limit: number, resolve: (a: HttpAnsw
   })
   res.once('end', () => {
     const headers = new Headers()
-    for (const [key, value] of Object.entries(res.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value)
+    for (const [key, value] of Object.entries(res.headers))
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value)
     resolve({ status: res.statusCode ?? 0, headers, text: Buffer.concat(chunks).subarray(0, limit).toString('utf8') })
   })
   res.once('error', reject)

@@ -51,7 +51,8 @@ export function responseError(
   const snippet = bodyText.replace(/\s+/g, ' ').trim().slice(0, 200)
   const message = `${what} answered ${res.status}${note ? ` (${note})` : ''}${snippet ? `: ${snippet}` : ''}`
   const code = `http_${res.status}`
-  const rateLimited = res.status === 429 || (res.status === 403 && (res.headers.has('retry-after') || rateLimitReset(res.headers) !== undefined))
+  const rateLimited =
+    res.status === 429 || (res.status === 403 && (res.headers.has('retry-after') || rateLimitReset(res.headers) !== undefined))
   if (rateLimited || res.status === 408 || res.status >= 500) {
     const retryAfter = parseRetryAfter(res.headers.get('retry-after')) ?? rateLimitReset(res.headers)
     return new RetryableError(message, retryAfter === undefined ? { code } : { code, retryAfter })

@@ -11,38 +11,61 @@ const GITHUB_API = 'https://api.github.com'
 
 const settings = z.object({
   githubToken: z.string().optional().describe("Token for preset 'github-dispatch' when a step gives none, e.g. process.env.GITHUB_TOKEN."),
-  apiUrl: z.union([z.url(), z.literal('')]).optional().describe('GitHub API base URL for GitHub Enterprise or tests (default https://api.github.com).'),
+  apiUrl: z
+    .union([z.url(), z.literal('')])
+    .optional()
+    .describe('GitHub API base URL for GitHub Enterprise or tests (default https://api.github.com).'),
 })
 
-const duration = z
-  .union([z.number(), z.string()])
-  .refine((v) => parseDuration(v) !== undefined, 'a duration such as 5000 or "10s"')
+const duration = z.union([z.number(), z.string()]).refine((v) => parseDuration(v) !== undefined, 'a duration such as 5000 or "10s"')
 
 const input = z
   .object({
-    preset: z.enum(['netlify', 'cloudflare-pages', 'vercel', 'github-dispatch']).optional().describe('Known target: build hooks (POST, no body) or GitHub repository_dispatch.'),
+    preset: z
+      .enum(['netlify', 'cloudflare-pages', 'vercel', 'github-dispatch'])
+      .optional()
+      .describe('Known target: build hooks (POST, no body) or GitHub repository_dispatch.'),
     url: z.string().optional().describe('Where to send the request, e.g. a build hook URL; checked when the step runs.'),
-    method: z.string().regex(/^[A-Za-z]+$/, 'an HTTP method such as POST').toUpperCase().default('POST').describe('HTTP method (default POST).'),
+    method: z
+      .string()
+      .regex(/^[A-Za-z]+$/, 'an HTTP method such as POST')
+      .toUpperCase()
+      .default('POST')
+      .describe('HTTP method (default POST).'),
     headers: z
       .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
-      .superRefine((h, ctx) => headerIssues(h).forEach((i) => ctx.addIssue({ code: 'custom', path: [i.name], message: i.message })))
+      .superRefine((h, ctx) => {
+        for (const i of headerIssues(h)) ctx.addIssue({ code: 'custom', path: [i.name], message: i.message })
+      })
       .optional()
       .describe('Extra request headers.'),
-    body: z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional().describe('A string, or an object sent as JSON.'),
+    body: z
+      .union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())])
+      .optional()
+      .describe('A string, or an object sent as JSON.'),
     expect: z.array(z.number().int().min(100).max(599)).optional().describe('Statuses counted as success (default: any 2xx).'),
     timeout: duration.optional().describe('Abort the request after this long (the step timeout still applies).'),
     followRedirects: z
       .enum(['same-origin', 'any', 'none'])
       .default('same-origin')
-      .describe("Redirects to follow: 'same-origin' (default), 'any' (another origin gets none of the step's headers), 'none' (3xx = answer)."),
-    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "'owner/name'").optional().describe("github-dispatch: the repository, 'owner/name'."),
+      .describe(
+        "Redirects to follow: 'same-origin' (default), 'any' (another origin gets none of the step's headers), 'none' (3xx = answer).",
+      ),
+    repo: z
+      .string()
+      .regex(/^[\w.-]+\/[\w.-]+$/, "'owner/name'")
+      .optional()
+      .describe("github-dispatch: the repository, 'owner/name'."),
     token: z
       .string()
       .refine(isHeaderValue, 'a token without line breaks or control characters')
       .optional()
       .describe('github-dispatch: token with access to the repository (default: settings githubToken).'),
     event_type: z.string().optional().describe('github-dispatch: the event type your workflow listens for.'),
-    client_payload: z.record(z.string(), z.unknown()).optional().describe('github-dispatch: data for the workflow (github.event.client_payload).'),
+    client_payload: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('github-dispatch: data for the workflow (github.event.client_payload).'),
   })
   .superRefine((v, ctx) => {
     if (v.preset !== 'github-dispatch') return
@@ -66,7 +89,10 @@ interface Outgoing {
 function githubDispatch(input: Input, settings: Settings, headers: Headers, strict: boolean): Outgoing {
   const token = input.token || settings.githubToken
   if (!token && strict) {
-    throw new PermanentError("preset 'github-dispatch' needs a token: set actions.http.githubToken (e.g. process.env.GITHUB_TOKEN) or with.token", { code: 'token_missing' })
+    throw new PermanentError(
+      "preset 'github-dispatch' needs a token: set actions.http.githubToken (e.g. process.env.GITHUB_TOKEN) or with.token",
+      { code: 'token_missing' },
+    )
   }
   const url = `${(settings.apiUrl || GITHUB_API).replace(/\/+$/, '')}/repos/${input.repo ?? ''}/dispatches`
   headers.set('accept', 'application/vnd.github+json')
@@ -88,8 +114,10 @@ function outgoing(input: Input, settings: Settings, strict: boolean): Outgoing {
   try {
     url = raw ? new URL(raw) : undefined
   } catch {}
-  if (strict && !raw) throw new PermanentError('url rendered empty; give the step a url (e.g. process.env.BUILD_HOOK_URL)', { code: 'url_empty' })
-  if (strict && (!url || !/^https?:$/.test(url.protocol))) throw new PermanentError('url is not a valid http(s) URL', { code: 'url_invalid' })
+  if (strict && !raw)
+    throw new PermanentError('url rendered empty; give the step a url (e.g. process.env.BUILD_HOOK_URL)', { code: 'url_empty' })
+  if (strict && (!url || !/^https?:$/.test(url.protocol)))
+    throw new PermanentError('url is not a valid http(s) URL', { code: 'url_invalid' })
   if (input.body !== undefined && (input.method === 'GET' || input.method === 'HEAD')) {
     throw new PermanentError(`a ${input.method} request cannot have a body`, { code: 'body_not_allowed' })
   }

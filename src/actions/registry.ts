@@ -32,7 +32,10 @@ const PLUGIN_FILE = /^(?!_|\.)(?!.*\.(test|spec|d)\.[cm]?[jt]s$).*\.(ts|mts|js|m
  * `config.plugins`), then validates `actions.<name>` settings. Problems are
  * returned, not thrown, so that `check` can list them with the rest.
  */
-export async function loadActions(config: ResolvedConfig, builtins: ActionPlugin[]): Promise<{ registry: ActionRegistry; issues: ConfigIssue[] }> {
+export async function loadActions(
+  config: ResolvedConfig,
+  builtins: ActionPlugin[],
+): Promise<{ registry: ActionRegistry; issues: ConfigIssue[] }> {
   const issues: ConfigIssue[] = []
   const plugins = new Map<string, { plugin: ActionPlugin; source: string }>()
   for (const plugin of builtins) plugins.set(plugin.name, { plugin, source: 'built-in' })
@@ -54,7 +57,10 @@ export async function loadActions(config: ResolvedConfig, builtins: ActionPlugin
       }
       const taken = plugins.get(plugin.name)
       if (taken) {
-        issues.push({ path: `plugins[${i}]`, message: `${where}: action name "${plugin.name}" is already used by ${taken.source === 'built-in' ? 'a built-in action' : taken.source}` })
+        issues.push({
+          path: `plugins[${i}]`,
+          message: `${where}: action name "${plugin.name}" is already used by ${taken.source === 'built-in' ? 'a built-in action' : taken.source}`,
+        })
         continue
       }
       plugins.set(plugin.name, { plugin, source: where })
@@ -62,7 +68,8 @@ export async function loadActions(config: ResolvedConfig, builtins: ActionPlugin
   }
 
   for (const name of Object.keys(config.actions)) {
-    if (!plugins.has(name)) issues.push({ path: `actions.${name}`, message: `no action named "${name}" (available: ${[...plugins.keys()].join(', ')})` })
+    if (!plugins.has(name))
+      issues.push({ path: `actions.${name}`, message: `no action named "${name}" (available: ${[...plugins.keys()].join(', ')})` })
   }
 
   const entries = new Map<string, ActionEntry>()
@@ -84,7 +91,9 @@ export async function loadActions(config: ResolvedConfig, builtins: ActionPlugin
       [...entries.values()].map(async ({ plugin }) => {
         if (!plugin.close) return
         const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('did not finish within 5 s')), 5000).unref())
-        await Promise.race([Promise.resolve().then(() => plugin.close?.()), timeout]).catch((err: unknown) => log?.warn({ plugin: plugin.name, error: (err as Error).message }, `plugin ${plugin.name}: close failed`))
+        await Promise.race([Promise.resolve().then(() => plugin.close?.()), timeout]).catch((err: unknown) =>
+          log?.warn({ plugin: plugin.name, error: (err as Error).message }, `plugin ${plugin.name}: close failed`),
+        )
       }),
     )
   }

@@ -97,16 +97,24 @@ function slackError(err: unknown, where: string, token: string): RunnerError {
       return new RetryableError(message, retryAfter === undefined ? { code } : { code, retryAfter: retryAfter * 1000 })
     }
     case 'slack_webapi_rate_limited_error':
-      return new RetryableError(`slack: rate limited ${where}; retry in ${e.retryAfter}s`, { code: 'rate_limited', retryAfter: (e.retryAfter ?? 1) * 1000 })
+      return new RetryableError(`slack: rate limited ${where}; retry in ${e.retryAfter}s`, {
+        code: 'rate_limited',
+        retryAfter: (e.retryAfter ?? 1) * 1000,
+      })
     case 'slack_webapi_http_error': {
       const status = e.statusCode ?? 0
       const message = `slack: the Web API answered ${status} ${where}`
-      return status >= 500 || status === 408 ? new RetryableError(message, { code: `http_${status}` }) : new PermanentError(message, { code: `http_${status}` })
+      return status >= 500 || status === 408
+        ? new RetryableError(message, { code: `http_${status}` })
+        : new PermanentError(message, { code: `http_${status}` })
     }
     case 'slack_webapi_request_error': {
       // Not attached as a cause: the axios error holds the request headers, token included.
       const original = (e.original ?? {}) as { code?: string; message?: string }
-      return new RetryableError(`slack: chat.postMessage ${where} failed: ${redact(original.code ?? original.message ?? 'request error')}`, { code: 'network' })
+      return new RetryableError(
+        `slack: chat.postMessage ${where} failed: ${redact(original.code ?? original.message ?? 'request error')}`,
+        { code: 'network' },
+      )
     }
     default:
       return new RetryableError(`slack: ${redact(e.message ?? String(err))}`)
@@ -145,7 +153,8 @@ export default definePlugin<Input, Settings>({
   async run(input, ctx) {
     const { token, apiUrl, webhookUrl } = ctx.settings
     if (!token && webhookUrl) return postWebhook(webhookUrl, input, ctx.signal)
-    if (!token) throw new PermanentError('actions.slack.token (or webhookUrl) is not set; set SLACK_BOT_TOKEN', { code: 'credentials_missing' })
+    if (!token)
+      throw new PermanentError('actions.slack.token (or webhookUrl) is not set; set SLACK_BOT_TOKEN', { code: 'credentials_missing' })
     const channel = input.channel?.trim()
     if (!channel) throw new PermanentError('channel rendered empty', { code: 'channel_empty' })
     const where = `to ${channel}`
@@ -161,7 +170,9 @@ export default definePlugin<Input, Settings>({
   },
   preview(input, ctx) {
     const to = !ctx.settings.token && ctx.settings.webhookUrl ? 'the incoming webhook' : input.channel || '(channel rendered empty)'
-    const extra = [input.blocks ? `${input.blocks.length} blocks` : '', input.thread_ts ? `in thread ${input.thread_ts}` : ''].filter(Boolean).join(', ')
+    const extra = [input.blocks ? `${input.blocks.length} blocks` : '', input.thread_ts ? `in thread ${input.thread_ts}` : '']
+      .filter(Boolean)
+      .join(', ')
     return `slack message to ${to}${extra ? ` (${extra})` : ''}: ${input.text ?? ''}`
   },
 })

@@ -8,7 +8,10 @@ import { reportError } from './output.js'
 /** `check`: load and validate everything; print the recipes, or every problem with its path. */
 export async function checkCommand(options: { config?: string; strict?: boolean }): Promise<void> {
   try {
-    const { config, plan, registry } = await setup({ ...(options.config ? { configFile: options.config } : {}), ...(options.strict ? { strict: true } : {}) })
+    const { config, plan, registry } = await setup({
+      ...(options.config ? { configFile: options.config } : {}),
+      ...(options.strict ? { strict: true } : {}),
+    })
     // `start` runs on defaults without a config; someone running `check` means to check theirs.
     if (!config.filepath) throw noConfig(config.rootDir)
     const out: string[] = []
@@ -16,20 +19,39 @@ export async function checkCommand(options: { config?: string; strict?: boolean 
     out.push(`recipes (${plan.recipes.length}):`)
     for (const { recipe, steps } of plan.recipes) {
       const on = Array.isArray(recipe.on) ? recipe.on.join(', ') : recipe.on
-      const flags = [recipe.enabled === false ? 'disabled' : '', recipe.once ? 'once' : '', recipe.debounce ? 'debounced' : ''].filter(Boolean)
+      const flags = [recipe.enabled === false ? 'disabled' : '', recipe.once ? 'once' : '', recipe.debounce ? 'debounced' : ''].filter(
+        Boolean,
+      )
       out.push(`  ${recipe.name}${flags.length ? ` [${flags.join(', ')}]` : ''}`)
       out.push(`    on:   ${on}`)
       out.push(`    when: ${describeCondition(recipe.when)}`)
       for (const s of steps) {
         const name = s.step.name ? ` "${s.step.name}"` : ''
-        const extra = [s.step.if ? `if ${describeCondition(s.step.if)}` : '', s.step.once ? 'once' : '', s.step.debounce ? 'debounced' : '', s.step.continueOnError ? 'continueOnError' : '']
+        const extra = [
+          s.step.if ? `if ${describeCondition(s.step.if)}` : '',
+          s.step.once ? 'once' : '',
+          s.step.debounce ? 'debounced' : '',
+          s.step.continueOnError ? 'continueOnError' : '',
+        ]
           .filter(Boolean)
           .join(', ')
-        out.push(`    ${s.index + 1}. ${s.step.action}${name}${extra ? ` (${extra})` : ''}${s.previewReason ? `  [preview: ${s.previewReason}]` : ''}`)
+        out.push(
+          `    ${s.index + 1}. ${s.step.action}${name}${extra ? ` (${extra})` : ''}${s.previewReason ? `  [preview: ${s.previewReason}]` : ''}`,
+        )
       }
     }
-    out.push('', `actions: ${registry.names().map((n) => `${n}${registry.get(n)?.source === 'built-in' ? '' : ` (${registry.get(n)?.source})`}`).join(', ')}`)
-    if (plan.previews.length) out.push('', `ok, ${plan.previews.length} step${plan.previews.length === 1 ? '' : 's'} will run in preview mode (missing credentials); --strict makes that an error`)
+    out.push(
+      '',
+      `actions: ${registry
+        .names()
+        .map((n) => `${n}${registry.get(n)?.source === 'built-in' ? '' : ` (${registry.get(n)?.source})`}`)
+        .join(', ')}`,
+    )
+    if (plan.previews.length)
+      out.push(
+        '',
+        `ok, ${plan.previews.length} step${plan.previews.length === 1 ? '' : 's'} will run in preview mode (missing credentials); --strict makes that an error`,
+      )
     else out.push('', 'ok')
     process.stdout.write(`${out.join('\n')}\n`)
   } catch (err) {

@@ -14,7 +14,10 @@ import { reportError } from './output.js'
 async function openStore(configFile: string | undefined): Promise<{ config: ResolvedConfig; store: Store }> {
   const config = await readConfig(configFile ? { configFile } : {})
   if (config.store.path !== ':memory:' && !existsSync(config.store.path)) {
-    throw new RunnerError('store_not_found', `no store at ${relative(process.cwd(), config.store.path) || config.store.path}: run this in the runner's folder, or pass --config`)
+    throw new RunnerError(
+      'store_not_found',
+      `no store at ${relative(process.cwd(), config.store.path) || config.store.path}: run this in the runner's folder, or pass --config`,
+    )
   }
   return { config, store: createStore(config) }
 }
@@ -22,13 +25,19 @@ async function openStore(configFile: string | undefined): Promise<{ config: Reso
 /** `events`: recent events with their status, newest first. */
 export async function eventsCommand(options: { config?: string; status?: string; limit?: number; json?: boolean }): Promise<void> {
   try {
-    if (options.status && !(EVENT_STATUSES as readonly string[]).includes(options.status)) throw new RunnerError('bad_status', `unknown status "${options.status}"; use one of ${EVENT_STATUSES.join(', ')}`)
+    if (options.status && !(EVENT_STATUSES as readonly string[]).includes(options.status))
+      throw new RunnerError('bad_status', `unknown status "${options.status}"; use one of ${EVENT_STATUSES.join(', ')}`)
     const { config, store } = await openStore(options.config)
-    const events = await store.listEvents({ ...(options.status ? { status: options.status as EventStatus } : {}), limit: options.limit ?? 20 })
+    const events = await store.listEvents({
+      ...(options.status ? { status: options.status as EventStatus } : {}),
+      limit: options.limit ?? 20,
+    })
     if (options.json) {
       process.stdout.write(`${JSON.stringify(events, null, 2)}\n`)
     } else if (events.length === 0) {
-      process.stdout.write(`no events${options.status ? ` with status ${options.status}` : ''} in ${relative(process.cwd(), config.store.path) || config.store.path}\n`)
+      process.stdout.write(
+        `no events${options.status ? ` with status ${options.status}` : ''} in ${relative(process.cwd(), config.store.path) || config.store.path}\n`,
+      )
     } else {
       const rows = events.map((e) => [e.id, e.type, new Date(e.receivedAt).toISOString(), e.status, String(e.runs), e.title ?? ''])
       process.stdout.write(table([['ID', 'EVENT', 'RECEIVED', 'STATUS', 'STEPS', 'TITLE'], ...rows]))
@@ -112,8 +121,11 @@ async function runHere(options: { config?: string }, arrange: Arrange): Promise<
     const engine = createEngine({ ...prepared, store, log })
     const target = await arrange(store, engine, prepared)
     await engine.idle()
-    const runs = (await store.runsForEvent(target.eventId)).filter((r) => target.recipe === undefined || (r.recipe === target.recipe && r.stepIndex >= (target.fromStep ?? 0)))
-    for (const r of runs) process.stdout.write(`${r.id} ${r.recipe} step ${r.stepIndex + 1} (${r.action}): ${r.state}${r.error ? ` — ${r.error}` : ''}\n`)
+    const runs = (await store.runsForEvent(target.eventId)).filter(
+      (r) => target.recipe === undefined || (r.recipe === target.recipe && r.stepIndex >= (target.fromStep ?? 0)),
+    )
+    for (const r of runs)
+      process.stdout.write(`${r.id} ${r.recipe} step ${r.stepIndex + 1} (${r.action}): ${r.state}${r.error ? ` — ${r.error}` : ''}\n`)
     await store.close()
     await prepared.registry.close()
     if (runs.some((r) => r.state === 'dead')) process.exitCode = 1
@@ -124,5 +136,12 @@ async function runHere(options: { config?: string }, arrange: Arrange): Promise<
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
-  return `${rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`
+  return `${rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`
 }

@@ -15,7 +15,10 @@ const program = new Command('audiorista-runner')
   .description('Run declarative recipes when Audiorista webhooks arrive.')
   .version(version, '-v, --version')
   .showHelpAfterError('(run with --help for usage)')
-  .addHelpText('after', `\nEvents: ${EVENT_TYPES.join(', ')}\nDocs: README.md. Config: audiorista.config.ts in the current folder, or --config FILE.`)
+  .addHelpText(
+    'after',
+    `\nEvents: ${EVENT_TYPES.join(', ')}\nDocs: README.md. Config: audiorista.config.ts in the current folder, or --config FILE.`,
+  )
 
 const port = (value: string) => {
   const n = Number(value)
@@ -45,7 +48,7 @@ program
 
 program
   .command('simulate')
-  .description('dry-run one payload: which recipes match, why others do not, and each step\'s rendered input')
+  .description("dry-run one payload: which recipes match, why others do not, and each step's rendered input")
   .argument('<event>', `event type (${EVENT_TYPES.join(', ')})`)
   .argument('<file>', 'JSON payload file, or - for standard input')
   .option('-c, --config <file>', 'config file')
@@ -58,7 +61,7 @@ program
   .argument('<event>', `event type (${EVENT_TYPES.join(', ')})`)
   .argument('<file>', 'JSON payload file, or - for standard input')
   .option('-c, --config <file>', 'config file (for the default URL)')
-  .option('-u, --url <url>', 'webhook URL (default: this config\'s local URL for the event)')
+  .option('-u, --url <url>', "webhook URL (default: this config's local URL for the event)")
   .option('-k, --key <key>', 'X-Audiorista-Key (other users can see it in ps: prefer $AUDIORISTA_KEY or --key-file)')
   .option('--key-file <file>', 'read X-Audiorista-Key from this file')
   .addHelpText('after', '\nThe key is the first of: --key, --key-file, $AUDIORISTA_KEY, the generated .audiorista/key beside the config.')

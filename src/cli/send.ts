@@ -16,7 +16,8 @@ interface SendOptions {
 /** POSTs a payload like Audiorista: JSON, with `X-Audiorista-Key` when there is one. */
 export async function sendCommand(event: string, file: string, options: SendOptions): Promise<void> {
   try {
-    if (!options.url && !(EVENT_TYPES as readonly string[]).includes(event)) throw new RunnerError('unknown_event', `unknown event "${event}"; use one of ${EVENT_TYPES.join(', ')}`)
+    if (!options.url && !(EVENT_TYPES as readonly string[]).includes(event))
+      throw new RunnerError('unknown_event', `unknown event "${event}"; use one of ${EVENT_TYPES.join(', ')}`)
     const body = await readInput(file)
     const config = await readConfig(options.config ? { configFile: options.config } : {})
     const url = options.url ?? `${localUrl(config.server.host, config.server.port)}${config.server.basePath}/${event}`
@@ -27,7 +28,10 @@ export async function sendCommand(event: string, file: string, options: SendOpti
     try {
       res = await fetch(url, { method: 'POST', headers, body })
     } catch (err) {
-      throw new RunnerError('unreachable', `cannot reach ${url}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message} (is the runner started?)`)
+      throw new RunnerError(
+        'unreachable',
+        `cannot reach ${url}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message} (is the runner started?)`,
+      )
     }
     const text = await res.text()
     process.stdout.write(`${res.status} ${res.statusText}\n${text}\n`)

@@ -16,7 +16,8 @@ import { redact, redactText } from '../redact.js'
 /** `simulate`: which recipes match one payload and why the others do not; each step's rendered input. */
 export async function simulateCommand(event: string, file: string, options: { config?: string; run?: boolean }): Promise<void> {
   try {
-    if (!(EVENT_TYPES as readonly string[]).includes(event)) throw new Error(`unknown event "${event}"; use one of ${EVENT_TYPES.join(', ')}`)
+    if (!(EVENT_TYPES as readonly string[]).includes(event))
+      throw new Error(`unknown event "${event}"; use one of ${EVENT_TYPES.join(', ')}`)
     const payload = parseObject(await readInput(file))
     const prepared = await setup(options.config ? { configFile: options.config } : {})
     if (options.run) await runForReal(prepared, event as EventType, payload)
@@ -65,16 +66,31 @@ async function dryRun({ config, plan, renderer }: Setup, type: EventType, payloa
           out.push(`       ✗ invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`)
           continue
         }
-        const actx = actionContext(renderer, { planned: s, payload, info, steps: { ...results }, ctx: stepCtx, log: silentLogger(), signal: new AbortController().signal, attempt: 1, runId: 'run_simulated', dryRun: true })
+        const actx = actionContext(renderer, {
+          planned: s,
+          payload,
+          info,
+          steps: { ...results },
+          ctx: stepCtx,
+          log: silentLogger(),
+          signal: new AbortController().signal,
+          attempt: 1,
+          runId: 'run_simulated',
+          dryRun: true,
+        })
         const preview = s.entry.plugin.preview ? await s.entry.plugin.preview(value, actx) : undefined
-        if (preview !== undefined) out.push(indent(`→ ${typeof preview === 'string' ? redactText(preview) : JSON.stringify(redact(preview), null, 2)}`, 7))
+        if (preview !== undefined)
+          out.push(indent(`→ ${typeof preview === 'string' ? redactText(preview) : JSON.stringify(redact(preview), null, 2)}`, 7))
         if (s.step.name) results[s.step.name] = preview ?? value
       } catch (err) {
         out.push(`${head}: ✗ ${(err as Error).message}`)
       }
     }
   }
-  out.unshift(`${type}: ${matched} of ${plan.recipes.length} recipe${plan.recipes.length === 1 ? '' : 's'} match${matched === 1 ? 'es' : ''}`, '')
+  out.unshift(
+    `${type}: ${matched} of ${plan.recipes.length} recipe${plan.recipes.length === 1 ? '' : 's'} match${matched === 1 ? 'es' : ''}`,
+    '',
+  )
   out.push('', 'dry run: nothing was sent. Add --run to execute the actions.')
   process.stdout.write(`${out.join('\n')}\n`)
 }
@@ -84,7 +100,13 @@ async function runForReal({ config, plan: planned, renderer, registry }: Setup, 
   const store = createSqliteStore({ path: ':memory:' })
   const plan = withoutDebounce(planned)
   // Progress (retries, waits) goes to stderr, so a failing target is not silence.
-  const engine = createEngine({ config, store, plan, renderer, log: createLogger({ destination: process.stderr, pretty: Boolean(process.stderr.isTTY), level: process.env.LOG_LEVEL ?? 'warn' }) })
+  const engine = createEngine({
+    config,
+    store,
+    plan,
+    renderer,
+    log: createLogger({ destination: process.stderr, pretty: Boolean(process.stderr.isTTY), level: process.env.LOG_LEVEL ?? 'warn' }),
+  })
   const body = JSON.stringify(payload)
   const { id } = await store.accept({ type, body, hash: bodyHash(payload), receivedAt: Date.now(), dedupeWindow: 0 })
   engine.submit({ id, type })
@@ -92,7 +114,9 @@ async function runForReal({ config, plan: planned, renderer, registry }: Setup, 
   const runs = await store.runsForEvent(id)
   const out = [`${type}: ran ${runs.length} step${runs.length === 1 ? '' : 's'}`]
   for (const r of runs) {
-    out.push(`  ${r.state === 'done' || r.state === 'previewed' ? '✓' : r.state === 'skipped' ? '-' : '✗'} ${r.recipe} step ${r.stepIndex + 1} (${r.action}): ${r.state}${r.attempt > 1 ? ` after ${r.attempt} attempts` : ''}${r.error ? ` — ${r.error}` : ''}`)
+    const mark = r.state === 'done' || r.state === 'previewed' ? '✓' : r.state === 'skipped' ? '-' : '✗'
+    const attempts = r.attempt > 1 ? ` after ${r.attempt} attempts` : ''
+    out.push(`  ${mark} ${r.recipe} step ${r.stepIndex + 1} (${r.action}): ${r.state}${attempts}${r.error ? ` — ${r.error}` : ''}`)
     if (r.result !== undefined && r.result !== null) out.push(indent(JSON.stringify(redact(r.result), null, 2), 6))
   }
   await store.close()

@@ -10,13 +10,18 @@ const LABELS = { 'title-updated': 'Title updated   ', 'title-ready': 'Title read
 
 export async function startCommand(options: { config?: string; port?: number; host?: string }): Promise<void> {
   const log = createLogger()
-  let prepared
+  let prepared: Setup
   try {
-    prepared = await setup({ ...(options.config ? { configFile: options.config } : {}), ...(options.port !== undefined ? { port: options.port } : {}), ...(options.host ? { host: options.host } : {}) })
+    prepared = await setup({
+      ...(options.config ? { configFile: options.config } : {}),
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      ...(options.host ? { host: options.host } : {}),
+    })
   } catch (err) {
     return reportError(err)
   }
-  for (const p of prepared.plan.previews) log.warn({ step: p.label, reason: p.reason }, `preview mode: ${p.label} will only log what it would send (${p.reason})`)
+  for (const p of prepared.plan.previews)
+    log.warn({ step: p.label, reason: p.reason }, `preview mode: ${p.label} will only log what it would send (${p.reason})`)
   const idle = idleReason(prepared)
   if (idle) log.warn(idle)
 
@@ -24,7 +29,7 @@ export async function startCommand(options: { config?: string; port?: number; ho
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (a plugin?)'))
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (a plugin?)'))
 
-  let runner
+  let runner: Runner
   try {
     runner = await startRunner(prepared, log)
   } catch (err) {

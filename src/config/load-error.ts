@@ -55,7 +55,7 @@ function userFrame(stack: string | undefined, file: string): string | undefined 
   for (const frame of stack?.split('\n').slice(1) ?? []) {
     const m = /\(?((?:file:\/\/)?\/[^()]*?):(\d+):\d+\)?\s*$/.exec(frame)
     const path = m?.[1]?.replace(/^file:\/\//, '')
-    if (!path || !path.startsWith(dir + sep) || path.includes(`${sep}node_modules${sep}`)) continue
+    if (!path?.startsWith(dir + sep) || path.includes(`${sep}node_modules${sep}`)) continue
     return path === file ? `line ${m![2]}` : `${relative(dir, path)} line ${m![2]}`
   }
   return undefined

@@ -52,7 +52,10 @@ export async function loadConfig({ configFile, cwd = process.cwd(), env = proces
   let searchDir = cwd
   if (configFile !== undefined) {
     const file = resolve(cwd, configFile)
-    const kind = await stat(file).then((s) => (s.isDirectory() ? 'dir' : 'file'), () => undefined)
+    const kind = await stat(file).then(
+      (s) => (s.isDirectory() ? 'dir' : 'file'),
+      () => undefined,
+    )
     if (!kind) throw loadError(file, cwd, 'file not found')
     if (kind === 'dir') searchDir = file
     else target = file

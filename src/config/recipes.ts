@@ -6,8 +6,26 @@ const RECIPE_KEYS = ['name', 'on', 'when', 'do', 'once', 'debounce', 'enabled'] 
 const STEP_KEYS = ['action', 'with', 'name', 'if', 'once', 'debounce', 'timeout', 'retry', 'continueOnError'] as const
 
 // Names people reach for from other automation tools, and the one we use.
-const RECIPE_SYNONYMS = { event: 'on', events: 'on', trigger: 'on', steps: 'do', actions: 'do', if: 'when', condition: 'when', disabled: 'enabled' }
-const STEP_SYNONYMS = { input: 'with', params: 'with', options: 'with', uses: 'action', type: 'action', when: 'if', condition: 'if', id: 'name' }
+const RECIPE_SYNONYMS = {
+  event: 'on',
+  events: 'on',
+  trigger: 'on',
+  steps: 'do',
+  actions: 'do',
+  if: 'when',
+  condition: 'when',
+  disabled: 'enabled',
+}
+const STEP_SYNONYMS = {
+  input: 'with',
+  params: 'with',
+  options: 'with',
+  uses: 'action',
+  type: 'action',
+  when: 'if',
+  condition: 'if',
+  id: 'name',
+}
 
 export const NOT_AN_EVENT = `is not an event (${EVENT_TYPES.join(', ')})`
 
@@ -16,7 +34,7 @@ export function checkRecipes(v: Validator, value: unknown): Recipe[] {
   const recipes = v.list(value, 'recipes', 'a list of recipes')
   if (!recipes) return []
   const names = new Map<string, string>()
-  recipes.forEach((recipe, i) => checkRecipe(v, recipe, `recipes[${i}]`, names))
+  for (const [i, recipe] of recipes.entries()) checkRecipe(v, recipe, `recipes[${i}]`, names)
   return recipes as Recipe[]
 }
 
@@ -35,7 +53,7 @@ function checkRecipe(v: Validator, value: unknown, path: string, names: Map<stri
   const steps = recipe.do == null ? v.fail(`${path}.do`, 'required') : v.list(recipe.do, `${path}.do`, 'a list of steps')
   if (steps?.length === 0) v.fail(`${path}.do`, 'must have at least one step')
   const stepNames = new Map<string, string>()
-  steps?.forEach((step, i) => checkStep(v, step, at(`${path}.do`, i), stepNames))
+  for (const [i, step] of (steps ?? []).entries()) checkStep(v, step, at(`${path}.do`, i), stepNames)
 }
 
 function checkOn(v: Validator, value: unknown, path: string): void {

@@ -8,7 +8,15 @@ import { at, createValidator, type Validator } from './validate.js'
 
 const TOP_KEYS = ['server', 'auth', 'store', 'queue', 'dedupe', 'retention', 'vars', 'actions', 'plugins', 'recipes'] as const
 const SERVER_KEYS = ['host', 'port', 'basePath', 'bodyLimit', 'headersTimeout', 'requestTimeout', 'keepAliveTimeout'] as const
-const TOP_SYNONYMS = { recipe: 'recipes', plugin: 'plugins', action: 'actions', http: 'server', key: 'auth', keys: 'auth', storage: 'store' }
+const TOP_SYNONYMS = {
+  recipe: 'recipes',
+  plugin: 'plugins',
+  action: 'actions',
+  http: 'server',
+  key: 'auth',
+  keys: 'auth',
+  storage: 'store',
+}
 
 export interface ResolveOptions {
   /** Folder that relative paths resolve against (the config file's folder). */
@@ -137,12 +145,17 @@ function resolveActions(v: Validator, value: unknown): Record<string, ActionSett
     v.integer(settings.concurrency, `${path}.concurrency`, 1)
     const kept: ActionSettings = { ...settings }
     resolved[name] = kept
-    const rateLimit = v.object(settings.rateLimit, `${path}.rateLimit`, { keys: ['limit', 'interval'], what: 'an object ({ limit, interval })' })
+    const rateLimit = v.object(settings.rateLimit, `${path}.rateLimit`, {
+      keys: ['limit', 'interval'],
+      what: 'an object ({ limit, interval })',
+    })
     if (!rateLimit) continue
-    const limit = rateLimit.limit == null ? v.fail(`${path}.rateLimit.limit`, 'required') : v.integer(rateLimit.limit, `${path}.rateLimit.limit`, 1)
-    const interval = rateLimit.interval == null
-      ? v.fail(`${path}.rateLimit.interval`, 'required')
-      : v.duration(rateLimit.interval, `${path}.rateLimit.interval`, { positive: true })
+    const limit =
+      rateLimit.limit == null ? v.fail(`${path}.rateLimit.limit`, 'required') : v.integer(rateLimit.limit, `${path}.rateLimit.limit`, 1)
+    const interval =
+      rateLimit.interval == null
+        ? v.fail(`${path}.rateLimit.interval`, 'required')
+        : v.duration(rateLimit.interval, `${path}.rateLimit.interval`, { positive: true })
     if (limit !== undefined && interval !== undefined) kept.rateLimit = { limit, interval }
   }
   return resolved

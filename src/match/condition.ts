@@ -121,7 +121,7 @@ function checkCondition(cond: unknown, path: string, issues: ConfigIssue[], patt
     if (value === undefined) continue
     const at = joinConfigPath(path, key)
     if (key === 'all' || key === 'any') {
-      if (Array.isArray(value)) value.forEach((c: unknown, i) => checkCondition(c, `${at}[${i}]`, issues, patterns))
+      if (Array.isArray(value)) for (const [i, c] of value.entries()) checkCondition(c, `${at}[${i}]`, issues, patterns)
       else issues.push({ path: at, message: `must be a list of conditions, got ${show(value)}` })
     } else if (key === 'not') checkCondition(value, at, issues, patterns)
     else if (key === 'tag') checkTag(value, at, issues)

@@ -39,7 +39,7 @@ function expectation(matcher: unknown): string {
 
 /** Points at the two usual slips: a number against Audiorista's numeric strings, a list where `in` was meant. */
 function hint(matcher: unknown, candidates: readonly unknown[]): string {
-  const expected = isOperatorObject(matcher) ? (Object.hasOwn(matcher, 'eq') ? matcher['eq'] : undefined) : matcher
+  const expected = isOperatorObject(matcher) ? (Object.hasOwn(matcher, 'eq') ? matcher.eq : undefined) : matcher
   const near = candidates.find((c) => looseNumberEqual(c, expected))
   if (near !== undefined) return ` (the value is ${typeof near === 'string' ? 'a string' : 'a number'}: write ${show(near)})`
   if (Array.isArray(expected) && candidates.some((c) => !Array.isArray(c) && expected.some((e) => deepEqual(c, e)))) {
@@ -59,7 +59,13 @@ export function summarize(matcher: unknown): string {
 
 // Spellings people bring from MongoDB, SQL or lodash.
 const ALIASES: Readonly<Record<string, string>> = {
-  neq: 'ne', regex: 'matches', match: 'matches', includes: 'contains', has: 'contains', exist: 'exists', notin: 'nin',
+  neq: 'ne',
+  regex: 'matches',
+  match: 'matches',
+  includes: 'contains',
+  has: 'contains',
+  exist: 'exists',
+  notin: 'nin',
 }
 
 function suggestion(key: string): string | undefined {

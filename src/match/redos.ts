@@ -56,7 +56,8 @@ export async function regexIssues(uses: PatternUse[]): Promise<ConfigIssue[]> {
   const fresh = [...new Map(uses.filter((u) => !judged.has(String(u.re))).map((u) => [String(u.re), u.re])).values()]
   if (fresh.length > 0) {
     const verdicts = await analyse(fresh)
-    fresh.forEach((re, i) => judged.set(String(re), judge(String(re), verdicts[i] ?? { status: 'unknown', error: 'no answer' })))
+    for (const [i, re] of fresh.entries())
+      judged.set(String(re), judge(String(re), verdicts[i] ?? { status: 'unknown', error: 'no answer' }))
   }
   return uses.flatMap(({ path, re }) => {
     const message = judged.get(String(re))
@@ -65,7 +66,8 @@ export async function regexIssues(uses: PatternUse[]): Promise<ConfigIssue[]> {
 }
 
 function judge(pattern: string, verdict: Verdict): string | undefined {
-  if (verdict.status === 'unknown') return `${pattern} could not be checked for catastrophic backtracking (${verdict.error}); simplify it, ${ESCAPE}`
+  if (verdict.status === 'unknown')
+    return `${pattern} could not be checked for catastrophic backtracking (${verdict.error}); simplify it, ${ESCAPE}`
   if (verdict.status === 'safe' || (verdict.degree !== undefined && verdict.degree <= MAX_DEGREE)) return undefined
   const time = verdict.degree === undefined ? 'exponential time' : `polynomial time (degree ${verdict.degree})`
   const where = verdict.hot?.length ? ` (repetitions overlap at ${verdict.hot.map((h) => `"${h}"`).join(', ')})` : ''
@@ -80,7 +82,11 @@ async function analyse(patterns: RegExp[]): Promise<Verdict[]> {
     return patterns.map(() => ({ status: 'unknown', error: 'the recheck package is not installed' }))
   }
   // recheck reads neither `d` (it only adds match indices) nor `v`, whose patterns it reads like `u` ones.
-  const workerData = { recheck, timeout: CHECK_TIMEOUT, patterns: patterns.map((re) => ({ source: re.source, flags: re.flags.replace('d', '').replace('v', 'u') })) }
+  const workerData = {
+    recheck,
+    timeout: CHECK_TIMEOUT,
+    patterns: patterns.map((re) => ({ source: re.source, flags: re.flags.replace('d', '').replace('v', 'u') })),
+  }
   const worker = new Worker(CHECKER, { eval: true, workerData })
   try {
     return await new Promise<Verdict[]>((resolve, reject) => {

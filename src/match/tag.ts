@@ -54,7 +54,7 @@ export function checkTag(wanted: unknown, path: string, issues: ConfigIssue[]): 
 }
 
 function tagsOf(ctx: TemplateContext): unknown {
-  return Object.hasOwn(ctx, 'tags') ? ctx['tags'] : undefined
+  return Object.hasOwn(ctx, 'tags') ? ctx.tags : undefined
 }
 
 const same = (label: string | undefined, name: string) => label !== undefined && label.toLowerCase() === name.toLowerCase()

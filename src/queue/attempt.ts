@@ -23,7 +23,12 @@ export type AttemptResult = { outcome: 'ok' } | { outcome: 'gone' } | { outcome:
  * preview or run the plugin within its timeout, and record the outcome. The
  * input is stored with secret-looking fields masked.
  */
-export async function runAttempt(a: Attempt, store: Store, renderer: Renderer, running: Map<string, AbortController>): Promise<AttemptResult> {
+export async function runAttempt(
+  a: Attempt,
+  store: Store,
+  renderer: Renderer,
+  running: Map<string, AbortController>,
+): Promise<AttemptResult> {
   const { run, planned, input, log } = a
   const claimed = await store.claimRun(run.id, Date.now())
   // Skipped while it waited for a slot (a later event coalesced it): nothing to do.
@@ -35,7 +40,11 @@ export async function runAttempt(a: Attempt, store: Store, renderer: Renderer, r
   const stored = redact(input)
   let result: unknown
   try {
-    result = planned.previewReason ? (plugin.preview ? await plugin.preview(input, actx) : input) : await withTimeout(plugin.run(input, actx), planned.timeout, controller)
+    result = planned.previewReason
+      ? plugin.preview
+        ? await plugin.preview(input, actx)
+        : input
+      : await withTimeout(plugin.run(input, actx), planned.timeout, controller)
   } catch (err) {
     return { outcome: 'failed', err, attempt: claimed.attempt }
   } finally {
@@ -45,7 +54,10 @@ export async function runAttempt(a: Attempt, store: Store, renderer: Renderer, r
   if (planned.previewReason) {
     await persist(() => store.updateRun(run.id, { state: 'previewed', input: stored, result: redact(result) ?? null, error: null }))
     const flow = planned.debounce ? `; once live, its debounce of ${planned.debounce.wait} ms coalesces bursts` : ''
-    log.info({ preview: redact(result), reason: planned.previewReason }, `preview: ${planned.label} would run (${planned.previewReason}${flow})`)
+    log.info(
+      { preview: redact(result), reason: planned.previewReason },
+      `preview: ${planned.label} would run (${planned.previewReason}${flow})`,
+    )
   } else {
     await persist(() => store.updateRun(run.id, { state: 'done', input: stored, result: result ?? null, error: null }))
     log.info({ attempt: claimed.attempt }, `${planned.label} done`)
@@ -68,7 +80,12 @@ async function persist(write: () => Promise<void>): Promise<void> {
 /** What a plugin's `run` and `preview` receive, for a real attempt or a dry run. */
 export function actionContext(
   renderer: Renderer,
-  p: Pick<Attempt, 'planned' | 'payload' | 'info' | 'steps' | 'ctx' | 'log'> & { signal: AbortSignal; attempt: number; runId: string; dryRun: boolean },
+  p: Pick<Attempt, 'planned' | 'payload' | 'info' | 'steps' | 'ctx' | 'log'> & {
+    signal: AbortSignal
+    attempt: number
+    runId: string
+    dryRun: boolean
+  },
 ): ActionContext {
   return {
     event: p.info,
@@ -80,7 +97,7 @@ export function actionContext(
     runId: p.runId,
     steps: p.steps,
     dryRun: p.dryRun,
-    renderTemplate: (name, escape) => renderer.renderTemplate(name, p.ctx, escape),
+    renderTemplate: (name, mode) => renderer.renderTemplate(name, p.ctx, mode),
   }
 }
 
@@ -94,7 +111,9 @@ async function withTimeout<T>(work: Promise<T>, ms: number, controller: AbortCon
       reject(err)
     }, ms)
   })
-  const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }))
+  const aborted = new Promise<never>((_, reject) =>
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
+  )
   try {
     return await Promise.race([work, timeout, aborted])
   } finally {

@@ -121,7 +121,12 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
     if (stopping) return
     // Only ids wait: the run is read again from the store when it is due.
     const { id, eventId } = run
-    const start = () => void track(() => steps.run(id), { eventId, runId: id }, (d) => schedule({ id, eventId, runAt: Date.now() + d }))
+    const start = () =>
+      void track(
+        () => steps.run(id),
+        { eventId, runId: id },
+        (d) => schedule({ id, eventId, runAt: Date.now() + d }),
+      )
     if (run.runAt > Date.now()) timers.set(id, run.runAt, start)
     else start()
   }
@@ -129,7 +134,16 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
   function submitLater(event: { id: string; type: EventType }, delay: number): void {
     if (stopping) return
     const { id, type } = event
-    timers.set(`dispatch:${id}`, Date.now() + delay, () => void track(() => dispatch(id), { eventId: id }, (d) => submitLater({ id, type }, d)))
+    timers.set(
+      `dispatch:${id}`,
+      Date.now() + delay,
+      () =>
+        void track(
+          () => dispatch(id),
+          { eventId: id },
+          (d) => submitLater({ id, type }, d),
+        ),
+    )
   }
 
   /**
@@ -141,19 +155,35 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
   async function settleCutOff(run: StepRun): Promise<boolean> {
     const planned = plan.byName.get(run.recipe)?.steps.find((s) => s.index === run.stepIndex)
     const siblings = (await store.runsForEvent(run.eventId)).filter((r) => r.recipe === run.recipe && r.stepIndex < run.stepIndex)
-    const failedBefore = siblings.find((r) => r.state === 'dead' && !plan.byName.get(r.recipe)?.steps.find((s) => s.index === r.stepIndex)?.step.continueOnError)
+    const failedBefore = siblings.find(
+      (r) => r.state === 'dead' && !plan.byName.get(r.recipe)?.steps.find((s) => s.index === r.stepIndex)?.step.continueOnError,
+    )
     if (failedBefore) {
-      await store.updateRun(run.id, { state: 'skipped', error: `skipped: step ${failedBefore.stepIndex + 1} failed`, skipLater: `skipped: step ${failedBefore.stepIndex + 1} failed` })
+      await store.updateRun(run.id, {
+        state: 'skipped',
+        error: `skipped: step ${failedBefore.stepIndex + 1} failed`,
+        skipLater: `skipped: step ${failedBefore.stepIndex + 1} failed`,
+      })
       return false
     }
     if (run.state !== 'running') return true
     const attempts = planned?.retry.attempts ?? config.queue.retry.attempts
     if (run.attempt >= attempts) {
-      log.error({ eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 }, 'step was cut off by a restart on its last attempt; marking it dead')
-      await store.updateRun(run.id, { state: 'dead', error: `cut off by a restart on attempt ${run.attempt} of ${attempts} (did it crash the process?)`, skipLater: `skipped: step ${run.stepIndex + 1} failed` })
+      log.error(
+        { eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 },
+        'step was cut off by a restart on its last attempt; marking it dead',
+      )
+      await store.updateRun(run.id, {
+        state: 'dead',
+        error: `cut off by a restart on attempt ${run.attempt} of ${attempts} (did it crash the process?)`,
+        skipLater: `skipped: step ${run.stepIndex + 1} failed`,
+      })
       return false
     }
-    log.warn({ eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 }, 'step was cut off by a restart; running it again')
+    log.warn(
+      { eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 },
+      'step was cut off by a restart; running it again',
+    )
     await store.updateRun(run.id, { state: 'retrying', runAt: Date.now() })
     run.state = 'retrying'
     run.runAt = Date.now()
@@ -186,11 +216,20 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
     const runs = await store.dispatch(
       id,
       matched.flatMap(({ recipe, steps: planned }) =>
-        planned.map((s) => ({ recipe: recipe.name, stepIndex: s.index, action: s.step.action, runAt: now, ...(s.step.name ? { stepName: s.step.name } : {}) })),
+        planned.map((s) => ({
+          recipe: recipe.name,
+          stepIndex: s.index,
+          action: s.step.action,
+          runAt: now,
+          ...(s.step.name ? { stepName: s.step.name } : {}),
+        })),
       ),
     )
     if (!runs) return
-    log.info({ eventId: id, event: event.type, recipes: matched.map((m) => m.recipe.name) }, matched.length ? 'event matched' : 'event matched no recipe')
+    log.info(
+      { eventId: id, event: event.type, recipes: matched.map((m) => m.recipe.name) },
+      matched.length ? 'event matched' : 'event matched no recipe',
+    )
     // Every matched recipe gets a run for each of its steps, from step 0; later steps follow in order.
     for (const run of runs) if (run.stepIndex === 0) schedule(run)
   }
@@ -251,4 +290,3 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
     stats: () => ({ queued: queue.size, running: queue.pending, waiting: timers.size }),
   }
 }
-

@@ -44,12 +44,21 @@ export function createLimits(global: PQueue): Limits {
       const id = `${name}\u0000${key ?? ''}`
       let lane = lanes.get(id)
       if (!lane) {
-        lane = { starts: [], active: 0, ...(entry.concurrency !== undefined ? { queue: new PQueue({ concurrency: entry.concurrency }) } : {}) }
+        lane = {
+          starts: [],
+          active: 0,
+          ...(entry.concurrency !== undefined ? { queue: new PQueue({ concurrency: entry.concurrency }) } : {}),
+        }
         lanes.set(id, lane)
       }
       const l = lane
       const rate = entry.rateLimit
-      const describe = [entry.concurrency !== undefined ? `concurrency ${entry.concurrency}` : '', rate ? `${rate.limit} per ${rate.interval} ms` : ''].filter(Boolean).join(', ')
+      const describe = [
+        entry.concurrency !== undefined ? `concurrency ${entry.concurrency}` : '',
+        rate ? `${rate.limit} per ${rate.interval} ms` : '',
+      ]
+        .filter(Boolean)
+        .join(', ')
       let told = false
       const tell = () => {
         if (told) return

@@ -63,7 +63,11 @@ export function rawWith(planned: PlannedStep): Readonly<Record<string, unknown>>
  * Binds recipes to plugins and compiles their conditions and templates, once,
  * at load time. Every problem is collected, so `check` shows all of them.
  */
-export async function planRecipes(config: ResolvedConfig, registry: ActionRegistry, renderer: Renderer): Promise<{ plan: Plan; issues: ConfigIssue[] }> {
+export async function planRecipes(
+  config: ResolvedConfig,
+  registry: ActionRegistry,
+  renderer: Renderer,
+): Promise<{ plan: Plan; issues: ConfigIssue[] }> {
   const issues: ConfigIssue[] = []
   const patterns: PatternUse[] = []
   const recipes: PlannedRecipe[] = []
@@ -87,9 +91,12 @@ export async function planRecipes(config: ResolvedConfig, registry: ActionRegist
       const raw = step.with && typeof step.with === 'object' && !Array.isArray(step.with) ? step.with : {}
       const input = renderer.compileInput(raw, `${path}.with`, issues)
       // `url: process.env.BUILD_HOOK_URL` with the variable unset (or empty) means "not configured yet".
-      const unset = Object.entries(raw).filter(([, v]) => v === undefined || v === '').map(([k]) => k)
+      const unset = Object.entries(raw)
+        .filter(([, v]) => v === undefined || v === '')
+        .map(([k]) => k)
       issues.push(...(await staticInputIssues(entry, raw, `${path}.with`, unset)))
-      if (typeof raw.template === 'string' && !raw.template.includes('{{')) renderer.checkTemplate(raw.template, `${path}.with.template`, issues)
+      if (typeof raw.template === 'string' && !raw.template.includes('{{'))
+        renderer.checkTemplate(raw.template, `${path}.with.template`, issues)
       const planned: PlannedStep = {
         index: si,
         step,
@@ -104,7 +111,11 @@ export async function planRecipes(config: ResolvedConfig, registry: ActionRegist
       // A step's debounce defaults to the step itself: one run for all titles (a site rebuild).
       const debounce = planDebounce(step.debounce, '', `${path}.debounce`, renderer, issues)
       if (debounce) planned.debounce = debounce
-      const reason = entry.previewReason ?? (unset.length ? `with.${unset.join(', with.')} ${unset.length === 1 ? 'is' : 'are'} not set (an unset environment variable?)` : undefined)
+      const reason =
+        entry.previewReason ??
+        (unset.length
+          ? `with.${unset.join(', with.')} ${unset.length === 1 ? 'is' : 'are'} not set (an unset environment variable?)`
+          : undefined)
       if (reason) {
         planned.previewReason = reason
         previews.push({ label, reason })
@@ -155,7 +166,13 @@ function planOnce(value: OnceOption | undefined, path: string, renderer: Rendere
   return planned
 }
 
-function planDebounce(value: DebounceOption | undefined, defaultKey: string, path: string, renderer: Renderer, issues: ConfigIssue[]): PlannedDebounce | undefined {
+function planDebounce(
+  value: DebounceOption | undefined,
+  defaultKey: string,
+  path: string,
+  renderer: Renderer,
+  issues: ConfigIssue[],
+): PlannedDebounce | undefined {
   const debounce = resolveDebounce(value)
   if (!debounce) return undefined
   const planned: PlannedDebounce = { key: renderer.compileString(debounce.key ?? defaultKey, `${path}.key`, issues), wait: debounce.wait }

@@ -44,7 +44,8 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
   async function loadContext(run: StepRun, { payload, info }: LoadedEvent) {
     const siblings = (await store.runsForEvent(run.eventId)).filter((r) => r.recipe === run.recipe)
     const steps: Record<string, unknown> = {}
-    for (const r of siblings) if (r.stepName && r.stepIndex < run.stepIndex && (r.state === 'done' || r.state === 'previewed')) steps[r.stepName] = r.result
+    for (const r of siblings)
+      if (r.stepName && r.stepIndex < run.stepIndex && (r.state === 'done' || r.state === 'previewed')) steps[r.stepName] = r.result
     const ctx = buildContext({ payload, event: info, vars: config.vars, recipe: { name: run.recipe }, steps })
     return { payload, info, siblings, steps, ctx }
   }
@@ -68,7 +69,14 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
   }
 
   /** After a failed attempt: retry later, or dead. Returns true when it will retry. */
-  async function failed(run: StepRun, planned: PlannedStep, input: unknown, result: Extract<AttemptResult, { outcome: 'failed' }>, siblings: StepRun[], rlog: Logger): Promise<boolean> {
+  async function failed(
+    run: StepRun,
+    planned: PlannedStep,
+    input: unknown,
+    result: Extract<AttemptResult, { outcome: 'failed' }>,
+    siblings: StepRun[],
+    rlog: Logger,
+  ): Promise<boolean> {
     const { err, attempt } = result
     // Errors are stored and printed: a plugin's message quoting a URL must not carry its token there.
     const message = redactText(err instanceof Error ? err.message : String(err))
@@ -119,7 +127,12 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
     const { payload, info, siblings, steps, ctx } = await loadContext(run, event)
 
     // The config may have changed since the run was recorded: never run a different step in its place.
-    const changed = !planned || !plannedRecipe ? 'is no longer in the config' : planned.step.action !== run.action || (planned.step.name ?? undefined) !== run.stepName ? `changed to ${planned.step.action}${planned.step.name ? ` "${planned.step.name}"` : ''}` : undefined
+    const changed =
+      !planned || !plannedRecipe
+        ? 'is no longer in the config'
+        : planned.step.action !== run.action || (planned.step.name ?? undefined) !== run.stepName
+          ? `changed to ${planned.step.action}${planned.step.name ? ` "${planned.step.name}"` : ''}`
+          : undefined
     if (changed || !plannedRecipe || !planned) {
       const reason = `recipe "${run.recipe}" step ${run.stepIndex + 1} (${run.action}) ${changed} since this run was recorded; use retry to run the new step`
       rlog.warn(`step skipped: ${reason}`)
@@ -161,7 +174,9 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
 
     const key = safeKey(planned, input)
     const attempt = { run, planned, input, payload, info, steps, ctx, log: rlog }
-    const result = await limits.run<AttemptResult>(run.action, planned.entry, key, rlog, { outcome: 'gone' }, () => runAttempt(attempt, store, renderer, running))
+    const result = await limits.run<AttemptResult>(run.action, planned.entry, key, rlog, { outcome: 'gone' }, () =>
+      runAttempt(attempt, store, renderer, running),
+    )
     if (result.outcome === 'gone') return
     if (result.outcome === 'ok') return following(run, siblings)
     if (await failed(run, planned, input, result, siblings, rlog)) return
@@ -170,8 +185,15 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
 
   /** Runs a step debounce coalesced away: their recipes go on with the step after them. */
   async function continueReplaced(replaced: StepRun[], rlog: Logger): Promise<void> {
-    rlog.info({ replaced: replaced.map((r) => r.id) }, `debounce: coalesced ${replaced.length} earlier run${replaced.length === 1 ? '' : 's'} into this one (latest payload wins)`)
-    for (const r of replaced) following(r, (await store.runsForEvent(r.eventId)).filter((x) => x.recipe === r.recipe))
+    rlog.info(
+      { replaced: replaced.map((r) => r.id) },
+      `debounce: coalesced ${replaced.length} earlier run${replaced.length === 1 ? '' : 's'} into this one (latest payload wins)`,
+    )
+    for (const r of replaced)
+      following(
+        r,
+        (await store.runsForEvent(r.eventId)).filter((x) => x.recipe === r.recipe),
+      )
   }
 
   return {

@@ -48,15 +48,28 @@ export function createReceiver({ config, store, log, onAccepted }: ReceiverOptio
   let accepting = false
 
   async function receive(req: IncomingMessage, res: ServerResponse, type: EventType): Promise<void> {
-    if (!accepting || !store.isReady()) throw new HttpError(503, 'not_ready', 'the runner is not accepting deliveries right now; retry later', { 'retry-after': RETRY_AFTER })
+    if (!accepting || !store.isReady())
+      throw new HttpError(503, 'not_ready', 'the runner is not accepting deliveries right now; retry later', { 'retry-after': RETRY_AFTER })
     checkKey(type, req.headers['x-audiorista-key'])
     const charset = checkContentType(req.headers['content-type'])
     const encoding = req.headers['content-encoding']
-    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') throw new HttpError(415, 'unsupported_encoding', `Content-Encoding ${encoding.slice(0, 40)} is not supported; send the JSON uncompressed`)
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity')
+      throw new HttpError(
+        415,
+        'unsupported_encoding',
+        `Content-Encoding ${encoding.slice(0, 40)} is not supported; send the JSON uncompressed`,
+      )
     const text = await readBody(req, config.server.bodyLimit, charset)
     const { hash, title, payload } = inspect(text)
     const receivedAt = Date.now()
-    const { id, duplicate } = await store.accept({ type, body: text, hash, receivedAt, dedupeWindow: config.dedupe.window, ...(title === undefined ? {} : { title }) })
+    const { id, duplicate } = await store.accept({
+      type,
+      body: text,
+      hash,
+      receivedAt,
+      dedupeWindow: config.dedupe.window,
+      ...(title === undefined ? {} : { title }),
+    })
     sendJson(res, duplicate ? 200 : 202, { accepted: true, duplicate, id })
     log.info({ eventId: id, event: type, duplicate, bytes: text.length }, duplicate ? 'duplicate delivery' : 'delivery accepted')
     if (!duplicate) onAccepted?.({ id, type, text, receivedAt, ...(payload ? { payload } : {}) })
@@ -64,7 +77,9 @@ export function createReceiver({ config, store, log, onAccepted }: ReceiverOptio
 
   function fail(req: IncomingMessage, res: ServerResponse, err: unknown, type?: string): void {
     const known = err instanceof HttpError
-    const httpErr = known ? err : new HttpError(503, 'store_unavailable', 'the delivery could not be stored; retry later', { 'retry-after': RETRY_AFTER })
+    const httpErr = known
+      ? err
+      : new HttpError(503, 'store_unavailable', 'the delivery could not be stored; retry later', { 'retry-after': RETRY_AFTER })
     if (!known) {
       const status = err instanceof RunnerError && err.status ? err.status : 503
       if (status !== 503) log.error({ err }, 'unexpected receiver error')
@@ -80,7 +95,10 @@ export function createReceiver({ config, store, log, onAccepted }: ReceiverOptio
     }
     sendJson(res, httpErr.status ?? 500, { error: { code: httpErr.code, message: httpErr.message } }, headers)
     // Never the query string: a sender may put a key there.
-    log.warn({ status: httpErr.status, code: httpErr.code, event: type, path: (req.url ?? '').split('?')[0]!.slice(0, 200) }, 'delivery rejected')
+    log.warn(
+      { status: httpErr.status, code: httpErr.code, event: type, path: (req.url ?? '').split('?')[0]!.slice(0, 200) },
+      'delivery rejected',
+    )
   }
 
   return {
@@ -94,7 +112,16 @@ export function createReceiver({ config, store, log, onAccepted }: ReceiverOptio
       if (q !== -1) name = name.slice(0, q)
       if (name.endsWith('/')) name = name.slice(0, -1)
       if (!EVENTS.has(name)) {
-        fail(req, res, new HttpError(404, 'unknown_event', `unknown event "${name.slice(0, 60)}"; use one of ${EVENT_TYPES.map((e) => `${config.server.basePath}/${e}`).join(', ')}`), name)
+        fail(
+          req,
+          res,
+          new HttpError(
+            404,
+            'unknown_event',
+            `unknown event "${name.slice(0, 60)}"; use one of ${EVENT_TYPES.map((e) => `${config.server.basePath}/${e}`).join(', ')}`,
+          ),
+          name,
+        )
         return true
       }
       if (req.method !== 'POST') {
@@ -154,7 +181,6 @@ function absolutePath(url: string): string {
     return url
   }
 }
-
 
 function describe(err: unknown): string {
   const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : ''

@@ -20,12 +20,18 @@ export function createHttpServer({ config, receiver, isReady }: HttpServerOption
   const other = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0]!
     if (path === '/healthz' || path === '/readyz') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: { code: 'method_not_allowed', message: `use GET ${path}` } }, { allow: 'GET, HEAD' })
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return sendJson(res, 405, { error: { code: 'method_not_allowed', message: `use GET ${path}` } }, { allow: 'GET, HEAD' })
       if (path === '/healthz') return sendJson(res, 200, { ok: true })
       const ready = isReady()
       return sendJson(res, ready ? 200 : 503, { ready }, ready ? {} : { 'retry-after': '5' })
     }
-    sendJson(res, 404, { error: { code: 'not_found', message: `nothing at ${req.method} ${path.slice(0, 100)}; webhooks go to POST ${config.server.basePath}/{event}` } })
+    sendJson(res, 404, {
+      error: {
+        code: 'not_found',
+        message: `nothing at ${req.method} ${path.slice(0, 100)}; webhooks go to POST ${config.server.basePath}/{event}`,
+      },
+    })
   }
 
   const server = createServer(

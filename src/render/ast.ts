@@ -92,9 +92,7 @@ function wrap(walk: Walk, node: hbs.AST.MustacheStatement, scope: string[], help
   const simple = path.parts.length === 1 && path.depth === 0 && !path.data && !/^\.|this\b/.test(path.original)
   // `{{upper}}` with no arguments still calls the helper when one has that name.
   const isCall =
-    (node.params?.length ?? 0) > 0 ||
-    node.hash != null ||
-    (simple && !scope.includes(path.original) && walk.isHelper(path.original))
+    (node.params?.length ?? 0) > 0 || node.hash != null || (simple && !scope.includes(path.original) && walk.isHelper(path.original))
   const subject: hbs.AST.Expression = isCall
     ? ({ type: 'SubExpression', path, params: node.params, hash: node.hash, loc: node.loc } as hbs.AST.SubExpression)
     : path

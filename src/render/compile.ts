@@ -28,7 +28,6 @@ interface RunData {
   escape?: EscapeMode
   sink?: Sink
 }
-
 // Handlebars's own plumbing, never named in templates or in messages.
 // Handlebars prints prototype-access denials (a payload naming `constructor`, say) to the console;
 // they are expected and harmless here, and must not break the JSON log lines.
@@ -56,7 +55,9 @@ export function createCompiler({ helpers = {} }: { helpers?: Record<string, Help
     return value instanceof Handlebars.SafeString ? value.toHTML() : toText(value)
   })
   const isHelper = (name: string) => Object.hasOwn(env.helpers, name)
-  const known = Object.keys(env.helpers).filter((name) => !INTERNAL.has(name)).sort()
+  const known = Object.keys(env.helpers)
+    .filter((name) => !INTERNAL.has(name))
+    .sort()
   const hint = `; known helpers: ${known.join(', ')}`
 
   function compileSource(source: string): Compiled {
@@ -84,17 +85,25 @@ function shapeOf(ast: hbs.AST.Program): Shape {
 }
 
 /** Per-expression escaping of each mode; the whole-value checks of the others are the renderer's. */
-const EXPRESSION_MODE: Record<EscapeMode, EscapeMode> = { none: 'none', html: 'html', slack: 'slack', url: 'url', json: 'none', address: 'none', arg: 'none' }
+const EXPRESSION_MODE: Record<EscapeMode, EscapeMode> = {
+  none: 'none',
+  html: 'html',
+  slack: 'slack',
+  url: 'url',
+  json: 'none',
+  address: 'none',
+  arg: 'none',
+}
 
 // Data frames reach nested blocks (`#each`), so the escape helper sees the mode everywhere.
 const RUN_OPTIONS = Object.fromEntries(
-  Object.entries(EXPRESSION_MODE).map(([mode, escape]) => [mode, Object.freeze({ data: Object.freeze({ escape }) })]),
+  Object.entries(EXPRESSION_MODE).map(([mode, perExpression]) => [mode, Object.freeze({ data: Object.freeze({ escape: perExpression }) })]),
 ) as Record<EscapeMode, Handlebars.RuntimeOptions>
 
 /** Runs a compiled template for one destination; a `sink` receives the raw value of the (last) expression. */
-export function run(template: Template, ctx: unknown, escape: EscapeMode, sink?: Sink): string {
-  if (sink) return template(ctx, { data: { escape: EXPRESSION_MODE[escape] ?? 'none', sink } })
-  return template(ctx, RUN_OPTIONS[escape] ?? RUN_OPTIONS.none)
+export function run(template: Template, ctx: unknown, mode: EscapeMode, sink?: Sink): string {
+  if (sink) return template(ctx, { data: { escape: EXPRESSION_MODE[mode] ?? 'none', sink } })
+  return template(ctx, RUN_OPTIONS[mode] ?? RUN_OPTIONS.none)
 }
 
 const TOKENS: Record<string, string> = {

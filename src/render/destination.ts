@@ -59,7 +59,7 @@ function wholeUrl(value: unknown, path: string): string {
 }
 
 const ADDRESS = /^[^\s@<>()[\],;:"\\]+@[^\s@<>()[\],;:"\\]+$/
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for.
 const CONTROL = /[\u0000-\u001f\u007f]/
 
 /** A templated recipient is exactly one address, never a list a value could extend. */
@@ -68,16 +68,21 @@ function oneAddress(text: string, path: string): string {
   const found = addressparser(text, { flatten: true }) as Array<{ name: string; address: string }>
   const real = found.filter((a) => a.address)
   if (real.length === 0) {
-    throw new RunnerError('address_empty', `${path} rendered ${text.trim() ? `${shown(text)}, which is no email address` : 'empty'}; it must be one address`)
+    throw new RunnerError(
+      'address_empty',
+      `${path} rendered ${text.trim() ? `${shown(text)}, which is no email address` : 'empty'}; it must be one address`,
+    )
   }
   if (real.length > 1) {
     throw new RunnerError(
       'address_many',
-      `${path} rendered ${real.length} addresses (${shown(text)}); a templated recipient must be exactly one (list several in the config: ['a@example.com', '{{email}}'])`,
+      `${path} rendered ${real.length} addresses (${shown(text)}); a templated recipient must be exactly one ` +
+        "(list several in the config: ['a@example.com', '{{email}}'])",
     )
   }
   const [{ name, address }] = real as [{ name: string; address: string }]
-  if (!ADDRESS.test(address)) throw new RunnerError('address_invalid', `${path} rendered ${shown(text)}, which is not a valid email address`)
+  if (!ADDRESS.test(address))
+    throw new RunnerError('address_invalid', `${path} rendered ${shown(text)}, which is not a valid email address`)
   return name ? `${JSON.stringify(name)} <${address}>` : address
 }
 

@@ -44,15 +44,10 @@ function urlComponent(value: unknown): string {
 }
 
 /** The mode of one leaf of a step's input, from the plugin's escape spec. */
-export function modeAt(escape: EscapeSpec, path: InputPath, input: Readonly<Record<string, unknown>> = {}): EscapeMode {
-  if (typeof escape === 'string') return escape
-  if (typeof escape === 'function') return escape(path, input)
+export function modeAt(spec: EscapeSpec, path: InputPath, input: Readonly<Record<string, unknown>> = {}): EscapeMode {
+  if (typeof spec === 'string') return spec
+  if (typeof spec === 'function') return spec(path, input)
   const field = path[0]
-  if (typeof field === 'string' && Object.hasOwn(escape, field)) return escape[field] ?? 'none'
-  return escape['*'] ?? 'none'
-}
-
-/** Kept for callers that think in top-level fields. */
-export function modeFor(escape: EscapeMode | Record<string, EscapeMode>, field: string | undefined): EscapeMode {
-  return modeAt(escape, field === undefined ? [] : [field])
+  if (typeof field === 'string' && Object.hasOwn(spec, field)) return spec[field] ?? 'none'
+  return spec['*'] ?? 'none'
 }

@@ -87,16 +87,21 @@ export function createRenderer({ templatesDir, helpers }: RendererOptions) {
   }
 
   /** Renders one compiled string; unescaped unless told otherwise. */
-  function renderString(compiled: CompiledString, ctx: TemplateContext, escape: EscapeMode = 'none'): string {
+  function renderString(compiled: CompiledString, ctx: TemplateContext, mode: EscapeMode = 'none'): string {
     if (compiled.kind === 'value') return typeof compiled.value === 'string' ? compiled.value : String(compiled.value ?? '')
     try {
-      return run(compiled.template, ctx, escape)
+      return run(compiled.template, ctx, mode)
     } catch (err) {
       throw renderFailed(compiled.path, err)
     }
   }
 
-  function renderNode(node: CompiledInput, ctx: TemplateContext, modeOf: (path: InputPath) => EscapeMode, path: Array<string | number>): unknown {
+  function renderNode(
+    node: CompiledInput,
+    ctx: TemplateContext,
+    modeOf: (path: InputPath) => EscapeMode,
+    path: Array<string | number>,
+  ): unknown {
     switch (node.kind) {
       case 'value':
         return node.value
@@ -115,19 +120,24 @@ export function createRenderer({ templatesDir, helpers }: RendererOptions) {
   }
 
   /**
-   * Renders leaf by leaf, each for where it goes: `escape` is a plugin's spec
+   * Renders leaf by leaf, each for where it goes: `spec` is a plugin's `escape`
    * (one mode, a mode per top-level field, or a function of the leaf's path
    * and `input`, the step's `with` as written in the config).
    */
-  function render(compiled: CompiledInput, ctx: TemplateContext, escape: EscapeSpec = 'none', input: Readonly<Record<string, unknown>> = {}): unknown {
-    return renderNode(compiled, ctx, (path) => modeAt(escape, path, input), [])
+  function render(
+    compiled: CompiledInput,
+    ctx: TemplateContext,
+    spec: EscapeSpec = 'none',
+    input: Readonly<Record<string, unknown>> = {},
+  ): unknown {
+    return renderNode(compiled, ctx, (path) => modeAt(spec, path, input), [])
   }
 
   /** Renders `<templatesDir>/<name>.hbs`; HTML-escaped unless told otherwise. */
-  function renderTemplate(name: string, ctx: TemplateContext, escape: EscapeMode = 'html'): string {
+  function renderTemplate(name: string, ctx: TemplateContext, mode: EscapeMode = 'html'): string {
     const template = files.load(name)
     try {
-      return run(template, ctx, escape)
+      return run(template, ctx, mode)
     } catch (err) {
       throw renderFailed(`template "${name}"`, err)
     }

@@ -33,7 +33,9 @@ export function createTemplateFiles(dir: string, compileSource: (source: string)
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         throw new RunnerError('template_not_found', `template "${name}" not found: create ${file}`, { cause: err })
       }
-      throw new RunnerError('template_unreadable', `template "${name}" cannot be read from ${file}: ${(err as Error).message}`, { cause: err })
+      throw new RunnerError('template_unreadable', `template "${name}" cannot be read from ${file}: ${(err as Error).message}`, {
+        cause: err,
+      })
     }
     const compiled = compileSource(source)
     if (!compiled.template) {

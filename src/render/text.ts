@@ -28,7 +28,12 @@ export function truncate(text: string, length: number, suffix = '…'): string {
   if (!Number.isFinite(length) || length < 0 || chars.length <= length) return text
   const tail = Array.from(suffix)
   if (tail.length >= length) return tail.slice(0, length).join('')
-  return chars.slice(0, length - tail.length).join('').trimEnd() + suffix
+  return (
+    chars
+      .slice(0, length - tail.length)
+      .join('')
+      .trimEnd() + suffix
+  )
 }
 
 const SIZE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB']

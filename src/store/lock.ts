@@ -18,7 +18,10 @@ export function lockStore(storePath: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
       const pid = Number(readFileSync(file, 'utf8').trim())
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new RunnerError('store_locked', `another runner (pid ${pid}) is using ${storePath}; stop it first, or give this one its own store.path`)
+        throw new RunnerError(
+          'store_locked',
+          `another runner (pid ${pid}) is using ${storePath}; stop it first, or give this one its own store.path`,
+        )
       }
       rmSync(file, { force: true })
     }

@@ -5,7 +5,18 @@ import type { EventType } from '../types.js'
 import { ensurePrivateDir, privateFile, tightenFile } from './files.js'
 import { newId } from './ids.js'
 import { SCHEMA } from './sqlite-schema.js'
-import type { AcceptResult, DebounceRequest, Delivery, EventQuery, EventSummary, NewRun, RunPatch, StepRun, Store, StoredEvent } from './store.js'
+import type {
+  AcceptResult,
+  DebounceRequest,
+  Delivery,
+  EventQuery,
+  EventSummary,
+  NewRun,
+  RunPatch,
+  StepRun,
+  Store,
+  StoredEvent,
+} from './store.js'
 
 export interface SqliteStoreOptions {
   /** `:memory:` works for tests that do not restart. */
@@ -55,30 +66,50 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
   let healthy = true
 
   const q = {
-    findDup: db.prepare<[string, string, number], { event_id: string }>('SELECT event_id FROM dedupe WHERE type = ? AND hash = ? AND expires_at > ?'),
+    findDup: db.prepare<[string, string, number], { event_id: string }>(
+      'SELECT event_id FROM dedupe WHERE type = ? AND hash = ? AND expires_at > ?',
+    ),
     insertEvent: db.prepare('INSERT INTO events (id, type, body, hash, title, received_at) VALUES (?, ?, ?, ?, ?, ?)'),
     putDedupe: db.prepare('INSERT OR REPLACE INTO dedupe (type, hash, event_id, expires_at) VALUES (?, ?, ?, ?)'),
     getEvent: db.prepare<[string], EventRow>('SELECT * FROM events WHERE id = ?'),
     // Ids are time-ordered (ULIDs), so paging by id keeps arrival order without reading bodies.
-    undispatched: db.prepare<[string, number], Pick<EventRow, 'id' | 'type'>>('SELECT id, type FROM events WHERE dispatched_at IS NULL AND id > ? ORDER BY id LIMIT ?'),
+    undispatched: db.prepare<[string, number], Pick<EventRow, 'id' | 'type'>>(
+      'SELECT id, type FROM events WHERE dispatched_at IS NULL AND id > ? ORDER BY id LIMIT ?',
+    ),
     markDispatched: db.prepare('UPDATE events SET dispatched_at = ? WHERE id = ?'),
-    insertRun: db.prepare('INSERT INTO runs (id, event_id, recipe, step_index, step_name, action, state, attempt, run_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, \'pending\', 0, ?, ?, ?)'),
+    insertRun: db.prepare(
+      "INSERT INTO runs (id, event_id, recipe, step_index, step_name, action, state, attempt, run_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+    ),
     getRun: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?'),
     runsForEvent: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE event_id = ? ORDER BY recipe, step_index, created_at'),
     openRuns: db.prepare<[], RunRow>("SELECT * FROM runs WHERE state IN ('pending', 'retrying', 'running') ORDER BY created_at, id"),
-    claim: db.prepare<[number, string], RunRow>("UPDATE runs SET state = 'running', attempt = attempt + 1, updated_at = ? WHERE id = ? AND state IN ('pending', 'retrying') RETURNING *"),
-    update: db.prepare('UPDATE runs SET state = @state, run_at = coalesce(@runAt, run_at), input = coalesce(@input, input), result = coalesce(@result, result), error = CASE WHEN @clearError THEN NULL ELSE coalesce(@error, error) END, attempt = coalesce(@attempt, attempt), updated_at = @now WHERE id = @id'),
-    findOnce: db.prepare<[string, number], { run_id: string }>('SELECT run_id FROM once_keys WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)'),
+    claim: db.prepare<[number, string], RunRow>(
+      "UPDATE runs SET state = 'running', attempt = attempt + 1, updated_at = ? WHERE id = ? AND state IN ('pending', 'retrying') RETURNING *",
+    ),
+    update: db.prepare(
+      'UPDATE runs SET state = @state, run_at = coalesce(@runAt, run_at), input = coalesce(@input, input), result = coalesce(@result, result), error = CASE WHEN @clearError THEN NULL ELSE coalesce(@error, error) END, attempt = coalesce(@attempt, attempt), updated_at = @now WHERE id = @id',
+    ),
+    findOnce: db.prepare<[string, number], { run_id: string }>(
+      'SELECT run_id FROM once_keys WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)',
+    ),
     putOnce: db.prepare('INSERT OR REPLACE INTO once_keys (key, run_id, expires_at) VALUES (?, ?, ?)'),
     dropOnce: db.prepare('DELETE FROM once_keys WHERE key = ? AND run_id = ?'),
-    getDebounce: db.prepare<[string], { run_id: string; first_at: number; due_at: number }>('SELECT run_id, first_at, due_at FROM debounces WHERE key = ?'),
+    getDebounce: db.prepare<[string], { run_id: string; first_at: number; due_at: number }>(
+      'SELECT run_id, first_at, due_at FROM debounces WHERE key = ?',
+    ),
     putDebounce: db.prepare('INSERT OR REPLACE INTO debounces (key, run_id, first_at, due_at) VALUES (?, ?, ?, ?)'),
     dropDebounce: db.prepare('DELETE FROM debounces WHERE key = ? AND run_id = ?'),
     delayRun: db.prepare('UPDATE runs SET run_at = ?, updated_at = ? WHERE id = ?'),
-    skipRun: db.prepare<[string, number, string], RunRow>("UPDATE runs SET state = 'skipped', error = ?, updated_at = ? WHERE id = ? AND state = 'pending' RETURNING *"),
-    skipLater: db.prepare("UPDATE runs SET state = 'skipped', error = ?, updated_at = ? WHERE event_id = ? AND recipe = ? AND step_index > ? AND state = 'pending'"),
+    skipRun: db.prepare<[string, number, string], RunRow>(
+      "UPDATE runs SET state = 'skipped', error = ?, updated_at = ? WHERE id = ? AND state = 'pending' RETURNING *",
+    ),
+    skipLater: db.prepare(
+      "UPDATE runs SET state = 'skipped', error = ?, updated_at = ? WHERE event_id = ? AND recipe = ? AND step_index > ? AND state = 'pending'",
+    ),
     dropOnceOf: db.prepare('DELETE FROM once_keys WHERE run_id = ?'),
-    skipJob: db.prepare<[string, number, string, string], RunRow>("UPDATE runs SET state = 'skipped', error = ?, updated_at = ? WHERE event_id = ? AND recipe = ? AND state = 'pending' RETURNING *"),
+    skipJob: db.prepare<[string, number, string, string], RunRow>(
+      "UPDATE runs SET state = 'skipped', error = ?, updated_at = ? WHERE event_id = ? AND recipe = ? AND state = 'pending' RETURNING *",
+    ),
   }
 
   const acceptOne = (d: Delivery): AcceptResult => {
@@ -190,7 +221,9 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
     const event = q.getEvent.get(id)
     if (!event) return undefined
     const copy = newId('evt')
-    db.prepare('INSERT INTO events (id, type, body, hash, title, received_at) SELECT ?, type, body, hash, title, ? FROM events WHERE id = ?').run(copy, now, id)
+    db.prepare(
+      'INSERT INTO events (id, type, body, hash, title, received_at) SELECT ?, type, body, hash, title, ? FROM events WHERE id = ?',
+    ).run(copy, now, id)
     return copy
   })
 
@@ -215,8 +248,7 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
     runsForEvent: (eventId) => guard(() => q.runsForEvent.all(eventId).map(toRun)),
     openRuns: () => guard(() => q.openRuns.all().map(toRun)),
     claimRun: (id, now) => write(() => toRunOrUndefined(q.claim.get(now, id))),
-    updateRun: (id, patch: RunPatch) =>
-      write(() => updateTx(id, patch)),
+    updateRun: (id, patch: RunPatch) => write(() => updateTx(id, patch)),
     claimOnce: (key, runId, now, expiresAt) => write(() => claimOnceTx(key, runId, now, expiresAt)),
     releaseOnce: (key, runId) => write(() => void q.dropOnce.run(key, runId)),
     debounce: (request) => write(() => debounceTx(request)),
@@ -225,8 +257,14 @@ export function createSqliteStore({ path, synchronous = 'normal' }: SqliteStoreO
       guard(() =>
         db.transaction(() => {
           // Unfinished work is never pruned, however old.
-          const runs = db.prepare("DELETE FROM runs WHERE event_id IN (SELECT id FROM events WHERE received_at < ?) AND state NOT IN ('pending', 'running', 'retrying')").run(before).changes
-          const events = db.prepare('DELETE FROM events WHERE received_at < ? AND dispatched_at IS NOT NULL AND id NOT IN (SELECT event_id FROM runs)').run(before).changes
+          const runs = db
+            .prepare(
+              "DELETE FROM runs WHERE event_id IN (SELECT id FROM events WHERE received_at < ?) AND state NOT IN ('pending', 'running', 'retrying')",
+            )
+            .run(before).changes
+          const events = db
+            .prepare('DELETE FROM events WHERE received_at < ? AND dispatched_at IS NOT NULL AND id NOT IN (SELECT event_id FROM runs)')
+            .run(before).changes
           const keys =
             db.prepare('DELETE FROM dedupe WHERE expires_at <= ?').run(now).changes +
             db.prepare('DELETE FROM once_keys WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now).changes +
@@ -333,7 +371,14 @@ function listEvents(db: Database.Database, { status, type, limit = 20 }: EventQu
     FROM events e ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`
   const sql = `SELECT * FROM (${inner}) ${status ? 'WHERE status = @status' : ''} ORDER BY received_at DESC, id DESC LIMIT @limit`
   if (status) params.status = status
-  const rows = db.prepare(sql).all(params) as Array<{ id: string; type: EventType; received_at: number; title: unknown; status: EventSummary['status']; runs: number }>
+  const rows = db.prepare(sql).all(params) as Array<{
+    id: string
+    type: EventType
+    received_at: number
+    title: unknown
+    status: EventSummary['status']
+    runs: number
+  }>
   return rows.map((r) => {
     const summary: EventSummary = { id: r.id, type: r.type, receivedAt: r.received_at, status: r.status, runs: r.runs }
     if (typeof r.title === 'string') summary.title = r.title

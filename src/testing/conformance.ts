@@ -19,6 +19,7 @@ export interface ConformanceEnv {
   /** Side effects so far (requests or messages the server received); `preview` must not add one. */
   sideEffects(): number
   /** Make the next run hang (the server stops answering), or return overrides that do. Without it the abort test is skipped. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: an arrange function may return nothing, or overrides.
   hang?(): void | Overrides | Promise<void | Overrides>
   /** Before each test, e.g. forget scripted answers. */
   reset?(): void | Promise<void>
@@ -30,6 +31,7 @@ export interface ConformanceEnv {
 export interface ErrorScenario<E extends ConformanceEnv> {
   name: string
   /** Script the failure (e.g. `server.replyOnce({ status: 503 })`), or return overrides that cause it. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: an arrange function may return nothing, or overrides.
   arrange(env: E): void | Overrides | Promise<void | Overrides>
   expect: 'permanent' | 'retryable'
   /** For `retryable`: the `retryAfter` (ms) the error must carry. */
@@ -79,10 +81,14 @@ export function describePluginConformance<E extends ConformanceEnv>(plugin: Acti
     })
 
     const noSecrets = (what: string, value: unknown) => {
-      const text = typeof value === 'string' ? value : JSON.stringify(value, (_k, v: unknown) => (v instanceof Error ? { ...v, message: v.message } : v))
+      const text =
+        typeof value === 'string'
+          ? value
+          : JSON.stringify(value, (_k, v: unknown) => (v instanceof Error ? { ...v, message: v.message } : v))
       for (const secret of env.secrets ?? []) expect(text ?? '', `${what} must not contain a secret`).not.toContain(secret)
     }
 
+    // biome-ignore lint/suspicious/noExplicitAny: the plugin under test decides its settings' type.
     const prepare = async (overrides: Overrides = {}): Promise<{ input: unknown; ctx: TestContext<any> }> => {
       const s = await validateWith(plugin.settings, 'settings' in overrides ? overrides.settings : (env.settings ?? {}), 'settings')
       expect(s.issues).toEqual([])
@@ -94,16 +100,19 @@ export function describePluginConformance<E extends ConformanceEnv>(plugin: Acti
     it('has a name, a run function and known escape modes', () => {
       expect(plugin.name).toMatch(/^[a-z][\w-]*$/)
       expect(typeof plugin.run).toBe('function')
-      const escape = plugin.escape ?? 'none'
+      const spec = plugin.escape ?? 'none'
       const fields = [...Object.keys(env.input ?? {}), '*']
+      const input = (env.input ?? {}) as Record<string, unknown>
       const modes =
-        typeof escape === 'function' ? fields.map((f) => escape([f], (env.input ?? {}) as Record<string, unknown>)) : typeof escape === 'object' ? Object.values(escape) : [escape]
+        typeof spec === 'function' ? fields.map((f) => spec([f], input)) : typeof spec === 'object' ? Object.values(spec) : [spec]
       for (const mode of modes) expect(ESCAPE_MODES).toContain(mode)
     })
 
     it('accepts valid settings and rejects invalid ones', async () => {
-      for (const s of [env.settings ?? {}, ...(spec.settings?.valid ?? [])]) expect((await validateWith(plugin.settings, s, 'settings')).issues, JSON.stringify(s)).toEqual([])
-      for (const s of spec.settings?.invalid ?? []) expect((await validateWith(plugin.settings, s, 'settings')).issues.length, JSON.stringify(s)).toBeGreaterThan(0)
+      for (const s of [env.settings ?? {}, ...(spec.settings?.valid ?? [])])
+        expect((await validateWith(plugin.settings, s, 'settings')).issues, JSON.stringify(s)).toEqual([])
+      for (const s of spec.settings?.invalid ?? [])
+        expect((await validateWith(plugin.settings, s, 'settings')).issues.length, JSON.stringify(s)).toBeGreaterThan(0)
     })
 
     it('accepts valid input and rejects invalid input with a path', async () => {
@@ -158,7 +167,10 @@ export function describePluginConformance<E extends ConformanceEnv>(plugin: Acti
       const { input, ctx } = await prepare((await env.hang()) ?? {})
       const within = spec.abortWithin ?? 2000
       const started = Date.now()
-      const settled = plugin.run(input, ctx).then(() => 'resolved', (err: unknown) => err)
+      const settled = plugin.run(input, ctx).then(
+        () => 'resolved',
+        (err: unknown) => err,
+      )
       setTimeout(() => ctx.abort(), 50)
       const timer = new Promise((r) => setTimeout(() => r('still running'), within + 50))
       const outcome = await Promise.race([settled, timer])

@@ -11,7 +11,7 @@ export interface LogLine {
 
 export interface TestContextOptions<S = Record<string, unknown>> extends Partial<Omit<ActionContext<S>, 'log' | 'renderTemplate'>> {
   /** Templates by name for `renderTemplate`: the rendered text, or a function of the escape mode. Others are `template_not_found`. */
-  templates?: Record<string, string | ((escape: EscapeMode) => string)>
+  templates?: Record<string, string | ((mode: EscapeMode) => string)>
   /** Collect log lines into this array (e.g. one shared by several contexts). */
   logs?: LogLine[]
 }
@@ -28,7 +28,9 @@ function captureLogger(lines: LogLine[], bindings: Record<string, unknown>): Log
   const at =
     (level: LogLine['level']) =>
     (a: object | string, msg?: string): void => {
-      lines.push(typeof a === 'string' ? { level, ...bindings, msg: a } : { level, ...bindings, ...a, ...(msg === undefined ? {} : { msg }) })
+      lines.push(
+        typeof a === 'string' ? { level, ...bindings, msg: a } : { level, ...bindings, ...a, ...(msg === undefined ? {} : { msg }) },
+      )
     }
   return {
     debug: at('debug'),
@@ -63,10 +65,10 @@ export function createTestContext<S = Record<string, unknown>>(options: TestCont
     log: captureLogger(logs, {}),
     logs,
     abort: (reason?: unknown) => controller.abort(reason ?? new RunnerError('aborted', 'aborted by the test')),
-    renderTemplate(name, escape = 'none') {
+    renderTemplate(name, mode = 'none') {
       const t = templates[name]
       if (t === undefined) throw new RunnerError('template_not_found', `template "${name}" not found`)
-      return typeof t === 'function' ? t(escape) : t
+      return typeof t === 'function' ? t(mode) : t
     },
   }
 }

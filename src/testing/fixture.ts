@@ -18,7 +18,21 @@ export function titleFixture(): Payload {
     created: '2026-11-20T10:00:00Z',
     extra: [],
     assets: [
-      { type: 1, order: 1, id: 9001, name: 'part-1.mp3', content_type: 'audio/mpeg', media_type: 'audio', storage_media_type: 'hls', duration_ms: 1834000, pages: 0, fixed_layout: false, filesize_bytes: 29345000, download_type: 'stream', chapters: [] },
+      {
+        type: 1,
+        order: 1,
+        id: 9001,
+        name: 'part-1.mp3',
+        content_type: 'audio/mpeg',
+        media_type: 'audio',
+        storage_media_type: 'hls',
+        duration_ms: 1834000,
+        pages: 0,
+        fixed_layout: false,
+        filesize_bytes: 29345000,
+        download_type: 'stream',
+        chapters: [],
+      },
     ],
     tags: [
       { name: 'Podcast', slug: 'podcast' },

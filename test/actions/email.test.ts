@@ -35,7 +35,10 @@ describePluginConformance(email, {
     invalid: [{ transport: 'smtp.example.com' }, { transport: 25 }, { from: ['a@example.com'] }],
   },
   input: {
-    valid: [{ to: ['a@example.com', 'b@example.com'], cc: 'c@example.com', html: '<p>hi</p>' }, { to: '', template: 'creator-ready' }],
+    valid: [
+      { to: ['a@example.com', 'b@example.com'], cc: 'c@example.com', html: '<p>hi</p>' },
+      { to: '', template: 'creator-ready' },
+    ],
     invalid: [{ to: 'a@example.com' }, { to: 5, text: 'x' }, { to: 'a@example.com', subject: { x: 1 }, text: 'x' }],
   },
   credentials: {
@@ -46,9 +49,21 @@ describePluginConformance(email, {
     { name: 'a 451 at RCPT', arrange: (e) => e.smtp.once({ stage: 'rcpt', code: 451, message: 'Try again later' }), expect: 'retryable' },
     { name: 'a 421 at connect', arrange: (e) => e.smtp.once({ stage: 'connect', code: 421, message: 'Too busy' }), expect: 'retryable' },
     { name: 'a 550 at RCPT', arrange: (e) => e.smtp.once({ stage: 'rcpt', code: 550, message: 'No such user' }), expect: 'permanent' },
-    { name: 'a 554 after DATA', arrange: (e) => e.smtp.once({ stage: 'data', code: 554, message: 'Looks like spam' }), expect: 'permanent' },
-    { name: 'a refused connection', arrange: (e) => ({ settings: { transport: `smtp://runner:${PASSWORD}@127.0.0.1:${e.refused}`, from: FROM } }), expect: 'retryable' },
-    { name: 'a wrong password (EAUTH)', arrange: (e) => ({ settings: { transport: e.smtp.url.replace(PASSWORD, 'wrong'), from: FROM } }), expect: 'permanent' },
+    {
+      name: 'a 554 after DATA',
+      arrange: (e) => e.smtp.once({ stage: 'data', code: 554, message: 'Looks like spam' }),
+      expect: 'permanent',
+    },
+    {
+      name: 'a refused connection',
+      arrange: (e) => ({ settings: { transport: `smtp://runner:${PASSWORD}@127.0.0.1:${e.refused}`, from: FROM } }),
+      expect: 'retryable',
+    },
+    {
+      name: 'a wrong password (EAUTH)',
+      arrange: (e) => ({ settings: { transport: e.smtp.url.replace(PASSWORD, 'wrong'), from: FROM } }),
+      expect: 'permanent',
+    },
     { name: "'to' rendered empty", arrange: () => ({ input: { to: ' , ', subject: 'x', text: 'x' } }), expect: 'permanent' },
   ],
 })
@@ -64,21 +79,41 @@ describe('email', () => {
   beforeEach(() => smtp.reset())
 
   it('delivers To, Subject, text and HTML as rendered', async () => {
-    const result = await run({ to: 'jane@example.com', cc: ['ed@example.com'], subject: 'Your title "Episode 42" is live', text: 'Hi Jane', html: '<p>Hi <b>Jane</b> &amp; co</p>' }, settings)
+    const result = await run(
+      {
+        to: 'jane@example.com',
+        cc: ['ed@example.com'],
+        subject: 'Your title "Episode 42" is live',
+        text: 'Hi Jane',
+        html: '<p>Hi <b>Jane</b> &amp; co</p>',
+      },
+      settings,
+    )
     expect(result).toEqual({ messageId: expect.stringMatching(/^<.+>$/), accepted: ['jane@example.com', 'ed@example.com'], rejected: [] })
     const [mail] = smtp.messages
-    expect(mail).toMatchObject({ from: 'releases@example.com', to: ['jane@example.com', 'ed@example.com'], subject: 'Your title "Episode 42" is live', text: 'Hi Jane', html: '<p>Hi <b>Jane</b> &amp; co</p>' })
+    expect(mail).toMatchObject({
+      from: 'releases@example.com',
+      to: ['jane@example.com', 'ed@example.com'],
+      subject: 'Your title "Episode 42" is live',
+      text: 'Hi Jane',
+      html: '<p>Hi <b>Jane</b> &amp; co</p>',
+    })
     expect(mail!.headers).toMatchObject({ from: FROM, to: 'jane@example.com', cc: 'ed@example.com' })
   })
 
   it('renders a template as HTML, with its .text twin as the text part', async () => {
-    const templates = { 'creator-ready': (escape: string) => `<h1>Live</h1><p>escape=${escape}</p>`, 'creator-ready.text': (escape: string) => `Live (escape=${escape})` }
+    const templates = {
+      'creator-ready': (mode: string) => `<h1>Live</h1><p>escape=${mode}</p>`,
+      'creator-ready.text': (mode: string) => `Live (escape=${mode})`,
+    }
     await run({ to: 'jane@example.com', subject: 'Live', template: 'creator-ready' }, settings, { templates })
     expect(smtp.messages[0]).toMatchObject({ html: '<h1>Live</h1><p>escape=html</p>', text: 'Live (escape=none)' })
   })
 
   it('makes the text part from the HTML when the template has no text twin', async () => {
-    const templates = { 'creator-ready': '<p>Your title <b>Episode 42</b> is live:</p><p><a href="https://example.com/t/4211">listen</a></p>' }
+    const templates = {
+      'creator-ready': '<p>Your title <b>Episode 42</b> is live:</p><p><a href="https://example.com/t/4211">listen</a></p>',
+    }
     await run({ to: 'jane@example.com', subject: 'Live', template: 'creator-ready' }, settings, { templates })
     expect(smtp.messages[0]!.text).toBe('Your title Episode 42 is live:\n\nlisten (https://example.com/t/4211)')
   })
@@ -110,7 +145,10 @@ describe('email', () => {
 
   it('keeps the SMTP password out of errors', async () => {
     const locked = await createSmtpSink({ auth: { user: 'runner', pass: 'right' } })
-    const err = await run({ to: 'jane@example.com', text: 'x' }, { transport: `smtp://runner:${PASSWORD}@127.0.0.1:${locked.port}`, from: FROM }).catch((e: Error) => e)
+    const err = await run(
+      { to: 'jane@example.com', text: 'x' },
+      { transport: `smtp://runner:${PASSWORD}@127.0.0.1:${locked.port}`, from: FROM },
+    ).catch((e: Error) => e)
     expect(classifyError(err).kind).toBe('permanent')
     expect((err as Error).message).toMatch(/login failed/)
     expect(JSON.stringify({ ...(err as object), message: (err as Error).message })).not.toContain(PASSWORD)
@@ -118,6 +156,8 @@ describe('email', () => {
   })
 
   it('makes readable text from HTML', () => {
-    expect(htmlToText('<style>p{}</style><h1>Title</h1><ul><li>One</li><li>Two &amp; three</li></ul>Line<br>break')).toBe('Title\n\n- One\n- Two & three\n\nLine\nbreak')
+    expect(htmlToText('<style>p{}</style><h1>Title</h1><ul><li>One</li><li>Two &amp; three</li></ul>Line<br>break')).toBe(
+      'Title\n\n- One\n- Two & three\n\nLine\nbreak',
+    )
   })
 })

@@ -33,7 +33,11 @@ describePluginConformance(exec, {
   },
   errors: [
     { name: 'a non-zero exit', arrange: () => ({ input: script('process.exit(3)') }), expect: 'retryable' },
-    { name: 'an exit code listed in permanentExitCodes', arrange: () => ({ input: { ...script('process.exit(2)'), permanentExitCodes: [2] } }), expect: 'permanent' },
+    {
+      name: 'an exit code listed in permanentExitCodes',
+      arrange: () => ({ input: { ...script('process.exit(2)'), permanentExitCodes: [2] } }),
+      expect: 'permanent',
+    },
     { name: 'a command that does not exist', arrange: () => ({ input: { command: 'no-such-command-audiorista' } }), expect: 'permanent' },
   ],
 })
@@ -47,7 +51,7 @@ describe('exec', () => {
 
   it('gives the program the payload as JSON on stdin', async () => {
     const ctx = createTestContext()
-    const result = await run(script("process.stdin.pipe(process.stdout)"), ctx)
+    const result = await run(script('process.stdin.pipe(process.stdout)'), ctx)
     expect(result).toEqual({ exitCode: 0, stdout: JSON.stringify(ctx.payload) })
   })
 
@@ -59,7 +63,10 @@ describe('exec', () => {
   })
 
   it('passes arguments as they are, without a shell', async () => {
-    const result = await run({ command: node, args: ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', '$HOME', '; rm -rf /', '*'] })
+    const result = await run({
+      command: node,
+      args: ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', '$HOME', '; rm -rf /', '*'],
+    })
     expect(result).toEqual({ exitCode: 0, stdout: JSON.stringify(['$HOME', '; rm -rf /', '*']) })
   })
 
@@ -79,7 +86,10 @@ describe('exec', () => {
   it('kills the program when the signal aborts', async () => {
     const pidFile = join(dir, 'pid')
     const ctx = createTestContext()
-    const running = run(script(`require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000)`), ctx)
+    const running = run(
+      script(`require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000)`),
+      ctx,
+    )
     const pid = await (async () => {
       for (let i = 0; i < 100; i++) {
         const text = await readFile(pidFile, 'utf8').catch(() => '')
@@ -96,7 +106,9 @@ describe('exec', () => {
   })
 
   it('describes the command line in a preview', () => {
-    expect(exec.preview!({ command: 'deploy', args: ['--site', 'my site'], cwd: '/srv' } as never, createTestContext())).toBe("would run deploy --site 'my site' (in /srv)")
+    expect(exec.preview!({ command: 'deploy', args: ['--site', 'my site'], cwd: '/srv' } as never, createTestContext())).toBe(
+      "would run deploy --site 'my site' (in /srv)",
+    )
   })
 })
 

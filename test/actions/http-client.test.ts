@@ -10,12 +10,24 @@ afterEach(async () => {
   sink = other = undefined
 })
 
-const req = (body?: string) => ({ method: 'POST', headers: new Headers({ 'content-type': 'application/json' }), signal: new AbortController().signal, limit: 10, ...(body ? { body } : {}) })
+const req = (body?: string) => ({
+  method: 'POST',
+  headers: new Headers({ 'content-type': 'application/json' }),
+  signal: new AbortController().signal,
+  limit: 10,
+  ...(body ? { body } : {}),
+})
 
 describe('httpRequest (node:http, as the http action uses it)', () => {
   it('follows a 307 with the same method and body, and a 303 as a GET without a body', async () => {
     sink = await createHttpSink()
-    sink.reply((r) => (r.path === '/a' ? { status: 307, headers: { location: '/b' } } : r.path === '/b' ? { status: 303, headers: { location: '/c' } } : { status: 200, body: 'x'.repeat(100) }))
+    sink.reply((r) =>
+      r.path === '/a'
+        ? { status: 307, headers: { location: '/b' } }
+        : r.path === '/b'
+          ? { status: 303, headers: { location: '/c' } }
+          : { status: 200, body: 'x'.repeat(100) },
+    )
     const res = await httpRequest(`${sink.url}/a`, req('{"n":1}'))
     expect(res.status).toBe(200)
     expect(res.text).toBe('x'.repeat(10))

@@ -36,7 +36,9 @@ async function redirectRun(withExtra: Record<string, unknown>, location: (b: Htt
   b.reply({ status: 200, body: 'landed on b' })
   t = await startTestRunner({
     auth: { allowUnauthenticated: true },
-    recipes: [{ name: 'rebuild', on: 'title-ready', do: [{ action: 'http', with: { url: `${a.url}/hook`, headers, body, ...withExtra } }] }],
+    recipes: [
+      { name: 'rebuild', on: 'title-ready', do: [{ action: 'http', with: { url: `${a.url}/hook`, headers, body, ...withExtra } }] },
+    ],
   })
   const [run] = await t.deliver('title-ready', { id: 4211, name: 'Episode 42' })
   return run!

@@ -68,7 +68,12 @@ describePluginConformance(http, {
     },
     { name: '503', arrange: (e) => e.sink.replyOnce({ status: 503 }), expect: 'retryable' },
     { name: '408', arrange: (e) => e.sink.replyOnce({ status: 408 }), expect: 'retryable' },
-    { name: '429 with Retry-After', arrange: (e) => e.sink.replyOnce({ status: 429, headers: { 'retry-after': '2' } }), expect: 'retryable', retryAfter: 2000 },
+    {
+      name: '429 with Retry-After',
+      arrange: (e) => e.sink.replyOnce({ status: 429, headers: { 'retry-after': '2' } }),
+      expect: 'retryable',
+      retryAfter: 2000,
+    },
     { name: 'a dropped connection', arrange: (e) => e.sink.replyOnce({ drop: true }), expect: 'retryable' },
     { name: 'a refused connection', arrange: (e) => ({ input: { url: `http://127.0.0.1:${e.refused}/hook` } }), expect: 'retryable' },
     { name: 'a url rendered empty', arrange: () => ({ input: { url: '  ' } }), expect: 'permanent' },
@@ -126,7 +131,12 @@ describe('http', () => {
     expect(req).toMatchObject({
       method: 'POST',
       path: '/repos/audiorista/site/dispatches',
-      headers: { accept: 'application/vnd.github+json', authorization: `Bearer ${GITHUB_TOKEN}`, 'x-github-api-version': '2022-11-28', 'content-type': 'application/json' },
+      headers: {
+        accept: 'application/vnd.github+json',
+        authorization: `Bearer ${GITHUB_TOKEN}`,
+        'x-github-api-version': '2022-11-28',
+        'content-type': 'application/json',
+      },
     })
     expect(req!.headers['user-agent']).toMatch(/audiorista-runner/)
     expect(req!.json()).toEqual({ event_type: 'title-ready', client_payload: { id: 4211, name: 'Episode 42' } })
@@ -134,7 +144,10 @@ describe('http', () => {
 
   it("prefers the step's token, and refuses github-dispatch without any token", async () => {
     sink.replyOnce({ status: 204 })
-    await run({ preset: 'github-dispatch', repo: 'o/r', event_type: 'x', token: 'step-token' }, { githubToken: GITHUB_TOKEN, apiUrl: sink.url })
+    await run(
+      { preset: 'github-dispatch', repo: 'o/r', event_type: 'x', token: 'step-token' },
+      { githubToken: GITHUB_TOKEN, apiUrl: sink.url },
+    )
     expect(sink.requests[0]!.headers.authorization).toBe('Bearer step-token')
     const err = await run({ preset: 'github-dispatch', repo: 'o/r', event_type: 'x' }, { apiUrl: sink.url }).catch((e: Error) => e)
     expect(classifyError(err).kind).toBe('permanent')
@@ -144,7 +157,10 @@ describe('http', () => {
   it('treats a rate-limited GitHub 403 as retryable', async () => {
     const reset = Math.floor(Date.now() / 1000) + 60
     sink.replyOnce({ status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) } })
-    const err = await run({ preset: 'github-dispatch', repo: 'o/r', event_type: 'x' }, { githubToken: GITHUB_TOKEN, apiUrl: sink.url }).catch((e: unknown) => e)
+    const err = await run(
+      { preset: 'github-dispatch', repo: 'o/r', event_type: 'x' },
+      { githubToken: GITHUB_TOKEN, apiUrl: sink.url },
+    ).catch((e: unknown) => e)
     const { kind, retryAfter } = classifyError(err)
     expect(kind).toBe('retryable')
     expect(retryAfter).toBeGreaterThan(50_000)
@@ -192,13 +208,17 @@ describe('http', () => {
 
   it('names the header whose rendered value has a line break, and sends nothing', async () => {
     const result = await http.input!['~standard'].validate({ url: sink.url, headers: { 'x-title': 'Episode\r\nx-admin: true' } })
-    expect(result.issues?.map((i) => [i.path, i.message])).toEqual([[['headers', 'x-title'], expect.stringMatching(/^header "x-title" has a line break/)]])
+    expect(result.issues?.map((i) => [i.path, i.message])).toEqual([
+      [['headers', 'x-title'], expect.stringMatching(/^header "x-title" has a line break/)],
+    ])
     expect(sink.requests).toHaveLength(0)
   })
 
   it("fails for good, without repeating it, when the settings' githubToken cannot be a header", async () => {
     const token = 'ghp_s3cr3t\nx-evil: 1'
-    const err = await run({ preset: 'github-dispatch', repo: 'o/r', event_type: 'x' }, { githubToken: token, apiUrl: sink.url }).catch((e: Error) => e)
+    const err = await run({ preset: 'github-dispatch', repo: 'o/r', event_type: 'x' }, { githubToken: token, apiUrl: sink.url }).catch(
+      (e: Error) => e,
+    )
     expect(classifyError(err).kind).toBe('permanent')
     expect((err as Error).message).toMatch(/line break/)
     expect((err as Error).message).not.toContain('s3cr3t')

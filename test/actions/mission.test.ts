@@ -30,7 +30,12 @@ describe('the mission recipe, end to end', () => {
     const dir = missionProject()
     const r = await runCliAsync(['simulate', 'title-ready', fixture, '--run'], {
       cwd: dir,
-      env: { SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: slack.apiUrl, SMTP_URL: smtp.url, BUILD_HOOK_URL: `${sink.url}/build_hooks/abc123` },
+      env: {
+        SLACK_BOT_TOKEN: 'xoxb-test-token',
+        SLACK_API_URL: slack.apiUrl,
+        SMTP_URL: smtp.url,
+        BUILD_HOOK_URL: `${sink.url}/build_hooks/abc123`,
+      },
     })
     expect(r.stderr).toBe('')
     expect(r.status).toBe(0)
@@ -40,7 +45,11 @@ describe('the mission recipe, end to end', () => {
     expect(r.stdout).not.toContain('xoxb-test-token')
 
     expect(slack.messages).toHaveLength(1)
-    expect(slack.messages[0]).toMatchObject({ channel: '#releases', text: ':headphones: *Episode 42: The Long Night* is live https://example.com/t/4211', token: 'xoxb-test-token' })
+    expect(slack.messages[0]).toMatchObject({
+      channel: '#releases',
+      text: ':headphones: *Episode 42: The Long Night* is live https://example.com/t/4211',
+      token: 'xoxb-test-token',
+    })
     expect(sink.requests.map((q) => [q.method, q.path])).toEqual([['POST', '/build_hooks/abc123']])
     expect(smtp.messages).toHaveLength(1)
     const mail = smtp.messages[0]!
@@ -107,7 +116,13 @@ describe('email through the engine', () => {
     auth: { allowUnauthenticated: true },
     queue: { retry: { attempts: 3, delay: 100 } },
     actions: { email: { transport, from: 'Releases <releases@example.com>' } },
-    recipes: [{ name: 'mail', on: 'title-ready', do: [{ action: 'email', with: { to: 'jane@example.com', subject: '{{name}} is live', html: '<p>{{name}}</p>' } }] }],
+    recipes: [
+      {
+        name: 'mail',
+        on: 'title-ready',
+        do: [{ action: 'email', with: { to: 'jane@example.com', subject: '{{name}} is live', html: '<p>{{name}}</p>' } }],
+      },
+    ],
   })
 
   it('a 451 is retried and then delivered', async () => {

@@ -19,22 +19,50 @@ const WEBHOOK_SECRET = 'aW5jb21pbmctd2ViaG9vay1zZWNyZXQtdG9rZW4'
 async function sinkEnv() {
   const sink = await createHttpSink({ reply: { status: 200, body: { id: '1100000000000000001' } } })
   const refused = await closedPort()
-  return { sink, refused, sideEffects: () => sink.count, hang: () => sink.replyOnce({ hang: true }), reset: () => sink.reset(), close: () => sink.close() }
+  return {
+    sink,
+    refused,
+    sideEffects: () => sink.count,
+    hang: () => sink.replyOnce({ hang: true }),
+    reset: () => sink.reset(),
+    close: () => sink.close(),
+  }
 }
 
 describePluginConformance(discord, {
   async setup() {
     const env = await sinkEnv()
-    return { ...env, settings: { webhookUrl: `${env.sink.url}/api/webhooks/123/${WEBHOOK_SECRET}` }, input: { content: '**Episode 42** is live' }, secrets: [WEBHOOK_SECRET] }
+    return {
+      ...env,
+      settings: { webhookUrl: `${env.sink.url}/api/webhooks/123/${WEBHOOK_SECRET}` },
+      input: { content: '**Episode 42** is live' },
+      secrets: [WEBHOOK_SECRET],
+    }
   },
   settings: { valid: [{}, { username: 'Releases' }], invalid: [{ webhookUrl: 'discord' }] },
-  input: { valid: [{ content: 'x', username: 'Bot' }], invalid: [{ content: '' }, { content: 'x'.repeat(2001) }, { content: 'x', username: 1 }] },
+  input: {
+    valid: [{ content: 'x', username: 'Bot' }],
+    invalid: [{ content: '' }, { content: 'x'.repeat(2001) }, { content: 'x', username: 1 }],
+  },
   credentials: { missing: [{}], present: [{ webhookUrl: 'https://discord.com/api/webhooks/1/x' }] },
   errors: [
-    { name: '429 with Retry-After', arrange: (e) => e.sink.replyOnce({ status: 429, headers: { 'retry-after': '2' } }), expect: 'retryable', retryAfter: 2000 },
-    { name: '404 (webhook deleted)', arrange: (e) => e.sink.replyOnce({ status: 404, body: { message: 'Unknown Webhook' } }), expect: 'permanent' },
+    {
+      name: '429 with Retry-After',
+      arrange: (e) => e.sink.replyOnce({ status: 429, headers: { 'retry-after': '2' } }),
+      expect: 'retryable',
+      retryAfter: 2000,
+    },
+    {
+      name: '404 (webhook deleted)',
+      arrange: (e) => e.sink.replyOnce({ status: 404, body: { message: 'Unknown Webhook' } }),
+      expect: 'permanent',
+    },
     { name: '502', arrange: (e) => e.sink.replyOnce({ status: 502 }), expect: 'retryable' },
-    { name: 'a refused connection', arrange: (e) => ({ settings: { webhookUrl: `http://127.0.0.1:${e.refused}/x` } }), expect: 'retryable' },
+    {
+      name: 'a refused connection',
+      arrange: (e) => ({ settings: { webhookUrl: `http://127.0.0.1:${e.refused}/x` } }),
+      expect: 'retryable',
+    },
   ],
 })
 
@@ -47,7 +75,12 @@ describePluginConformance(websub, {
   input: { invalid: [{ feed: '' }, { feed: 'not a url' }] },
   errors: [
     { name: '400', arrange: (e) => e.sink.replyOnce({ status: 400, body: 'unknown topic' }), expect: 'permanent' },
-    { name: '503 with Retry-After', arrange: (e) => e.sink.replyOnce({ status: 503, headers: { 'retry-after': '5' } }), expect: 'retryable', retryAfter: 5000 },
+    {
+      name: '503 with Retry-After',
+      arrange: (e) => e.sink.replyOnce({ status: 503, headers: { 'retry-after': '5' } }),
+      expect: 'retryable',
+      retryAfter: 5000,
+    },
     { name: 'a refused connection', arrange: (e) => ({ settings: { hub: `http://127.0.0.1:${e.refused}/` } }), expect: 'retryable' },
   ],
 })
@@ -61,7 +94,10 @@ describe('plugins/', () => {
   beforeEach(() => sink.reset())
 
   it('websub POSTs hub.mode=publish and hub.url as a form', async () => {
-    const result = await websub.run({ feed: 'https://example.com/podcast.xml?a=1&b=2' }, createTestContext({ settings: { hub: `${sink.url}/` } }))
+    const result = await websub.run(
+      { feed: 'https://example.com/podcast.xml?a=1&b=2' },
+      createTestContext({ settings: { hub: `${sink.url}/` } }),
+    )
     expect(result).toEqual({ status: 204 })
     const [req] = sink.requests
     expect(req!.headers['content-type']).toMatch(/^application\/x-www-form-urlencoded/)
@@ -75,7 +111,10 @@ describe('plugins/', () => {
 
   it('discord sends the content with mentions disabled', async () => {
     sink.replyOnce({ status: 200, body: { id: '42' } })
-    const result = await discord.run({ content: '@everyone Episode 42' }, createTestContext({ settings: { webhookUrl: `${sink.url}/api/webhooks/1/x` } }))
+    const result = await discord.run(
+      { content: '@everyone Episode 42' },
+      createTestContext({ settings: { webhookUrl: `${sink.url}/api/webhooks/1/x` } }),
+    )
     expect(result).toEqual({ id: '42' })
     expect(sink.requests[0]!.path).toBe('/api/webhooks/1/x?wait=true')
     expect(sink.requests[0]!.json()).toEqual({ content: '@everyone Episode 42', allowed_mentions: { parse: [] } })
@@ -83,7 +122,9 @@ describe('plugins/', () => {
 
   it('errors thrown by a jiti-loaded plugin are classified by name', async () => {
     sink.replyOnce({ status: 400 })
-    const err = await websub.run({ feed: 'https://example.com/f' }, createTestContext({ settings: { hub: sink.url } })).catch((e: unknown) => e)
+    const err = await websub
+      .run({ feed: 'https://example.com/f' }, createTestContext({ settings: { hub: sink.url } }))
+      .catch((e: unknown) => e)
     expect(classifyError(err).kind).toBe('permanent')
   })
 })

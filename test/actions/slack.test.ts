@@ -34,8 +34,17 @@ describePluginConformance(slack, {
     invalid: [{ token: 42 }, { apiUrl: 'slack' }, { webhookUrl: 'hooks.slack.com' }],
   },
   input: {
-    valid: [{ text: 'webhook mode has no channel' }, { channel: 'C0123', blocks: [{ type: 'section' }], thread_ts: '1700000000.000100', unfurl_links: false }],
-    invalid: [{ channel: '#x' }, { channel: '#x', text: '' }, { channel: 5, text: 'x' }, { channel: '#x', text: 'x', blocks: 'no' }, { channel: '#x', text: 'x', unfurl_links: 'yes' }],
+    valid: [
+      { text: 'webhook mode has no channel' },
+      { channel: 'C0123', blocks: [{ type: 'section' }], thread_ts: '1700000000.000100', unfurl_links: false },
+    ],
+    invalid: [
+      { channel: '#x' },
+      { channel: '#x', text: '' },
+      { channel: 5, text: 'x' },
+      { channel: '#x', text: 'x', blocks: 'no' },
+      { channel: '#x', text: 'x', unfurl_links: 'yes' },
+    ],
   },
   credentials: {
     missing: [{}, { token: '' }, { apiUrl: 'http://127.0.0.1:1/api/' }],
@@ -46,12 +55,36 @@ describePluginConformance(slack, {
     { name: 'ok:false invalid_auth', arrange: (e) => e.server.replyOnce({ error: 'invalid_auth' }), expect: 'permanent' },
     { name: 'ok:false not_in_channel', arrange: (e) => e.server.replyOnce({ error: 'not_in_channel' }), expect: 'permanent' },
     { name: 'ok:false internal_error', arrange: (e) => e.server.replyOnce({ error: 'internal_error' }), expect: 'retryable' },
-    { name: '429 with Retry-After: 1', arrange: (e) => e.server.replyOnce({ status: 429, headers: { 'retry-after': '1' } }), expect: 'retryable', retryAfter: 1000 },
+    {
+      name: '429 with Retry-After: 1',
+      arrange: (e) => e.server.replyOnce({ status: 429, headers: { 'retry-after': '1' } }),
+      expect: 'retryable',
+      retryAfter: 1000,
+    },
     { name: '500', arrange: (e) => e.server.replyOnce({ status: 500 }), expect: 'retryable' },
-    { name: 'a refused connection', arrange: (e) => ({ settings: { token: TOKEN, apiUrl: `http://127.0.0.1:${e.refused}/api/` } }), expect: 'retryable' },
+    {
+      name: 'a refused connection',
+      arrange: (e) => ({ settings: { token: TOKEN, apiUrl: `http://127.0.0.1:${e.refused}/api/` } }),
+      expect: 'retryable',
+    },
     { name: 'a channel rendered empty', arrange: () => ({ input: { channel: ' ', text: 'x' } }), expect: 'permanent' },
-    { name: 'a webhook answering 404 no_service', arrange: (e) => (e.server.replyOnce({ status: 404, body: 'no_service' }), { settings: { webhookUrl: e.server.webhookUrl } }), expect: 'permanent' },
-    { name: 'a webhook answering 429', arrange: (e) => (e.server.replyOnce({ status: 429, headers: { 'retry-after': '3' } }), { settings: { webhookUrl: e.server.webhookUrl } }), expect: 'retryable', retryAfter: 3000 },
+    {
+      name: 'a webhook answering 404 no_service',
+      arrange: (e) => {
+        e.server.replyOnce({ status: 404, body: 'no_service' })
+        return { settings: { webhookUrl: e.server.webhookUrl } }
+      },
+      expect: 'permanent',
+    },
+    {
+      name: 'a webhook answering 429',
+      arrange: (e) => {
+        e.server.replyOnce({ status: 429, headers: { 'retry-after': '3' } })
+        return { settings: { webhookUrl: e.server.webhookUrl } }
+      },
+      expect: 'retryable',
+      retryAfter: 3000,
+    },
   ],
 })
 
@@ -64,9 +97,14 @@ describe('slack', () => {
   beforeEach(() => server.reset())
 
   it('posts the channel and text with the bearer token, and returns channel and ts', async () => {
-    const result = await run({ channel: '#releases', text: 'Episode 42 &lt;live&gt;', thread_ts: '', unfurl_links: false }, { token: TOKEN, apiUrl: server.apiUrl })
+    const result = await run(
+      { channel: '#releases', text: 'Episode 42 &lt;live&gt;', thread_ts: '', unfurl_links: false },
+      { token: TOKEN, apiUrl: server.apiUrl },
+    )
     expect(result).toEqual({ channel: 'C0123456', ts: expect.stringMatching(/^\d+\.\d+$/) })
-    expect(server.messages).toEqual([{ via: 'api', channel: '#releases', text: 'Episode 42 &lt;live&gt;', unfurl_links: 'false', token: TOKEN }])
+    expect(server.messages).toEqual([
+      { via: 'api', channel: '#releases', text: 'Episode 42 &lt;live&gt;', unfurl_links: 'false', token: TOKEN },
+    ])
   })
 
   it('sends blocks and thread_ts', async () => {
@@ -77,9 +115,13 @@ describe('slack', () => {
 
   it('names the Slack error code and how to fix it, without the token', async () => {
     server.replyOnce({ error: 'channel_not_found' })
-    const err = await run({ channel: '#nope', text: 'x' }, { token: TOKEN, apiUrl: server.apiUrl }).catch((e: Error & { code?: string }) => e)
+    const err = await run({ channel: '#nope', text: 'x' }, { token: TOKEN, apiUrl: server.apiUrl }).catch(
+      (e: Error & { code?: string }) => e,
+    )
     expect(err).toMatchObject({ name: 'PermanentError', code: 'channel_not_found' })
-    expect((err as Error).message).toBe('slack: chat.postMessage to #nope failed: channel_not_found (check the channel name or ID; a private channel must invite the bot)')
+    expect((err as Error).message).toBe(
+      'slack: chat.postMessage to #nope failed: channel_not_found (check the channel name or ID; a private channel must invite the bot)',
+    )
   })
 
   it('does not retry inside the client: one request per attempt, even when rate limited', async () => {
@@ -105,14 +147,14 @@ describe('slack', () => {
 
   it('escapes the text and every text in blocks, takes URLs in blocks as URLs, and limits per channel', () => {
     const at = (...path: Array<string | number>) => modeAt(slack.escape!, path)
-    expect([at('text'), at('blocks', 0, 'text', 'text'), at('blocks', 1, 'elements', 0, 'url'), at('blocks', 2, 'image_url'), at('channel'), at('thread_ts')]).toEqual([
-      'slack',
-      'slack',
-      'url',
-      'url',
-      'none',
-      'none',
-    ])
+    expect([
+      at('text'),
+      at('blocks', 0, 'text', 'text'),
+      at('blocks', 1, 'elements', 0, 'url'),
+      at('blocks', 2, 'image_url'),
+      at('channel'),
+      at('thread_ts'),
+    ]).toEqual(['slack', 'slack', 'url', 'url', 'none', 'none'])
     expect(slack.rateLimit).toEqual({ limit: 1, interval: '1s' })
     expect(slack.limitKey!({ channel: '#releases', text: 'x' })).toBe('#releases')
   })

@@ -65,7 +65,9 @@ describe('audiorista-runner simulate', () => {
   })
 
   it('refuses an unknown event and a body that is not a JSON object', () => {
-    expect(runCli(['simulate', 'title-published', fixture('title-ready.json')], { cwd: root }).stderr).toContain('unknown event "title-published"')
+    expect(runCli(['simulate', 'title-published', fixture('title-ready.json')], { cwd: root }).stderr).toContain(
+      'unknown event "title-published"',
+    )
     const r = runCli(['simulate', 'title-ready', '-'], { cwd: root, input: '[1,2]' })
     expect(r.status).toBe(1)
     expect(r.stderr).toContain('must be a JSON object')
@@ -94,7 +96,10 @@ describe('audiorista-runner start and send, as a new user would', () => {
       expect(wrong.status).toBe(1)
       expect(wrong.stdout).toMatch(/^401 /)
       // The key is shown once at start, never in the log lines that follow.
-      const logLines = child.output().split('\n').filter((l) => l.startsWith('{'))
+      const logLines = child
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
       expect(logLines.join('\n')).not.toContain(key)
     } finally {
       child.proc.kill('SIGTERM')
@@ -132,9 +137,17 @@ describe('audiorista-runner start and send, as a new user would', () => {
 describe('audiorista-runner events', () => {
   it('lists stored events with their status', async () => {
     const dir = tempDir()
-    writeConfig(dir, { auth: { allowUnauthenticated: true }, store: { path: join(dir, 'r.db') }, recipes: [{ name: 'log', on: 'title-ready', do: [{ action: 'log' }] }] })
+    writeConfig(dir, {
+      auth: { allowUnauthenticated: true },
+      store: { path: join(dir, 'r.db') },
+      recipes: [{ name: 'log', on: 'title-ready', do: [{ action: 'log' }] }],
+    })
     const child = await startChild(dir)
-    await fetch(`${child.url}/webhooks/title-ready`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: readFileSync(fixture('title-ready.json')) })
+    await fetch(`${child.url}/webhooks/title-ready`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: readFileSync(fixture('title-ready.json')),
+    })
     await new Promise((r) => setTimeout(r, 300))
     child.proc.kill('SIGTERM')
     await child.exited
@@ -154,11 +167,24 @@ describe('audiorista-runner retry and replay', () => {
     writeConfig(dir, {
       auth: { allowUnauthenticated: true },
       store: { path: join(dir, 'r.db') },
-      recipes: [{ name: 'two', on: 'title-ready', do: [{ action: 'http', with: { url: `${sink.url}/a` } }, { action: 'http', with: { url: `${sink.url}/b` } }] }],
+      recipes: [
+        {
+          name: 'two',
+          on: 'title-ready',
+          do: [
+            { action: 'http', with: { url: `${sink.url}/a` } },
+            { action: 'http', with: { url: `${sink.url}/b` } },
+          ],
+        },
+      ],
     })
     try {
       const child = await startChild(dir)
-      const res = await fetch(`${child.url}/webhooks/title-ready`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id":1}' })
+      const res = await fetch(`${child.url}/webhooks/title-ready`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"id":1}',
+      })
       const { id } = (await res.json()) as { id: string }
       await sink.waitFor(1)
       await new Promise((r) => setTimeout(r, 300))

@@ -10,7 +10,12 @@ describe('durability: kill -9 right after the 202', () => {
   it('keeps the delivery: after a restart on the same store, the same delivery is a duplicate with the first id', async () => {
     const dir = tempDir()
     writeConfig(dir, { auth: { keys: ['crash-test-key'] }, store: { path: join(dir, 'runner.db') } })
-    const post = (url: string) => fetch(`${url}/webhooks/title-ready`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-audiorista-key': 'crash-test-key' }, body })
+    const post = (url: string) =>
+      fetch(`${url}/webhooks/title-ready`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-audiorista-key': 'crash-test-key' },
+        body,
+      })
 
     const first = await startChild(dir)
     const res = await post(first.url)
@@ -35,7 +40,11 @@ describe('durability: kill -9 right after the 202', () => {
     writeConfig(dir, { auth: { keys: ['configured-key'] } })
     const child = await startChild(dir)
     try {
-      const res = await fetch(`${child.url}/webhooks/title-ready`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-audiorista-key': 'configured-key' }, body })
+      const res = await fetch(`${child.url}/webhooks/title-ready`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-audiorista-key': 'configured-key' },
+        body,
+      })
       expect(res.status).toBe(202)
     } finally {
       child.proc.kill('SIGKILL')

@@ -19,7 +19,10 @@ const logLines = (child: ChildRunner) =>
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as { level: number; msg: string; [k: string]: unknown })
-const warnings = (child: ChildRunner) => logLines(child).filter((l) => l.level === 40).map((l) => l.msg)
+const warnings = (child: ChildRunner) =>
+  logLines(child)
+    .filter((l) => l.level === 40)
+    .map((l) => l.msg)
 
 async function until(what: string, holds: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms

@@ -9,7 +9,10 @@ const fixtures = resolve(import.meta.dirname, '../fixtures/configs')
 const fixture = (name: string) => join(fixtures, name)
 
 async function loadError(options: Parameters<typeof loadConfig>[0]): Promise<ConfigError> {
-  const error = await loadConfig(options).then(() => undefined, (e: unknown) => e)
+  const error = await loadConfig(options).then(
+    () => undefined,
+    (e: unknown) => e,
+  )
   expect(error).toBeInstanceOf(ConfigError)
   return error as ConfigError
 }
@@ -70,7 +73,9 @@ describe('loadConfig', () => {
   it('names the file and the syntax error, without a stack', async () => {
     const error = await loadError({ cwd: fixture('syntax-error') })
     expect(error.filepath).toBe(join(fixture('syntax-error'), 'audiorista.config.mjs'))
-    expect(error.issues).toEqual([{ path: '', message: 'cannot load audiorista.config.mjs: syntax error: Missing semicolon. (line 4, column 25)' }])
+    expect(error.issues).toEqual([
+      { path: '', message: 'cannot load audiorista.config.mjs: syntax error: Missing semicolon. (line 4, column 25)' },
+    ])
     expect(error.message).not.toMatch(/\n\s+at /)
   })
 
@@ -91,14 +96,19 @@ describe('loadConfig', () => {
   it('names the module a config imports when that is where it fails', async () => {
     const dir = await tempDir()
     await mkdir(join(dir, 'recipes'))
-    await writeFile(join(dir, 'recipes', 'podcast.ts'), "const creator: any = undefined\nexport default { name: creator.name }\n")
-    await writeFile(join(dir, 'audiorista.config.ts'), "import podcast from './recipes/podcast.js'\nexport default { recipes: [podcast] }\n")
+    await writeFile(join(dir, 'recipes', 'podcast.ts'), 'const creator: any = undefined\nexport default { name: creator.name }\n')
+    await writeFile(
+      join(dir, 'audiorista.config.ts'),
+      "import podcast from './recipes/podcast.js'\nexport default { recipes: [podcast] }\n",
+    )
     const error = await loadError({ cwd: dir })
     expect(error.issues[0]?.message).toBe(
       "cannot load audiorista.config.ts: TypeError: Cannot read properties of undefined (reading 'name') (recipes/podcast.ts line 2)",
     )
     await writeFile(join(dir, 'audiorista.config.ts'), "import gone from './recipes/gone.js'\nexport default { recipes: [gone] }\n")
-    expect((await loadError({ cwd: dir })).issues[0]?.message).toBe("cannot load audiorista.config.ts: Cannot find module './recipes/gone.js' (line 1)")
+    expect((await loadError({ cwd: dir })).issues[0]?.message).toBe(
+      "cannot load audiorista.config.ts: Cannot find module './recipes/gone.js' (line 1)",
+    )
   })
 
   it('reports invalid JSON and YAML in one line', async () => {
@@ -122,7 +132,7 @@ describe('loadConfig', () => {
 
   it('keeps its transpile cache away from the config folder', async () => {
     const dir = await tempDir()
-    await writeFile(join(dir, 'audiorista.config.ts'), "const port: number = 1234\nexport default { server: { port } }\n")
+    await writeFile(join(dir, 'audiorista.config.ts'), 'const port: number = 1234\nexport default { server: { port } }\n')
     expect((await loadConfig({ cwd: dir })).config).toEqual({ server: { port: 1234 } })
     expect(await readdir(dir)).toEqual(['audiorista.config.ts'])
   })

@@ -75,7 +75,15 @@ describe('recipes', () => {
   it('points a repeated recipe or step name at the first one', () => {
     expect(
       problems([
-        { name: 'a', on: 'title-ready', do: [{ ...step, name: 's' }, { ...step, name: 't' }, { ...step, name: 's' }] },
+        {
+          name: 'a',
+          on: 'title-ready',
+          do: [
+            { ...step, name: 's' },
+            { ...step, name: 't' },
+            { ...step, name: 's' },
+          ],
+        },
         { name: 'b', on: 'title-ready', do: [{ ...step, name: 's' }] },
         { name: 'a', on: 'title-ready', do: [step] },
       ]),

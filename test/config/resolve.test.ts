@@ -30,7 +30,15 @@ describe('resolveConfig: defaults', () => {
   it('gives a runnable config for an empty one', () => {
     expect(resolveConfig({}, { rootDir, env: {} })).toEqual({
       rootDir,
-      server: { host: '0.0.0.0', port: 8787, basePath: '/webhooks', bodyLimit: 1048576, headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 },
+      server: {
+        host: '0.0.0.0',
+        port: 8787,
+        basePath: '/webhooks',
+        bodyLimit: 1048576,
+        headersTimeout: 10_000,
+        requestTimeout: 30_000,
+        keepAliveTimeout: 5_000,
+      },
       auth: { allowUnauthenticated: false },
       store: { driver: 'sqlite', path: '/srv/runner/.audiorista/runner.db' },
       queue: { concurrency: 8, timeout: 30_000, retry: { attempts: 5, delay: 2_000, factor: 2, maxDelay: 900_000 } },
@@ -60,12 +68,19 @@ describe('resolveConfig: defaults', () => {
     expect(base('/hooks/')).toBe('/hooks')
     expect(base('//a//b/')).toBe('/a/b')
     expect(base('/')).toBe('')
-    expect(problems({ server: { basePath: '/web hooks' } })).toEqual(['server.basePath: "/web hooks" is not a path prefix such as /webhooks'])
+    expect(problems({ server: { basePath: '/web hooks' } })).toEqual([
+      'server.basePath: "/web hooks" is not a path prefix such as /webhooks',
+    ])
   })
 
   it('parses durations and sizes, and explains the ones it cannot', () => {
     const config = resolveConfig(
-      { server: { bodyLimit: '512kb', keepAliveTimeout: 2500 }, queue: { timeout: '2m', retry: { delay: '500ms', maxDelay: '1h' } }, dedupe: { window: '7d' }, retention: '30d' },
+      {
+        server: { bodyLimit: '512kb', keepAliveTimeout: 2500 },
+        queue: { timeout: '2m', retry: { delay: '500ms', maxDelay: '1h' } },
+        dedupe: { window: '7d' },
+        retention: '30d',
+      },
       { rootDir, env: {} },
     )
     expect(config.server).toMatchObject({ bodyLimit: 524288, keepAliveTimeout: 2500 })
@@ -81,7 +96,10 @@ describe('resolveConfig: defaults', () => {
   })
 
   it('resolves store and plugin paths against rootDir', () => {
-    const config = resolveConfig({ store: { path: 'data/x.db' }, plugins: ['./plugins', 'extra/discord.ts', '/opt/p'] }, { rootDir, env: {} })
+    const config = resolveConfig(
+      { store: { path: 'data/x.db' }, plugins: ['./plugins', 'extra/discord.ts', '/opt/p'] },
+      { rootDir, env: {} },
+    )
     expect(config.store.path).toBe('/srv/runner/data/x.db')
     expect(config.plugins).toEqual(['/srv/runner/plugins', '/srv/runner/extra/discord.ts', '/opt/p'])
     expect(resolveConfig({ store: { path: ':memory:' } }, { rootDir, env: {} }).store.path).toBe(':memory:')
@@ -112,7 +130,11 @@ describe('resolveConfig: auth keys', () => {
   const keysOf = (keys: unknown) => resolveConfig({ auth: { keys } }, { rootDir, env: {} }).auth.keys
 
   it('applies a list to every event, dropping unset entries', () => {
-    expect(keysOf(['a', undefined, '', 'b', 'a'])).toEqual({ 'title-updated': ['a', 'b'], 'title-ready': ['a', 'b'], 'asset-transcoded': ['a', 'b'] })
+    expect(keysOf(['a', undefined, '', 'b', 'a'])).toEqual({
+      'title-updated': ['a', 'b'],
+      'title-ready': ['a', 'b'],
+      'asset-transcoded': ['a', 'b'],
+    })
   })
 
   it('takes a map of event to a key or a list; events left out get no key', () => {
@@ -130,7 +152,11 @@ describe('resolveConfig: auth keys', () => {
   })
 
   it('reads both forms from disk', async () => {
-    expect((await fromDisk('yaml')).auth.keys).toEqual({ 'title-updated': [], 'title-ready': ['yaml-key-1', 'yaml-key-2'], 'asset-transcoded': ['yaml-key-3'] })
+    expect((await fromDisk('yaml')).auth.keys).toEqual({
+      'title-updated': [],
+      'title-ready': ['yaml-key-1', 'yaml-key-2'],
+      'asset-transcoded': ['yaml-key-3'],
+    })
     expect((await fromDisk('function-export', { FIXTURE_KEY: 'k1' })).auth.keys?.['title-ready']).toEqual(['k1'])
     expect((await fromDisk('function-export', {})).auth.keys).toBeUndefined()
   })
@@ -138,7 +164,10 @@ describe('resolveConfig: auth keys', () => {
   it('reports wrong entries and events without showing any value', () => {
     const secret = 'sk_live_do_not_print'
     const lines = problems({
-      auth: { keys: { 'title-published': [secret], 'title-ready': [secret, 42], 'asset-transcoded': { key: secret } }, allowUnauthenticated: 'yes' },
+      auth: {
+        keys: { 'title-published': [secret], 'title-ready': [secret, 42], 'asset-transcoded': { key: secret } },
+        allowUnauthenticated: 'yes',
+      },
       actions: { slack: { token: secret, concurrency: secret, rateLimit: { limit: secret, interval: secret } } },
     })
     expect(lines).toEqual([
@@ -158,7 +187,10 @@ describe('resolveConfig: auth keys', () => {
 
 describe('resolveConfig: every problem at once', () => {
   it('lists every mistake of many-mistakes with its path', async () => {
-    const error = await fromDisk('many-mistakes').then(() => undefined, (e: unknown) => e)
+    const error = await fromDisk('many-mistakes').then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     expect(error).toBeInstanceOf(ConfigError)
     const { issues, filepath, message } = error as ConfigError
     expect(filepath).toBe(join(fixtures, 'many-mistakes', 'audiorista.config.ts'))
@@ -185,7 +217,9 @@ describe('resolveConfig: every problem at once', () => {
   })
 
   it('names the known options when no suggestion is close', () => {
-    expect(problems({ zzz: 1 })).toEqual(['zzz: unknown option (known: server, auth, store, queue, dedupe, retention, vars, actions, plugins, recipes)'])
+    expect(problems({ zzz: 1 })).toEqual([
+      'zzz: unknown option (known: server, auth, store, queue, dedupe, retention, vars, actions, plugins, recipes)',
+    ])
   })
 
   it('refuses a config that is not an object', () => {

@@ -25,8 +25,15 @@ export function writeConfig(dir: string, config: unknown): string {
 }
 
 /** Starts `audiorista-runner start` and resolves once it logs `ready`. */
-export function startChild(dir: string, { env = {}, args = [] }: { env?: Record<string, string>; args?: string[] } = {}): Promise<ChildRunner> {
-  const proc = spawn(process.execPath, [CLI, 'start', '--port', '0', '--host', '127.0.0.1', ...args], { cwd: dir, env: { ...process.env, CI: '1', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+export function startChild(
+  dir: string,
+  { env = {}, args = [] }: { env?: Record<string, string>; args?: string[] } = {},
+): Promise<ChildRunner> {
+  const proc = spawn(process.execPath, [CLI, 'start', '--port', '0', '--host', '127.0.0.1', ...args], {
+    cwd: dir,
+    env: { ...process.env, CI: '1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let out = ''
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
   return new Promise((resolve, reject) => {
@@ -54,12 +61,21 @@ export function startChild(dir: string, { env = {}, args = [] }: { env?: Record<
 
 /** Runs a CLI command to completion. */
 export function runCli(args: string[], { cwd, env = {}, input }: { cwd: string; env?: Record<string, string>; input?: string }) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CI: '1', ...env }, encoding: 'utf8', input, timeout: 60_000 })
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd,
+    env: { ...process.env, CI: '1', ...env },
+    encoding: 'utf8',
+    input,
+    timeout: 60_000,
+  })
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
 /** Runs a CLI command without blocking this process (for tests whose servers live in it). */
-export function runCliAsync(args: string[], { cwd, env = {} }: { cwd: string; env?: Record<string, string> }): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function runCliAsync(
+  args: string[],
+  { cwd, env = {} }: { cwd: string; env?: Record<string, string> },
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const proc = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''

@@ -22,7 +22,11 @@ export interface TestRunner {
   logs(): string
   /** Parsed log lines so far. */
   lines(): Array<Record<string, unknown>>
-  post(event: string, body: unknown, options?: { key?: string; headers?: Record<string, string>; method?: string }): Promise<{ status: number; headers: Headers; json: any }>
+  post(
+    event: string,
+    body: unknown,
+    options?: { key?: string; headers?: Record<string, string>; method?: string },
+  ): Promise<{ status: number; headers: Headers; json: any }>
   /** Posts a new delivery (it must get 202), waits until the engine is idle, and returns the event's runs. */
   deliver(event: string, body: unknown): Promise<StepRun[]>
   close(): Promise<void>
@@ -41,7 +45,10 @@ export async function startTestRunner(config: Config, { dir = tempDir() }: { dir
     },
   })
   const log = createLogger({ pretty: false, destination: sink, level: 'debug' })
-  const prepared = await setupFrom({ store: { path: join(dir, 'runner.db') }, ...config, server: { host: '127.0.0.1', ...config.server, port: 0 } }, { rootDir: dir, strict: false })
+  const prepared = await setupFrom(
+    { store: { path: join(dir, 'runner.db') }, ...config, server: { host: '127.0.0.1', ...config.server, port: 0 } },
+    { rootDir: dir, strict: false },
+  )
   const runner = await startRunner(prepared, log)
   const self: TestRunner = {
     runner,
@@ -56,7 +63,11 @@ export async function startTestRunner(config: Config, { dir = tempDir() }: { dir
     async post(event, body, { key, headers = {}, method = 'POST' } = {}) {
       const h: Record<string, string> = { 'content-type': 'application/json', ...headers }
       if (key !== undefined) h['x-audiorista-key'] = key
-      const res = await fetch(`${runner.url}${runner.config.server.basePath}/${event}`, { method, headers: h, ...(method === 'GET' || method === 'HEAD' ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) })
+      const res = await fetch(`${runner.url}${runner.config.server.basePath}/${event}`, {
+        method,
+        headers: h,
+        ...(method === 'GET' || method === 'HEAD' ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      })
       const text = await res.text()
       let json: unknown
       try {

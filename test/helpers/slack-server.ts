@@ -48,7 +48,13 @@ export async function createSlackServer(): Promise<SlackServer> {
   let ts = 1_700_000_000
   const answer = (req: RecordedRequest): SinkReply => {
     const f = fields(req)
-    const message = { channel: f.channel, text: f.text, blocks: f.blocks, thread_ts: f.thread_ts, unfurl_links: f.unfurl_links } as SlackMessage
+    const message = {
+      channel: f.channel,
+      text: f.text,
+      blocks: f.blocks,
+      thread_ts: f.thread_ts,
+      unfurl_links: f.unfurl_links,
+    } as SlackMessage
     if (req.path.startsWith('/webhook/')) {
       messages.push({ ...message, via: 'webhook' })
       return { status: 200, body: 'ok' }

@@ -49,9 +49,11 @@ export interface SmtpSinkOptions {
 
 function decodeWords(value: string): string {
   // RFC 2047: white space between two adjacent encoded words is not part of the text.
-  return value.replace(/(\?=)\s+(?==\?)/g, '$1').replace(/=\?([^?]+)\?([BQ])\?([^?]*)\?=/gi, (_, _charset: string, enc: string, data: string) =>
-    enc.toUpperCase() === 'B' ? Buffer.from(data, 'base64').toString('utf8') : decodeQuotedPrintable(data.replace(/_/g, ' ')),
-  )
+  return value
+    .replace(/(\?=)\s+(?==\?)/g, '$1')
+    .replace(/=\?([^?]+)\?([BQ])\?([^?]*)\?=/gi, (_, _charset: string, enc: string, data: string) =>
+      enc.toUpperCase() === 'B' ? Buffer.from(data, 'base64').toString('utf8') : decodeQuotedPrintable(data.replace(/_/g, ' ')),
+    )
 }
 
 function decodeQuotedPrintable(text: string): string {
@@ -85,7 +87,8 @@ export function parseMail(raw: string): Pick<ReceivedMail, 'headers' | 'subject'
       for (const part of body.split(`--${boundary}`).slice(1)) if (!part.startsWith('--')) walk(part.replace(/^\r?\n/, ''))
     } else {
       const enc = (headers['content-transfer-encoding'] ?? '').toLowerCase()
-      const text = enc === 'base64' ? Buffer.from(body, 'base64').toString('utf8') : enc === 'quoted-printable' ? decodeQuotedPrintable(body) : body
+      const text =
+        enc === 'base64' ? Buffer.from(body, 'base64').toString('utf8') : enc === 'quoted-printable' ? decodeQuotedPrintable(body) : body
       const kind = type.startsWith('text/html') ? 'html' : type.startsWith('text/plain') ? 'text' : undefined
       if (kind && parts[kind] === undefined) parts[kind] = text.replace(/\r\n/g, '\n').replace(/\n$/, '')
     }

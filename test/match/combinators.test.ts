@@ -77,13 +77,23 @@ describe('tag sugar on the title-ready fixture', () => {
 
 describe('function conditions', () => {
   it('are called with the context', () => {
-    expect(holds((c) => c['creator'] === 'Jane Doe' && c.event.type === 'title-ready')).toBe(true)
-    expect(holds({ all: [(c) => c.vars['minRating'] === 4, { tag: 'podcast' }] })).toBe(true)
+    expect(holds((c) => c.creator === 'Jane Doe' && c.event.type === 'title-ready')).toBe(true)
+    expect(holds({ all: [(c) => c.vars.minRating === 4, { tag: 'podcast' }] })).toBe(true)
   })
 
   it('do not hold when they throw or return a Promise', () => {
-    expect(holds(() => { throw new Error('boom') })).toBe(false)
+    expect(
+      holds(() => {
+        throw new Error('boom')
+      }),
+    ).toBe(false)
     expect(holds((() => Promise.resolve(true)) as unknown as Condition)).toBe(false)
-    expect(holds({ not: () => { throw new Error('boom') } })).toBe(true)
+    expect(
+      holds({
+        not: () => {
+          throw new Error('boom')
+        },
+      }),
+    ).toBe(true)
   })
 })

@@ -28,7 +28,14 @@ describe('literals', () => {
 
   it('compare a final array as a whole', () => {
     expect(holds({ 'tags.slug': ['podcast', 'sci-fi'] })).toBe(false)
-    expect(holds({ tags: [{ name: 'Podcast', slug: 'podcast' }, { name: 'Sci-Fi', slug: 'sci-fi' }] })).toBe(true)
+    expect(
+      holds({
+        tags: [
+          { name: 'Podcast', slug: 'podcast' },
+          { name: 'Sci-Fi', slug: 'sci-fi' },
+        ],
+      }),
+    ).toBe(true)
   })
 
   it('read event, vars, recipe and the whole payload', () => {

@@ -40,7 +40,9 @@ describe('explain', () => {
     expect(explain({ rating: { gte: 1, lt: 3 } }, on({ rating: '3.5' }))?.reason).toBe('rating: expected >= 1 and < 3, got "3.5"')
     expect(explain({ creator: { in: ['Ann', 'Bo'] } }, ctx)?.reason).toBe('creator: expected one of "Ann", "Bo", got "Jane Doe"')
     expect(explain({ creator: { in: [] } }, ctx)?.reason).toBe('creator: expected one of [], got "Jane Doe"')
-    expect(explain({ name: { matches: '^Chapter' } }, ctx)?.reason).toBe('name: expected to match /^Chapter/, got "Episode 42: The Long Night"')
+    expect(explain({ name: { matches: '^Chapter' } }, ctx)?.reason).toBe(
+      'name: expected to match /^Chapter/, got "Episode 42: The Long Night"',
+    )
     expect(explain({ extra: { empty: false } }, ctx)?.reason).toBe('extra: expected not to be empty, got []')
   })
 
@@ -87,11 +89,27 @@ describe('explain', () => {
 
   it('explains a function that returns false, throws, or returns a Promise', () => {
     expect(explain(() => false, ctx)).toEqual({ path: 'when', reason: 'returned false' })
-    expect(explain({ all: [{ tag: 'podcast' }, () => { throw new Error('no creator') }] }, ctx)).toEqual({
+    expect(
+      explain(
+        {
+          all: [
+            { tag: 'podcast' },
+            () => {
+              throw new Error('no creator')
+            },
+          ],
+        },
+        ctx,
+      ),
+    ).toEqual({
       path: 'when.all[1]',
       reason: 'threw: no creator',
     })
-    expect(explain(() => { throw 'plain' }, ctx)?.reason).toBe('threw: "plain"')
+    expect(
+      explain(() => {
+        throw 'plain'
+      }, ctx)?.reason,
+    ).toBe('threw: "plain"')
     expect(explain((async () => true) as unknown as Condition, ctx)?.reason).toMatch(/Promise/)
   })
 

@@ -25,7 +25,7 @@ describe('getPath', () => {
   it('keeps the final value as is, arrays included', () => {
     expect(getPath(payload, 'extra')).toEqual([[]])
     expect(getPath(payload, 'assets.chapters')).toEqual([[]])
-    expect(getPath(payload, 'tags')).toEqual([payload['tags']])
+    expect(getPath(payload, 'tags')).toEqual([payload.tags])
   })
 
   it('keeps null and explicit values at the end', () => {

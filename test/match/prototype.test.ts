@@ -31,7 +31,7 @@ describe('prototype safety', () => {
     const ctx = contextOf(hostile())
     const conditions: Condition[] = [
       { '__proto__.x': 1 },
-      { '__proto__': { exists: true } },
+      { __proto__: { exists: true } },
       { 'constructor.prototype.y': 1 },
       { 'constructor.name': 'Object' },
       { 'name.constructor.name': 'String' },

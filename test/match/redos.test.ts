@@ -25,38 +25,46 @@ const ordinary = {
 }
 
 describe('regex conditions that backtrack catastrophically', () => {
-  it('are config issues at their path, in every way a pattern can be written; ordinary patterns beside them pass', async () => {
-    const cond = {
-      ...ordinary,
-      name: { matches: '^(a+)+$' },
-      slug: { matches: /(a|a)*$/ },
-      creator: /^(\w+\s?)+$/,
-      all: [{ 'share.url': { matches: '/\\d+\\d+$/i' } }],
-      not: { 'tags.slug': { matches: '^(?:a|b|ab)*c$' } },
-    }
-    const issues = await check(cond, 'recipes[0].when')
-    expect(issues.map((i) => i.path)).toEqual([
-      'recipes[0].when.name.matches',
-      'recipes[0].when.slug.matches',
-      'recipes[0].when.creator',
-      'recipes[0].when.all[0].share.url.matches',
-      'recipes[0].when.not.tags.slug.matches',
-    ])
-    expect(issues[0]!.message).toBe(
-      '/^(a+)+$/ can take exponential time on some inputs (repetitions overlap at "a"); ' +
-        'rewrite it so that no two repetitions can match the same text, or use a function condition: (ctx) => boolean',
-    )
-    expect(issues[3]!.message).toMatch(/^\/\\d\+\\d\+\$\/i can take polynomial time \(degree 3\) on some inputs/)
-    const { 'tags.slug': slug, 'tags.name': name } = ordinary
-    expect(evaluate({ 'tags.slug': slug, 'tags.name': name }, contextOf(titleReady()))).toBe(true)
-  }, FIRST_CHECK)
+  it(
+    'are config issues at their path, in every way a pattern can be written; ordinary patterns beside them pass',
+    async () => {
+      const cond = {
+        ...ordinary,
+        name: { matches: '^(a+)+$' },
+        slug: { matches: /(a|a)*$/ },
+        creator: /^(\w+\s?)+$/,
+        all: [{ 'share.url': { matches: '/\\d+\\d+$/i' } }],
+        not: { 'tags.slug': { matches: '^(?:a|b|ab)*c$' } },
+      }
+      const issues = await check(cond, 'recipes[0].when')
+      expect(issues.map((i) => i.path)).toEqual([
+        'recipes[0].when.name.matches',
+        'recipes[0].when.slug.matches',
+        'recipes[0].when.creator',
+        'recipes[0].when.all[0].share.url.matches',
+        'recipes[0].when.not.tags.slug.matches',
+      ])
+      expect(issues[0]!.message).toBe(
+        '/^(a+)+$/ can take exponential time on some inputs (repetitions overlap at "a"); ' +
+          'rewrite it so that no two repetitions can match the same text, or use a function condition: (ctx) => boolean',
+      )
+      expect(issues[3]!.message).toMatch(/^\/\\d\+\\d\+\$\/i can take polynomial time \(degree 3\) on some inputs/)
+      const { 'tags.slug': slug, 'tags.name': name } = ordinary
+      expect(evaluate({ 'tags.slug': slug, 'tags.name': name }, contextOf(titleReady()))).toBe(true)
+    },
+    FIRST_CHECK,
+  )
 
-  it('are reported on step conditions too, and never for a function condition, which is trusted code', async () => {
-    expect(await check({ name: { matches: '(x+x+)+y' } }, 'recipes[1].do[0].if')).toEqual([
-      { path: 'recipes[1].do[0].if.name.matches', message: expect.stringMatching(/^\/\(x\+x\+\)\+y\/ can take exponential time/) },
-    ])
-    expect(await check((ctx: { name?: unknown }) => /^(a+)+$/.test(String(ctx.name)), 'recipes[0].when')).toEqual([])
-  }, FIRST_CHECK)
+  it(
+    'are reported on step conditions too, and never for a function condition, which is trusted code',
+    async () => {
+      expect(await check({ name: { matches: '(x+x+)+y' } }, 'recipes[1].do[0].if')).toEqual([
+        { path: 'recipes[1].do[0].if.name.matches', message: expect.stringMatching(/^\/\(x\+x\+\)\+y\/ can take exponential time/) },
+      ])
+      expect(await check((ctx: { name?: unknown }) => /^(a+)+$/.test(String(ctx.name)), 'recipes[0].when')).toEqual([])
+    },
+    FIRST_CHECK,
+  )
 })
 
 describe('matches on long values', () => {

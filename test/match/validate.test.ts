@@ -73,7 +73,9 @@ describe('validateCondition', () => {
 
   it('rejects what is not a condition', () => {
     for (const bad of [null, 'podcast', 3, [{ tag: 'x' }]]) {
-      expect(validateCondition(bad, 'when')).toEqual([{ path: 'when', message: expect.stringMatching(/^must be an object of path → matcher, or a function/) }])
+      expect(validateCondition(bad, 'when')).toEqual([
+        { path: 'when', message: expect.stringMatching(/^must be an object of path → matcher, or a function/) },
+      ])
     }
     expect(validateCondition({ all: [null] }, 'when')[0]?.path).toBe('when.all[0]')
   })
@@ -98,7 +100,7 @@ describe('validateCondition', () => {
     const cond = JSON.parse('{"__proto__": {"gte": 1}, "rating": {"__proto__": 1, "gte": 4}}') as unknown
     const paths = validateCondition(cond, 'when').map((i) => i.path)
     expect(paths).toEqual(['when.__proto__', 'when.rating.__proto__'])
-    expect(({} as Record<string, unknown>)['gte']).toBeUndefined()
+    expect(({} as Record<string, unknown>).gte).toBeUndefined()
   })
 })
 
@@ -112,9 +114,20 @@ describe('describeCondition', () => {
   it('covers every operator', () => {
     expect(
       describeCondition({
-        a: { eq: 'x' }, b: { ne: 1 }, c: { in: ['x', 'y z'] }, d: { nin: [1] }, e: { gt: 1, lte: 9 },
-        f: { lt: '2026-01-01' }, g: { matches: '^x' }, h: { matches: /y/i }, i: { exists: false },
-        j: { contains: 'z' }, k: { empty: true }, l: { empty: false }, m: 'Jane Doe', n: [],
+        a: { eq: 'x' },
+        b: { ne: 1 },
+        c: { in: ['x', 'y z'] },
+        d: { nin: [1] },
+        e: { gt: 1, lte: 9 },
+        f: { lt: '2026-01-01' },
+        g: { matches: '^x' },
+        h: { matches: /y/i },
+        i: { exists: false },
+        j: { contains: 'z' },
+        k: { empty: true },
+        l: { empty: false },
+        m: 'Jane Doe',
+        n: [],
       }),
     ).toBe(
       'a = x, b != 1, c in (x, "y z"), d not in (1), e > 1 and <= 9, f < 2026-01-01, g matches /^x/, ' +

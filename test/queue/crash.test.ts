@@ -31,7 +31,11 @@ describe('crash mid-step: kill -9 while steps are in flight', () => {
     const first = await startChild(dir)
     const ids: string[] = []
     for (let i = 0; i < events; i++) {
-      const res = await fetch(`${first.url}/webhooks/title-ready`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: i, name: `t${i}` }) })
+      const res = await fetch(`${first.url}/webhooks/title-ready`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: i, name: `t${i}` }),
+      })
       expect(res.status).toBe(202)
       ids.push(((await res.json()) as { id: string }).id)
     }
@@ -61,7 +65,8 @@ describe('crash mid-step: kill -9 while steps are in flight', () => {
       expect(after.filter((key) => doneBeforeKill.has(key))).toEqual([])
       // Every run reached the sink at least once; repeats only for steps cut off in flight (≤ concurrency).
       const perRun = new Map<string, number>()
-      for (const r of sink.requests) perRun.set(r.headers['idempotency-key'] as string, (perRun.get(r.headers['idempotency-key'] as string) ?? 0) + 1)
+      for (const r of sink.requests)
+        perRun.set(r.headers['idempotency-key'] as string, (perRun.get(r.headers['idempotency-key'] as string) ?? 0) + 1)
       expect(perRun.size).toBe(events)
       expect([...perRun.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(4)
     } finally {

@@ -33,7 +33,10 @@ describe('engine edge cases', () => {
   })
 
   it('a once key template that fails to render makes the step dead, clearly, instead of stuck', async () => {
-    t = await startTestRunner({ ...base, recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'log', once: '{{#with}}x{{/with}}' }] }] })
+    t = await startTestRunner({
+      ...base,
+      recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'log', once: '{{#with}}x{{/with}}' }] }],
+    })
     await t.post('title-ready', { id: 1 })
     await t.runner.engine.idle()
     const [run] = await runsOf(t)
@@ -42,7 +45,10 @@ describe('engine edge cases', () => {
   })
 
   it('a recipe once is not used up by a preview', async () => {
-    t = await startTestRunner({ ...base, recipes: [{ name: 'r', on: 'title-ready', once: true, do: [{ action: 'slack', with: { channel: '#x', text: 'hi' } }] }] })
+    t = await startTestRunner({
+      ...base,
+      recipes: [{ name: 'r', on: 'title-ready', once: true, do: [{ action: 'slack', with: { channel: '#x', text: 'hi' } }] }],
+    })
     await t.post('title-ready', { id: 1, v: 1 })
     await t.runner.engine.idle()
     await t.post('title-ready', { id: 1, v: 2 })
@@ -71,12 +77,24 @@ describe('engine edge cases', () => {
   it('does not run a different step in place of a recorded one after the config changed', async () => {
     const dir = tempDir()
     sink = await createHttpSink()
-    t = await startTestRunner({ ...base, recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'http', with: { url: sink.url } }] }] }, { dir })
+    t = await startTestRunner(
+      { ...base, recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'http', with: { url: sink.url } }] }] },
+      { dir },
+    )
     await t.runner.engine.stop(0)
-    const { id } = await t.runner.store.accept({ type: 'title-ready', body: '{"id":1}', hash: 'h', receivedAt: Date.now(), dedupeWindow: 1000 })
+    const { id } = await t.runner.store.accept({
+      type: 'title-ready',
+      body: '{"id":1}',
+      hash: 'h',
+      receivedAt: Date.now(),
+      dedupeWindow: 1000,
+    })
     await t.runner.store.dispatch(id, [{ recipe: 'r', stepIndex: 0, action: 'http', runAt: Date.now() }])
     await t.close()
-    t = await startTestRunner({ ...base, recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'log' }, { action: 'http', with: { url: sink.url } }] }] }, { dir })
+    t = await startTestRunner(
+      { ...base, recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'log' }, { action: 'http', with: { url: sink.url } }] }] },
+      { dir },
+    )
     await t.runner.engine.idle()
     const [run] = await t.runner.store.runsForEvent(id)
     expect(run!.state).toBe('skipped')
@@ -86,7 +104,16 @@ describe('engine edge cases', () => {
 
   it('never stores secret-looking input fields in clear', async () => {
     sink = await createHttpSink()
-    t = await startTestRunner({ ...base, recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'http', with: { url: sink.url, headers: { Authorization: 'Bearer SECRET-123' } } }] }] })
+    t = await startTestRunner({
+      ...base,
+      recipes: [
+        {
+          name: 'r',
+          on: 'title-ready',
+          do: [{ action: 'http', with: { url: sink.url, headers: { Authorization: 'Bearer SECRET-123' } } }],
+        },
+      ],
+    })
     await t.post('title-ready', { id: 1 })
     await t.runner.engine.idle()
     expect(sink.requests[0]!.headers.authorization).toBe('Bearer SECRET-123')
@@ -112,7 +139,11 @@ describe('engine edge cases', () => {
   it('a shutdown that cuts a step off does not use up an attempt', async () => {
     sink = await createHttpSink({ reply: { hang: true } })
     const dir = tempDir()
-    const cfg: Config = { ...base, queue: { retry: { attempts: 1 } }, recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'http', with: { url: sink.url } }] }] }
+    const cfg: Config = {
+      ...base,
+      queue: { retry: { attempts: 1 } },
+      recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'http', with: { url: sink.url } }] }],
+    }
     t = await startTestRunner(cfg, { dir })
     await t.post('title-ready', { id: 1 })
     await sink.waitFor(1)

@@ -63,7 +63,12 @@ describe('engine: retries, errors, timeouts, order', () => {
 
   it('a permanent failure (404) is dead after one attempt and skips the later steps', async () => {
     sink = await createHttpSink({ reply: { status: 404 } })
-    t = await startTestRunner(config([{ action: 'http', with: { url: `${sink.url}/gone` } }, { action: 'http', with: { url: `${sink.url}/never` } }]))
+    t = await startTestRunner(
+      config([
+        { action: 'http', with: { url: `${sink.url}/gone` } },
+        { action: 'http', with: { url: `${sink.url}/never` } },
+      ]),
+    )
     const runs = await deliver(t)
     expect(runs.map((r) => [r.stepIndex, r.state, r.attempt])).toEqual([
       [0, 'dead', 1],
@@ -76,7 +81,12 @@ describe('engine: retries, errors, timeouts, order', () => {
   it('continueOnError runs the later steps after a dead one', async () => {
     sink = await createHttpSink()
     sink.reply((r) => ({ status: r.path === '/bad' ? 400 : 200 }))
-    t = await startTestRunner(config([{ action: 'http', with: { url: `${sink.url}/bad` }, continueOnError: true }, { action: 'http', with: { url: `${sink.url}/good` } }]))
+    t = await startTestRunner(
+      config([
+        { action: 'http', with: { url: `${sink.url}/bad` }, continueOnError: true },
+        { action: 'http', with: { url: `${sink.url}/good` } },
+      ]),
+    )
     const runs = await deliver(t)
     expect(runs.map((r) => r.state)).toEqual(['dead', 'done'])
   })
@@ -120,7 +130,10 @@ export default definePlugin({
 `,
     )
     ;(globalThis as { probeSignals?: AbortSignal[] }).probeSignals = []
-    t = await startTestRunner(config([{ action: 'probe', timeout: 200, retry: { attempts: 2, delay: 50 } }], { plugins: [join(dir, 'probe.ts')] }), { dir })
+    t = await startTestRunner(
+      config([{ action: 'probe', timeout: 200, retry: { attempts: 2, delay: 50 } }], { plugins: [join(dir, 'probe.ts')] }),
+      { dir },
+    )
     const [run] = await deliver(t)
     expect(run).toMatchObject({ state: 'dead', attempt: 2 })
     expect(run!.error).toMatch(/timed out after 200 ms/)
@@ -147,7 +160,12 @@ export default definePlugin({
 
   it('skips a step whose `if` does not hold, saying why, and goes on', async () => {
     sink = await createHttpSink()
-    t = await startTestRunner(config([{ action: 'http', if: { 'share.url': { exists: true } }, with: { url: `${sink.url}/a` } }, { action: 'http', with: { url: `${sink.url}/b` } }]))
+    t = await startTestRunner(
+      config([
+        { action: 'http', if: { 'share.url': { exists: true } }, with: { url: `${sink.url}/a` } },
+        { action: 'http', with: { url: `${sink.url}/b` } },
+      ]),
+    )
     const runs = await deliver(t)
     expect(runs.map((r) => r.state)).toEqual(['skipped', 'done'])
     expect(runs[0]!.error).toMatch(/share\.url/)
@@ -185,8 +203,20 @@ export default definePlugin({
     t = await startTestRunner(cfg, { dir })
     const { store } = t.runner
     // Record work as a crashed process would have left it: one step running, one pending.
-    const a = await store.accept({ type: 'title-ready', body: JSON.stringify({ id: 1 }), hash: 'a', receivedAt: Date.now(), dedupeWindow: 1000 })
-    const b = await store.accept({ type: 'title-ready', body: JSON.stringify({ id: 2 }), hash: 'b', receivedAt: Date.now(), dedupeWindow: 1000 })
+    const a = await store.accept({
+      type: 'title-ready',
+      body: JSON.stringify({ id: 1 }),
+      hash: 'a',
+      receivedAt: Date.now(),
+      dedupeWindow: 1000,
+    })
+    const b = await store.accept({
+      type: 'title-ready',
+      body: JSON.stringify({ id: 2 }),
+      hash: 'b',
+      receivedAt: Date.now(),
+      dedupeWindow: 1000,
+    })
     await t.runner.engine.stop(0)
     const [ra] = (await store.dispatch(a.id, [{ recipe: 'r', stepIndex: 0, action: 'http', runAt: Date.now() }]))!
     const [rb] = (await store.dispatch(b.id, [{ recipe: 'r', stepIndex: 0, action: 'http', runAt: Date.now() }]))!

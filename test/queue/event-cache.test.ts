@@ -16,7 +16,13 @@ async function storeWith(bodies: string[]): Promise<{ store: Store; ids: string[
   store = createSqliteStore({ path: join(tempDir('ar-cache-'), 'runner.db') })
   const ids: string[] = []
   for (const body of bodies) {
-    const { id } = await store.accept({ type: 'title-updated', body, hash: bodyHash(JSON.parse(body)), receivedAt: Date.now(), dedupeWindow: 60_000 })
+    const { id } = await store.accept({
+      type: 'title-updated',
+      body,
+      hash: bodyHash(JSON.parse(body)),
+      receivedAt: Date.now(),
+      dedupeWindow: 60_000,
+    })
     ids.push(id)
   }
   return { store, ids }

@@ -24,7 +24,14 @@ describe('debounce', () => {
     sink = await createHttpSink()
     t = await startTestRunner({
       ...base,
-      recipes: [{ name: 'sync', on: 'title-updated', debounce: '300ms', do: [{ action: 'http', with: { url: sink.url, body: { name: '{{name}}' } } }] }],
+      recipes: [
+        {
+          name: 'sync',
+          on: 'title-updated',
+          debounce: '300ms',
+          do: [{ action: 'http', with: { url: sink.url, body: { name: '{{name}}' } } }],
+        },
+      ],
     })
     const started = Date.now()
     for (let i = 1; i <= 20; i++) expect((await t.post('title-updated', { id: 4211, name: `edit ${i}` })).status).toBe(202)
@@ -76,7 +83,9 @@ describe('debounce', () => {
     })
     t = await startTestRunner({
       ...base,
-      recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'http', with: { url: sink.url }, debounce: { wait: '400ms', maxWait: '1s' } }] }],
+      recipes: [
+        { name: 'r', on: 'title-ready', do: [{ action: 'http', with: { url: sink.url }, debounce: { wait: '400ms', maxWait: '1s' } }] },
+      ],
     })
     const start = Date.now()
     for (let i = 0; Date.now() - start < 3000; i++) {
@@ -101,7 +110,13 @@ describe('once', () => {
     const cfg: Config = {
       ...base,
       actions: { email: { transport: smtp.url, from: 'Releases <releases@example.com>' } },
-      recipes: [{ name: 'welcome', on: ['title-ready', 'title-updated'], do: [{ action: 'email', once: true, with: { to: 'jane@example.com', subject: '{{name}} is live', text: 'hi' } }] }],
+      recipes: [
+        {
+          name: 'welcome',
+          on: ['title-ready', 'title-updated'],
+          do: [{ action: 'email', once: true, with: { to: 'jane@example.com', subject: '{{name}} is live', text: 'hi' } }],
+        },
+      ],
     }
     t = await startTestRunner(cfg, { dir })
     await t.post('title-ready', { id: 4211, name: 'v1' })
@@ -123,7 +138,14 @@ describe('once', () => {
     sink = await createHttpSink()
     t = await startTestRunner({
       ...base,
-      recipes: [{ name: 'per-creator', on: 'title-ready', once: { key: '{{creator}}', window: '1h' }, do: [{ action: 'http', with: { url: sink.url } }, { action: 'log' }] }],
+      recipes: [
+        {
+          name: 'per-creator',
+          on: 'title-ready',
+          once: { key: '{{creator}}', window: '1h' },
+          do: [{ action: 'http', with: { url: sink.url } }, { action: 'log' }],
+        },
+      ],
     })
     await t.post('title-ready', { id: 1, creator: 'Jane' })
     await t.post('title-ready', { id: 2, creator: 'Jane' })
@@ -138,7 +160,10 @@ describe('once', () => {
   it('gives the key back when the step fails for good, so a later event may try again', async () => {
     sink = await createHttpSink()
     sink.replyOnce({ status: 400 })
-    t = await startTestRunner({ ...base, recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'http', once: true, with: { url: sink.url } }] }] })
+    t = await startTestRunner({
+      ...base,
+      recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'http', once: true, with: { url: sink.url } }] }],
+    })
     await t.post('title-ready', { id: 1, v: 1 })
     await t.runner.engine.idle()
     await t.post('title-ready', { id: 1, v: 2 })
@@ -160,7 +185,11 @@ describe('per-action limits', () => {
       setTimeout(() => inFlight--, 50)
       return { status: 200, delay: 50 }
     })
-    t = await startTestRunner({ ...base, actions: { http: { concurrency: 1 } }, recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'http', with: { url: sink.url } }] }] })
+    t = await startTestRunner({
+      ...base,
+      actions: { http: { concurrency: 1 } },
+      recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'http', with: { url: sink.url } }] }],
+    })
     await Promise.all(Array.from({ length: 8 }, (_, i) => t!.post('title-ready', { id: i })))
     await t.runner.engine.idle()
     expect(sink.requests).toHaveLength(8)
@@ -175,7 +204,11 @@ describe('per-action limits', () => {
       at.push(Date.now())
       return { status: 200 }
     })
-    t = await startTestRunner({ ...base, actions: { http: { rateLimit: { limit: 2, interval: '1s' } } }, recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'http', with: { url: sink.url } }] }] })
+    t = await startTestRunner({
+      ...base,
+      actions: { http: { rateLimit: { limit: 2, interval: '1s' } } },
+      recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'http', with: { url: sink.url } }] }],
+    })
     await Promise.all(Array.from({ length: 6 }, (_, i) => t!.post('title-ready', { id: i })))
     await t.runner.engine.idle()
     expect(at).toHaveLength(6)
@@ -192,10 +225,17 @@ describe('durable debounce', () => {
     writeConfig(dir, {
       auth: { allowUnauthenticated: true },
       store: { path: join(dir, 'runner.db') },
-      recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'http', with: { url: sink.url, body: { id: '{{id}}' } }, debounce: '1s' }] }],
+      recipes: [
+        { name: 'r', on: 'title-ready', do: [{ action: 'http', with: { url: sink.url, body: { id: '{{id}}' } }, debounce: '1s' }] },
+      ],
     })
     const first = await startChild(dir)
-    for (let i = 0; i < 3; i++) await fetch(`${first.url}/webhooks/title-ready`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: i }) })
+    for (let i = 0; i < 3; i++)
+      await fetch(`${first.url}/webhooks/title-ready`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: i }),
+      })
     await sleep(200)
     first.proc.kill('SIGKILL')
     await first.exited

@@ -11,7 +11,14 @@ describe('timer queue', () => {
     const ran: string[] = []
     const before = activeTimers()
     const now = Date.now()
-    for (const [key, at] of [['c', 60], ['a', 20], ['b', 40], ['gone', 30], ['moved', 10]] as const) q.set(key, now + at, () => ran.push(key))
+    for (const [key, at] of [
+      ['c', 60],
+      ['a', 20],
+      ['b', 40],
+      ['gone', 30],
+      ['moved', 10],
+    ] as const)
+      q.set(key, now + at, () => ran.push(key))
     q.set('moved', now + 80, () => ran.push('moved'))
     q.delete('gone')
     expect(activeTimers() - before).toBe(1)

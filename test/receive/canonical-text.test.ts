@@ -35,7 +35,22 @@ describe('scanCanonical: the canonical JSON of a body, without parsing it', () =
   })
 
   it('gives up on anything JSON.parse would refuse, and on bodies that are not objects', () => {
-    const invalid = ['{"a":01}', '{"a":1,}', '{"a":"\u0001"}', '{"a":"\\x"}', '{"a" 1}', '{"a":tru}', '{"a":1}x', '{"a":.5}', '{"a":-}', '[1]', '"x"', '', '\ufeff{}', '{"a":"unterminated}']
+    const invalid = [
+      '{"a":01}',
+      '{"a":1,}',
+      '{"a":"\u0001"}',
+      '{"a":"\\x"}',
+      '{"a" 1}',
+      '{"a":tru}',
+      '{"a":1}x',
+      '{"a":.5}',
+      '{"a":-}',
+      '[1]',
+      '"x"',
+      '',
+      '\ufeff{}',
+      '{"a":"unterminated}',
+    ]
     for (const text of invalid) {
       expect(scanCanonical(text), text).toBeUndefined()
       if (text.trimStart().startsWith('{')) expect(() => JSON.parse(text), text).toThrow()

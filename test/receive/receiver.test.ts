@@ -13,7 +13,10 @@ afterEach(async () => {
 })
 
 /** A raw request, for what fetch will not send (chunked bodies, lying lengths). */
-function raw(url: string, options: { method?: string; path: string; headers?: Record<string, string | number>; chunks?: Array<string | Buffer> }): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function raw(
+  url: string,
+  options: { method?: string; path: string; headers?: Record<string, string | number>; chunks?: Array<string | Buffer> },
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request(`${url}${options.path}`, { method: options.method ?? 'POST', headers: options.headers }, (res) => {
       let body = ''
@@ -107,7 +110,12 @@ describe('receiver: the SPEC 4 table', () => {
 
   it('415 for a body that is not declared JSON', async () => {
     t = await startTestRunner({ auth: { allowUnauthenticated: true } })
-    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=klingon']) {
+    for (const type of [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/json; charset=klingon',
+    ]) {
       const res = await t.post('title-ready', '{"id":1}', { headers: { 'content-type': type } })
       expect(res.status).toBe(415)
       expect(res.json.error.code).toMatch(/^unsupported_/)
@@ -141,7 +149,11 @@ describe('receiver: the SPEC 4 table', () => {
     const res = await t.post('title-ready', big)
     expect(res.status).toBe(413)
     expect(res.json.error.code).toBe('payload_too_large')
-    const chunked = await raw(t.url, { path: '/webhooks/title-ready', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, chunks: [big.slice(0, 600), big.slice(600)] })
+    const chunked = await raw(t.url, {
+      path: '/webhooks/title-ready',
+      headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      chunks: [big.slice(0, 600), big.slice(600)],
+    })
     expect(chunked.status).toBe(413)
     // Just under the limit is fine.
     expect((await t.post('title-ready', { name: 'x'.repeat(900) })).status).toBe(202)
@@ -150,7 +162,11 @@ describe('receiver: the SPEC 4 table', () => {
 
   it('accepts a chunked body that is within the limit', async () => {
     t = await startTestRunner({ auth: { allowUnauthenticated: true } })
-    const res = await raw(t.url, { path: '/webhooks/title-ready', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, chunks: ['{"id":', '4211}'] })
+    const res = await raw(t.url, {
+      path: '/webhooks/title-ready',
+      headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      chunks: ['{"id":', '4211}'],
+    })
     expect(res.status).toBe(202)
   })
 

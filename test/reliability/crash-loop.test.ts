@@ -13,13 +13,27 @@ afterAll(() => report.write())
 
 describe('crash loop: kill -9 at random moments while deliveries arrive and steps run', () => {
   it('loses no acknowledged delivery, stores none twice, finishes every step, repeats only cut-off steps', async () => {
-    const row = report.row('crash-loop', 'Crash loop: 2,000 deliveries (16 in flight, 2 http steps each, concurrency 8), kill -9 at 5 random moments (some while the runner recovers), restart on the same port each time')
+    const row = report.row(
+      'crash-loop',
+      'Crash loop: 2,000 deliveries (16 in flight, 2 http steps each, concurrency 8), kill -9 at 5 random moments (some while the runner recovers), restart on the same port each time',
+    )
     const seed = process.env.RELIABILITY_SEED ? Number(process.env.RELIABILITY_SEED) : undefined
-    const r = await runCrashLoop({ deliveries: 2000, inFlight: 16, kills: 5, concurrency: 8, deadline: 55_000, ...(seed === undefined ? {} : { seed }) })
+    const r = await runCrashLoop({
+      deliveries: 2000,
+      inFlight: 16,
+      kills: 5,
+      concurrency: 8,
+      deadline: 55_000,
+      ...(seed === undefined ? {} : { seed }),
+    })
     row.tried = `${r.deliveries} deliveries, ${r.runs} step runs`
     row.lost = r.lost + r.runsNotDone
     row.duplicated = `${r.storedTwice} stored twice; ${r.repeatedSideEffects} side effects repeated (allowed ≤ ${r.kills} kills × 8, only cut-off runs; max cut off by one kill ${r.maxRunningAtKill})`
-    row.notes = `${r.kills} kills (${r.earlyKills} of a runner still starting up and recovering), seed ${r.seed}; ${r.retried} deliveries retried by the client (${Object.entries(r.failures).map(([k, v]) => `${k} ×${v}`).join(', ') || 'none'}), ${r.answeredDuplicate} answered duplicate:true; all acknowledged at ${(r.sentMs / 1000).toFixed(1)} s, all steps done at ${(r.finishedMs / 1000).toFixed(1)} s`
+    row.notes = `${r.kills} kills (${r.earlyKills} of a runner still starting up and recovering), seed ${r.seed}; ${r.retried} deliveries retried by the client (${
+      Object.entries(r.failures)
+        .map(([k, v]) => `${k} ×${v}`)
+        .join(', ') || 'none'
+    }), ${r.answeredDuplicate} answered duplicate:true; all acknowledged at ${(r.sentMs / 1000).toFixed(1)} s, all steps done at ${(r.finishedMs / 1000).toFixed(1)} s`
     expect(r.violations, `seed ${r.seed}`).toEqual([])
     expect(r.kills).toBe(5)
     expect(r.acknowledged).toBe(r.deliveries)

@@ -17,7 +17,19 @@ import { join } from 'node:path'
 import { writeConfig } from '../helpers/child.js'
 import { closedPort, createHttpSink } from '../helpers/http-sink.js'
 import { tempDir } from '../helpers/runner.js'
-import { type Child, countBy, type Delivered, deliverWithRetry, launchRunner, pool, prng, readStore, sleep, spawnRunner, storeCounts } from './helpers.js'
+import {
+  type Child,
+  countBy,
+  type Delivered,
+  deliverWithRetry,
+  launchRunner,
+  pool,
+  prng,
+  readStore,
+  sleep,
+  spawnRunner,
+  storeCounts,
+} from './helpers.js'
 
 export interface CrashLoopOptions {
   /** Distinct deliveries (default 2,000). */
@@ -134,7 +146,9 @@ export async function runCrashLoop(options: CrashLoopOptions = {}): Promise<Cras
   try {
     child = await spawnRunner(dir, { port, env: { LOG_LEVEL: 'warn' } })
     const url = () => `http://127.0.0.1:${port}`
-    const bodies = Array.from({ length: deliveries }, (_, i) => JSON.stringify({ id: i, name: `Episode ${i}`, tags: [{ name: 'Podcast', slug: 'podcast' }] }))
+    const bodies = Array.from({ length: deliveries }, (_, i) =>
+      JSON.stringify({ id: i, name: `Episode ${i}`, tags: [{ name: 'Podcast', slug: 'podcast' }] }),
+    )
     const sender = pool(deliveries, inFlight, (i) => deliverWithRetry(url, 'title-ready', bodies[i]!, { key: KEY, deadline, pause: 20 }))
 
     // The killer: random pauses, kill -9, look at the store while nothing runs, restart on the same port.
@@ -154,7 +168,9 @@ export async function runCrashLoop(options: CrashLoopOptions = {}): Promise<Cras
         if (run.state === 'done' && !doneAt.has(run.id)) doneAt.set(run.id, position)
       }
       maxRunningAtKill = Math.max(maxRunningAtKill, running)
-      log(`kill ${kills}: ${snap.events.length} events stored, ${snap.runs.filter((r) => r.state === 'done').length}/${snap.runs.length} runs done, ${running} running`)
+      log(
+        `kill ${kills}: ${snap.events.length} events stored, ${snap.runs.filter((r) => r.state === 'done').length}/${snap.runs.length} runs done, ${running} running`,
+      )
       if (kills < wantedKills && random() < earlyKillChance) {
         // Kill the next start while it recovers (it may already be resuming steps).
         const starting = launchRunner(dir, { port, env: { LOG_LEVEL: 'warn' } })
@@ -177,7 +193,12 @@ export async function runCrashLoop(options: CrashLoopOptions = {}): Promise<Cras
     log(`sent ${deliveries} deliveries in ${sentMs} ms`)
 
     // Let the last runner finish everything.
-    for (let c = storeCounts(db); Date.now() < deadline && !(c.undispatched === 0 && c.runs === 2 * c.events && c.done === c.runs); c = storeCounts(db)) await sleep(200)
+    for (
+      let c = storeCounts(db);
+      Date.now() < deadline && !(c.undispatched === 0 && c.runs === 2 * c.events && c.done === c.runs);
+      c = storeCounts(db)
+    )
+      await sleep(200)
     const finishedMs = Date.now() - started
     log(`all steps finished after ${finishedMs} ms`)
     const snap = readStore(db)
@@ -208,7 +229,8 @@ export async function runCrashLoop(options: CrashLoopOptions = {}): Promise<Cras
 
     // ---- runs: all done
     const runsNotDone = snap.runs.filter((r) => r.state !== 'done')
-    if (snap.runs.length !== 2 * snap.events.length) violations.push(`${snap.runs.length} runs for ${snap.events.length} events (expected 2 each)`)
+    if (snap.runs.length !== 2 * snap.events.length)
+      violations.push(`${snap.runs.length} runs for ${snap.events.length} events (expected 2 each)`)
     for (const r of runsNotDone.slice(0, 5)) violations.push(`run ${r.id} (step ${r.stepIndex + 1}) ended ${r.state}: ${r.error ?? ''}`)
     if (runsNotDone.length > 5) violations.push(`… and ${runsNotDone.length - 5} more runs not done`)
 
@@ -223,7 +245,8 @@ export async function runCrashLoop(options: CrashLoopOptions = {}): Promise<Cras
       repeated += n - 1
       if (!cutOff.has(key)) violations.push(`run ${key} reached the sink ${n} times but was never cut off by a kill`)
     }
-    if (repeated > kills * concurrency) violations.push(`${repeated} repeated side effects for ${kills} kills at concurrency ${concurrency}`)
+    if (repeated > kills * concurrency)
+      violations.push(`${repeated} repeated side effects for ${kills} kills at concurrency ${concurrency}`)
     seen.forEach((s, position) => {
       const at = doneAt.get(s.key)
       if (at !== undefined && position >= at) violations.push(`run ${s.key} was recorded done before kill, and ran again after it`)

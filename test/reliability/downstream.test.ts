@@ -30,10 +30,16 @@ async function allRuns(runner: TestRunner): Promise<StepRun[]> {
 
 describe('downstream faults never block healthy targets', () => {
   it('with concurrency 4 and 4 hanging steps queued first, a healthy step completes within about one step timeout', async () => {
-    const row = report.row('downstream-hang', 'Downstream: 4 hanging http steps fill concurrency 4, then 1 healthy step (timeout 1s, retry delay 2s × 2)')
+    const row = report.row(
+      'downstream-hang',
+      'Downstream: 4 hanging http steps fill concurrency 4, then 1 healthy step (timeout 1s, retry delay 2s × 2)',
+    )
     const hang: HttpSink = await createHttpSink({ reply: { hang: true } })
     const ok: HttpSink = await createHttpSink()
-    closers.push(() => hang.close(), () => ok.close())
+    closers.push(
+      () => hang.close(),
+      () => ok.close(),
+    )
     const timeout = 1000
     t = await startTestRunner({
       auth: { allowUnauthenticated: true },
@@ -53,7 +59,10 @@ describe('downstream faults never block healthy targets', () => {
     const allRetries = timeout * 3 + 2000 + 4000
 
     // The hanging attempts were cut at the timeout and will be retried.
-    const ok1 = await waitUntil(async () => (await allRuns(t!)).filter((r) => r.recipe === 'to-hang' && r.state === 'retrying').length === 4, 3000)
+    const ok1 = await waitUntil(
+      async () => (await allRuns(t!)).filter((r) => r.recipe === 'to-hang' && r.state === 'retrying').length === 4,
+      3000,
+    )
     const hangRuns = (await allRuns(t)).filter((r) => r.recipe === 'to-hang')
     row.tried = '4 hanging + 1 healthy step'
     row.lost = 0
@@ -69,7 +78,10 @@ describe('downstream faults never block healthy targets', () => {
   })
 
   it('hanging, 500, 429 and refused targets across http, slack and email: healthy steps finish first, faulty ones end as the contract says', async () => {
-    const row = report.row('downstream-mixed', 'Downstream: 6 events × (http hang, http 500, http refused, slack 429, email hang, healthy http + log), concurrency 4, timeout 500ms')
+    const row = report.row(
+      'downstream-mixed',
+      'Downstream: 6 events × (http hang, http 500, http refused, slack 429, email hang, healthy http + log), concurrency 4, timeout 500ms',
+    )
     const hang = await createHttpSink({ reply: { hang: true } })
     const failing = await createHttpSink({ reply: { status: 500, body: 'boom' } })
     const ok = await createHttpSink()
@@ -95,8 +107,19 @@ describe('downstream faults never block healthy targets', () => {
         { name: 'http-500', on: 'title-ready', do: [{ action: 'http', with: { url: `${failing.url}/hook` } }] },
         { name: 'http-refused', on: 'title-ready', do: [{ action: 'http', with: { url: `http://127.0.0.1:${refused}/hook` } }] },
         { name: 'slack-429', on: 'title-ready', do: [{ action: 'slack', with: { channel: '#c{{id}}', text: '{{name}}' } }] },
-        { name: 'email-hang', on: 'title-ready', do: [{ action: 'email', with: { to: 'jane@example.com', subject: '{{name}}', text: 'live' } }] },
-        { name: 'healthy', on: 'title-ready', do: [{ action: 'http', with: { url: `${ok.url}/hook?id={{id}}` } }, { action: 'log', with: { message: 'healthy {{id}}' } }] },
+        {
+          name: 'email-hang',
+          on: 'title-ready',
+          do: [{ action: 'email', with: { to: 'jane@example.com', subject: '{{name}}', text: 'live' } }],
+        },
+        {
+          name: 'healthy',
+          on: 'title-ready',
+          do: [
+            { action: 'http', with: { url: `${ok.url}/hook?id={{id}}` } },
+            { action: 'log', with: { message: 'healthy {{id}}' } },
+          ],
+        },
       ],
     })
     const started = Date.now()
@@ -105,13 +128,16 @@ describe('downstream faults never block healthy targets', () => {
     let healthyDoneAt = 0
     const settled = await waitUntil(async () => {
       const runs = await allRuns(t!)
-      if (!healthyDoneAt && runs.filter((r) => r.recipe === 'healthy' && r.state === 'done').length === 2 * events) healthyDoneAt = Date.now() - started
+      if (!healthyDoneAt && runs.filter((r) => r.recipe === 'healthy' && r.state === 'done').length === 2 * events)
+        healthyDoneAt = Date.now() - started
       return runs.length === 7 * events && runs.every((r) => ['done', 'dead'].includes(r.state))
     }, 20_000)
     const allDoneAt = Date.now() - started
     const runs = await allRuns(t)
     const by = (recipe: string) => runs.filter((r) => r.recipe === recipe)
-    const states = Object.fromEntries(['http-hang', 'http-500', 'http-refused', 'slack-429', 'email-hang', 'healthy'].map((n) => [n, by(n).map((r) => r.state)]))
+    const states = Object.fromEntries(
+      ['http-hang', 'http-500', 'http-refused', 'slack-429', 'email-hang', 'healthy'].map((n) => [n, by(n).map((r) => r.state)]),
+    )
     row.tried = `${events} events, ${7 * events} step runs`
     row.lost = runs.filter((r) => r.recipe === 'healthy' && r.state !== 'done').length
     row.duplicated = ok.count - events
@@ -121,16 +147,21 @@ describe('downstream faults never block healthy targets', () => {
     expect(ok.count).toBe(events)
     expect(healthyDoneAt).toBeGreaterThan(0)
     expect(healthyDoneAt).toBeLessThan(allDoneAt)
-    for (const r of by('http-hang')) expect(r).toMatchObject({ state: 'dead', attempt: 2, error: expect.stringMatching(/timed out|aborted/) })
+    for (const r of by('http-hang'))
+      expect(r).toMatchObject({ state: 'dead', attempt: 2, error: expect.stringMatching(/timed out|aborted/) })
     for (const r of by('http-500')) expect(r).toMatchObject({ state: 'dead', attempt: 2, error: expect.stringContaining('500') })
-    for (const r of by('http-refused')) expect(r).toMatchObject({ state: 'dead', attempt: 2, error: expect.stringMatching(/ECONNREFUSED|refused/i) })
-    for (const r of by('email-hang')) expect(r).toMatchObject({ state: 'dead', attempt: 2, error: expect.stringMatching(/timed out|aborted/) })
+    for (const r of by('http-refused'))
+      expect(r).toMatchObject({ state: 'dead', attempt: 2, error: expect.stringMatching(/ECONNREFUSED|refused/i) })
+    for (const r of by('email-hang'))
+      expect(r).toMatchObject({ state: 'dead', attempt: 2, error: expect.stringMatching(/timed out|aborted/) })
     // 429 then Retry-After: 1 honoured, then delivered.
     for (const r of by('slack-429')) expect(r).toMatchObject({ state: 'done', attempt: 2 })
     expect(slack.messages).toHaveLength(events)
     const perChannel = new Map<string, number[]>()
     slack.requests.forEach((req, i) => {
-      const ch = new URLSearchParams(req.body).get('channel') ?? (req.body.startsWith('{') ? (JSON.parse(req.body) as { channel: string }).channel : '?')
+      const ch =
+        new URLSearchParams(req.body).get('channel') ??
+        (req.body.startsWith('{') ? (JSON.parse(req.body) as { channel: string }).channel : '?')
       perChannel.set(ch, [...(perChannel.get(ch) ?? []), i])
     })
     expect([...perChannel.values()].every((list) => list.length === 2)).toBe(true)

@@ -14,7 +14,11 @@ const KEY = 'fuzz-key-7f3a9c'
 const report = createReport()
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined
 const runs = (n: number) => Math.max(1, Math.round(n * Number(process.env.FUZZ_RUNS_SCALE ?? 1)))
-const params = <T>(numRuns: number): fc.Parameters<T> => ({ numRuns: runs(numRuns), ...(seed === undefined ? {} : { seed }), endOnFailure: true })
+const params = <T>(numRuns: number): fc.Parameters<T> => ({
+  numRuns: runs(numRuns),
+  ...(seed === undefined ? {} : { seed }),
+  endOnFailure: true,
+})
 
 let t: TestRunner
 beforeAll(async () => {
@@ -23,7 +27,14 @@ beforeAll(async () => {
     server: { bodyLimit: '64kb' },
     queue: { concurrency: 4 },
     // Accepted fuzz payloads also go through matching and rendering.
-    recipes: [{ name: 'trace', on: ['title-ready', 'title-updated', 'asset-transcoded'], when: { any: [{ tag: 'podcast' }, { 'name': { matches: '^a' } }] }, do: [{ action: 'log', with: { message: '{{name}} {{share.url}} {{join tags "slug"}}' } }] }],
+    recipes: [
+      {
+        name: 'trace',
+        on: ['title-ready', 'title-updated', 'asset-transcoded'],
+        when: { any: [{ tag: 'podcast' }, { name: { matches: '^a' } }] },
+        do: [{ action: 'log', with: { message: '{{name}} {{share.url}} {{join tags "slug"}}' } }],
+      },
+    ],
   })
 })
 afterAll(async () => {
@@ -46,7 +57,12 @@ function reversed(value: unknown): string {
 }
 
 async function send(path: string, init: { method: string; headers: Record<string, string>; body?: Uint8Array | string }) {
-  const res = await fetch(`${t.url}${path}`, { method: init.method, headers: init.headers, ...(init.body === undefined ? {} : { body: init.body }), signal: AbortSignal.timeout(10_000) })
+  const res = await fetch(`${t.url}${path}`, {
+    method: init.method,
+    headers: init.headers,
+    ...(init.body === undefined ? {} : { body: init.body }),
+    signal: AbortSignal.timeout(10_000),
+  })
   const text = await res.text()
   let json: any
   try {
@@ -57,9 +73,25 @@ async function send(path: string, init: { method: string; headers: Record<string
   return { status: res.status, json, text }
 }
 
-const headerValue = fc.string({ unit: fc.constantFrom(...' !#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~'.split('')), maxLength: 60 })
+const headerValue = fc.string({
+  unit: fc.constantFrom(..." !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~".split('')),
+  maxLength: 60,
+})
 const contentType = fc.oneof(
-  fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json; charset=UTF-8', 'application/vnd.audiorista+json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'application/json; charset=utf-16le', 'application/json; charset=nope', '*/*', 'application/*', ''),
+  fc.constantFrom(
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/json; charset=UTF-8',
+    'application/vnd.audiorista+json',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'application/json; charset=latin1',
+    'application/json; charset=utf-16le',
+    'application/json; charset=nope',
+    '*/*',
+    'application/*',
+    '',
+  ),
   headerValue,
 )
 const jsonObject = fc.dictionary(fc.string({ unit: 'binary', maxLength: 12 }), fc.jsonValue({ maxDepth: 4 }), { maxKeys: 12 })
@@ -77,9 +109,17 @@ describe('fuzzing the receiver (fast-check, in-process runner)', () => {
           fc.string({ maxLength: 30 }).map((s) => `/webhooks/${encodeURIComponent(s)}`),
           fc.constantFrom('/webhooks/', '/webhooks/title-ready/', '/webhooks/title-ready?x=1', '/healthz', '/'),
         ),
-        fc.oneof({ arbitrary: fc.constantFrom('application/json', 'application/json; charset=utf-8'), weight: 6 }, contentType, fc.constant(undefined)),
+        fc.oneof(
+          { arbitrary: fc.constantFrom('application/json', 'application/json; charset=utf-8'), weight: 6 },
+          contentType,
+          fc.constant(undefined),
+        ),
         fc.oneof({ arbitrary: fc.constant(KEY), weight: 8 }, headerValue, fc.constant(undefined)),
-        fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/).map((n) => `x-f-${n}`), headerValue, { maxKeys: 5 }),
+        fc.dictionary(
+          fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/).map((n) => `x-f-${n}`),
+          headerValue,
+          { maxKeys: 5 },
+        ),
         fc.oneof(
           fc.uint8Array({ maxLength: 300 }),
           fc.string({ unit: 'binary', maxLength: 300 }),
@@ -110,32 +150,47 @@ describe('fuzzing the receiver (fast-check, in-process runner)', () => {
     row.tried = `${tried} requests`
     row.lost = 0
     row.duplicated = 0
-    row.notes = `statuses: ${[...seen].sort(([a], [b]) => a - b).map(([s, n]) => `${s} ×${n}`).join(', ')}; error-level log lines: ${errors.length}`
+    row.notes = `statuses: ${[...seen]
+      .sort(([a], [b]) => a - b)
+      .map(([s, n]) => `${s} ×${n}`)
+      .join(', ')}; error-level log lines: ${errors.length}`
     expect(errors).toEqual([])
     row.result = 'pass'
   }, 60_000)
 
   it('accepts every JSON object with the right key (202), and the same object again in another key order as a duplicate (200, first id)', async () => {
-    const row = report.row('fuzz-objects', 'Fuzz: random JSON objects (any keys incl. __proto__, unicode, nesting), sent twice with keys reordered')
+    const row = report.row(
+      'fuzz-objects',
+      'Fuzz: random JSON objects (any keys incl. __proto__, unicode, nesting), sent twice with keys reordered',
+    )
     let tried = 0
     let nonce = 0
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...EVENTS), jsonObject, fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/).map((n) => `x-f-${n}`), headerValue, { maxKeys: 3 }), async (event, object, extra) => {
-        tried++
-        // A fresh field per case: fast-check may generate the same object twice.
-        const body = { ...object, fuzzCase: ++nonce }
-        const headers = { ...extra, 'content-type': 'application/json', 'x-audiorista-key': KEY }
-        const first = await send(`/webhooks/${event}`, { method: 'POST', headers, body: JSON.stringify(body) })
-        expect(first.status, first.text).toBe(202)
-        expect(first.json).toEqual({ accepted: true, duplicate: false, id: expect.stringMatching(/^evt_/) })
-        const again = await send(`/webhooks/${event}`, { method: 'POST', headers, body: reversed(body) })
-        expect(again.status, again.text).toBe(200)
-        expect(again.json).toEqual({ accepted: true, duplicate: true, id: first.json.id })
-        // Stored as received: parsing the stored body gives the object back.
-        const stored = await t.runner.store.getEvent(first.json.id)
-        expect(stored?.type).toBe(event)
-        expect(JSON.parse(stored!.body)).toEqual(JSON.parse(JSON.stringify(body)))
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...EVENTS),
+        jsonObject,
+        fc.dictionary(
+          fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/).map((n) => `x-f-${n}`),
+          headerValue,
+          { maxKeys: 3 },
+        ),
+        async (event, object, extra) => {
+          tried++
+          // A fresh field per case: fast-check may generate the same object twice.
+          const body = { ...object, fuzzCase: ++nonce }
+          const headers = { ...extra, 'content-type': 'application/json', 'x-audiorista-key': KEY }
+          const first = await send(`/webhooks/${event}`, { method: 'POST', headers, body: JSON.stringify(body) })
+          expect(first.status, first.text).toBe(202)
+          expect(first.json).toEqual({ accepted: true, duplicate: false, id: expect.stringMatching(/^evt_/) })
+          const again = await send(`/webhooks/${event}`, { method: 'POST', headers, body: reversed(body) })
+          expect(again.status, again.text).toBe(200)
+          expect(again.json).toEqual({ accepted: true, duplicate: true, id: first.json.id })
+          // Stored as received: parsing the stored body gives the object back.
+          const stored = await t.runner.store.getEvent(first.json.id)
+          expect(stored?.type).toBe(event)
+          expect(JSON.parse(stored!.body)).toEqual(JSON.parse(JSON.stringify(body)))
+        },
+      ),
       params(250),
     )
     row.tried = `${tried} objects × 2 deliveries`
@@ -151,13 +206,25 @@ describe('fuzzing the receiver (fast-check, in-process runner)', () => {
     t.runner.receiver.setAccepting(false)
     try {
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom(...EVENTS), fc.oneof(fc.constant(KEY), headerValue), fc.oneof(jsonObject.map((o) => JSON.stringify(o)), fc.string({ maxLength: 100 })), async (event, key, body) => {
-          tried++
-          const res = await fetch(`${t.url}/webhooks/${event}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-audiorista-key': key }, body })
-          await res.text()
-          expect(res.status).toBe(503)
-          expect(res.headers.get('retry-after')).toMatch(/^\d+$/)
-        }),
+        fc.asyncProperty(
+          fc.constantFrom(...EVENTS),
+          fc.oneof(fc.constant(KEY), headerValue),
+          fc.oneof(
+            jsonObject.map((o) => JSON.stringify(o)),
+            fc.string({ maxLength: 100 }),
+          ),
+          async (event, key, body) => {
+            tried++
+            const res = await fetch(`${t.url}/webhooks/${event}`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'x-audiorista-key': key },
+              body,
+            })
+            await res.text()
+            expect(res.status).toBe(503)
+            expect(res.headers.get('retry-after')).toMatch(/^\d+$/)
+          },
+        ),
         params(100),
       )
       expect((await fetch(`${t.url}/readyz`)).status).toBe(503)
@@ -180,7 +247,11 @@ describe('fuzzing the receiver (fast-check, in-process runner)', () => {
         fc.jsonValue({ maxDepth: 4 }).filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)),
         async (value) => {
           tried++
-          const res = await send('/webhooks/title-ready', { method: 'POST', headers: { 'content-type': 'application/json', 'x-audiorista-key': KEY }, body: JSON.stringify(value) ?? 'null' })
+          const res = await send('/webhooks/title-ready', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-audiorista-key': KEY },
+            body: JSON.stringify(value) ?? 'null',
+          })
           expect(res.status).toBe(400)
           expect(res.json.error.code).toBe('not_an_object')
         },

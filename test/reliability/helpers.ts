@@ -64,7 +64,10 @@ export interface LaunchOptions {
  * before ready, `ready` rejects; that rejection is handled here, so a caller
  * that killed it on purpose need not await it.
  */
-export function launchRunner(dir: string, { port = 0, env = {}, keep = 200_000, readyTimeout = 15_000 }: LaunchOptions = {}): { pid: number; kill(signal?: NodeJS.Signals): Promise<number | null>; ready: Promise<Child> } {
+export function launchRunner(
+  dir: string,
+  { port = 0, env = {}, keep = 200_000, readyTimeout = 15_000 }: LaunchOptions = {},
+): { pid: number; kill(signal?: NodeJS.Signals): Promise<number | null>; ready: Promise<Child> } {
   const proc = spawn(process.execPath, [CLI, 'start', '--port', String(port), '--host', '127.0.0.1'], {
     cwd: dir,
     env: { ...process.env, CI: '1', LOG_LEVEL: 'info', ...env },
@@ -137,7 +140,16 @@ export function rssOf(pid: number): number {
 
 export interface StoreSnapshot {
   events: Array<{ id: string; type: string; body: string; dispatched: boolean }>
-  runs: Array<{ id: string; eventId: string; recipe: string; stepIndex: number; state: string; attempt: number; error: string | null; result: string | null }>
+  runs: Array<{
+    id: string
+    eventId: string
+    recipe: string
+    stepIndex: number
+    state: string
+    attempt: number
+    error: string | null
+    result: string | null
+  }>
 }
 
 /**
@@ -149,13 +161,24 @@ export function readStore(path: string): StoreSnapshot {
   const db = new Database(path, { fileMustExist: true })
   try {
     db.pragma('busy_timeout = 5000')
-    const events = (db.prepare('SELECT id, type, body, dispatched_at FROM events ORDER BY received_at, id').all() as Array<{ id: string; type: string; body: string; dispatched_at: number | null }>).map((e) => ({
+    const events = (
+      db.prepare('SELECT id, type, body, dispatched_at FROM events ORDER BY received_at, id').all() as Array<{
+        id: string
+        type: string
+        body: string
+        dispatched_at: number | null
+      }>
+    ).map((e) => ({
       id: e.id,
       type: e.type,
       body: e.body,
       dispatched: e.dispatched_at !== null,
     }))
-    const runs = (db.prepare('SELECT id, event_id, recipe, step_index, state, attempt, error, result FROM runs ORDER BY created_at, id').all() as Array<Record<string, unknown>>).map((r) => ({
+    const runs = (
+      db.prepare('SELECT id, event_id, recipe, step_index, state, attempt, error, result FROM runs ORDER BY created_at, id').all() as Array<
+        Record<string, unknown>
+      >
+    ).map((r) => ({
       id: r.id as string,
       eventId: r.event_id as string,
       recipe: r.recipe as string,
@@ -217,7 +240,17 @@ export interface Delivered {
  * webhook sender that "may retry" does), within `maxAttempts` and `deadline`.
  * `url()` is read at every attempt, so a restarted runner can move.
  */
-export async function deliverWithRetry(url: () => string, event: string, body: string, { key, maxAttempts = 400, deadline = Date.now() + 60_000, pause = 25 }: { key?: string; maxAttempts?: number; deadline?: number; pause?: number } = {}): Promise<Delivered> {
+export async function deliverWithRetry(
+  url: () => string,
+  event: string,
+  body: string,
+  {
+    key,
+    maxAttempts = 400,
+    deadline = Date.now() + 60_000,
+    pause = 25,
+  }: { key?: string; maxAttempts?: number; deadline?: number; pause?: number } = {},
+): Promise<Delivered> {
   const out: Delivered = { attempts: 0, failures: [] }
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (key) headers['x-audiorista-key'] = key

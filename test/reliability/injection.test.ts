@@ -12,10 +12,10 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { StepRun } from '../../src/store/store.js'
 import type { Config, Step } from '../../src/types.js'
-import { createHttpSink, type HttpSink } from '../helpers/http-sink.js'
+import { createHttpSink } from '../helpers/http-sink.js'
 import { startTestRunner, tempDir, type TestRunner } from '../helpers/runner.js'
-import { createSlackServer, type SlackServer } from '../helpers/slack-server.js'
-import { createSmtpSink, type SmtpSink } from '../helpers/smtp.js'
+import { createSlackServer } from '../helpers/slack-server.js'
+import { createSmtpSink } from '../helpers/smtp.js'
 import { createReport } from './report.js'
 
 const report = createReport()
@@ -33,7 +33,12 @@ const open = <T extends { close(): Promise<void> }>(thing: T): T => {
 }
 
 async function runner(steps: Step[], config: Config = {}, dir = tempDir('ar-inject-')): Promise<TestRunner> {
-  return open(await startTestRunner({ auth: { allowUnauthenticated: true }, ...config, recipes: [{ name: 'r', on: 'title-ready', do: steps }] }, { dir }))
+  return open(
+    await startTestRunner(
+      { auth: { allowUnauthenticated: true }, ...config, recipes: [{ name: 'r', on: 'title-ready', do: steps }] },
+      { dir },
+    ),
+  )
 }
 
 /** Delivers one payload and returns its single run. */
@@ -59,7 +64,10 @@ describe('injection corpus', () => {
             blocks: [
               { type: 'section', text: { type: 'mrkdwn', text: '*{{name}}* <https://site.example/listen|Listen>' } },
               { type: 'context', elements: [{ type: 'plain_text', text: 'by {{creator}}' }] },
-              { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open' }, url: 'https://site.example/t/{{id}}' }] },
+              {
+                type: 'actions',
+                elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open' }, url: 'https://site.example/t/{{id}}' }],
+              },
             ],
           },
         },
@@ -74,16 +82,26 @@ describe('injection corpus', () => {
     expect(message!.text).toBe('New: &lt;!channel&gt; &lt;@U123&gt; &lt;https://evil.example|click&gt; &amp;')
     const blocks = message!.blocks as any[]
     // The config's own link stays a link; the payload's value is one URL component.
-    expect(blocks[0].text.text).toBe('*&lt;!channel&gt; &lt;@U123&gt; &lt;https://evil.example|click&gt; &amp;* <https://site.example/listen|Listen>')
+    expect(blocks[0].text.text).toBe(
+      '*&lt;!channel&gt; &lt;@U123&gt; &lt;https://evil.example|click&gt; &amp;* <https://site.example/listen|Listen>',
+    )
     expect(blocks[1].elements[0].text).toBe('by &lt;!here&gt;')
     expect(blocks[2].elements[0].url).toBe('https://site.example/t/..%2Fadmin%3Fx%3D1')
-    Object.assign(row, { tried: 1, lost: 0, duplicated: 0, result: 'pass', notes: 'mentions, links and & escaped in text and in every block; a block URL takes the value as one component' })
+    Object.assign(row, {
+      tried: 1,
+      lost: 0,
+      duplicated: 0,
+      result: 'pass',
+      notes: 'mentions, links and & escaped in text and in every block; a block URL takes the value as one component',
+    })
   })
 
   it('URLs: a value cannot change the host, the path depth or the query, and a whole-URL value must be http(s)', async () => {
     const row = report.row('injection-url', 'http `url` rendered from `../../admin/users/1?force=true#`, `%2e%2e/`, `..`, `javascript:`')
     const sink = open(await createHttpSink())
-    const segment = await runner([{ action: 'http', with: { url: `${sink.url}/titles/{{id}}?q={{name}}`, method: 'PUT', headers: { authorization: 'Bearer s3cr3t' } } }])
+    const segment = await runner([
+      { action: 'http', with: { url: `${sink.url}/titles/{{id}}?q={{name}}`, method: 'PUT', headers: { authorization: 'Bearer s3cr3t' } } },
+    ])
     const attacks = ['../../admin/users/1?force=true#', '%2e%2e/%2e%2e/admin', '..', '.']
     const runs: StepRun[] = []
     for (const id of attacks) runs.push(await one(segment, { id, name: 'a&admin=true' }))
@@ -97,38 +115,62 @@ describe('injection corpus', () => {
     expect(runs[2]!.error).toContain('a value rendered into a URL is "..", which would change the path; refused')
 
     const whole = await runner([{ action: 'http', with: { url: '{{share.url}}' } }])
-    const refused = [await one(whole, { share: { url: 'javascript:alert(1)' } }), await one(whole, { share: { url: 'file:///etc/passwd' } })]
+    const refused = [
+      await one(whole, { share: { url: 'javascript:alert(1)' } }),
+      await one(whole, { share: { url: 'file:///etc/passwd' } }),
+    ]
     expect(refused.map((r) => [r.state, r.attempt])).toEqual([
       ['dead', 0],
       ['dead', 0],
     ])
-    expect(refused[0]!.error).toBe('recipes[0].do[0].with.url rendered "javascript:alert(1)", which is not an absolute http(s) URL; refused')
+    expect(refused[0]!.error).toBe(
+      'recipes[0].do[0].with.url rendered "javascript:alert(1)", which is not an absolute http(s) URL; refused',
+    )
     expect((await one(whole, { share: { url: `${sink.url}/hook?x=1` } })).state).toBe('done')
     expect(sink.requests.at(-1)!.path).toBe('/hook?x=1')
     expect(sink.requests.some((r) => r.path.startsWith('/admin'))).toBe(false)
-    Object.assign(row, { tried: attacks.length + 3, lost: 0, duplicated: 0, result: 'pass', notes: 'values percent-encoded as one component; `.`/`..` and non-http(s) whole URLs dead before any request' })
+    Object.assign(row, {
+      tried: attacks.length + 3,
+      lost: 0,
+      duplicated: 0,
+      result: 'pass',
+      notes: 'values percent-encoded as one component; `.`/`..` and non-http(s) whole URLs dead before any request',
+    })
   })
 
   describe('programs', () => {
     const program = (dir: string) => {
       const script = join(dir, 'record.cjs')
-      writeFileSync(script, "require('fs').writeFileSync(process.env.OUT, JSON.stringify({ argv: process.argv.slice(2), env: process.env }))\n")
+      writeFileSync(
+        script,
+        "require('fs').writeFileSync(process.env.OUT, JSON.stringify({ argv: process.argv.slice(2), env: process.env }))\n",
+      )
       return script
     }
     const recorded = (out: string) => JSON.parse(readFileSync(out, 'utf8')) as { argv: string[]; env: Record<string, string> }
 
     it('exec: an argument starting with "-" from a value is refused and nothing is spawned, unless allowOptionArgs', async () => {
-      const row = report.row('injection-exec-args', 'exec `args: [\'{{id}}\']` with `--all` and `--upload-pack=…`')
+      const row = report.row('injection-exec-args', "exec `args: ['{{id}}']` with `--all` and `--upload-pack=…`")
       const dir = tempDir('ar-inject-exec-')
       const script = program(dir)
       const out = join(dir, 'out.json')
       const steps = (extra: Record<string, unknown> = {}): Step[] => [
-        { action: 'exec', with: { command: process.execPath, args: [script, 'ls-remote', '{{share.url}}', '--title={{name}}'], env: { OUT: out }, ...extra } },
+        {
+          action: 'exec',
+          with: {
+            command: process.execPath,
+            args: [script, 'ls-remote', '{{share.url}}', '--title={{name}}'],
+            env: { OUT: out },
+            ...extra,
+          },
+        },
       ]
       const t = await runner(steps(), {}, dir)
       const dead = await one(t, { share: { url: '--upload-pack=touch /tmp/pwned' }, name: 'x' })
       expect(dead.state).toBe('dead')
-      expect(dead.error).toContain('recipes[0].do[0].with.args[2] rendered "--upload-pack=touch /tmp/pwned", which starts with "-" from a template value')
+      expect(dead.error).toContain(
+        'recipes[0].do[0].with.args[2] rendered "--upload-pack=touch /tmp/pwned", which starts with "-" from a template value',
+      )
       expect(existsSync(out)).toBe(false)
       // The config's own option with a value from the payload is fine: the value cannot become another option.
       expect((await one(t, { share: { url: 'https://git.example/repo' }, name: '--all' })).state).toBe('done')
@@ -137,7 +179,13 @@ describe('injection corpus', () => {
       const opted = await runner(steps({ allowOptionArgs: true }), {}, dir)
       expect((await one(opted, { share: { url: '--all' }, name: 'y' })).state).toBe('done')
       expect(recorded(out).argv).toEqual(['ls-remote', '--all', '--title=y'])
-      Object.assign(row, { tried: 3, lost: 0, duplicated: 0, result: 'pass', notes: 'refused before spawning (no output file written); allowOptionArgs: true passes it' })
+      Object.assign(row, {
+        tried: 3,
+        lost: 0,
+        duplicated: 0,
+        result: 'pass',
+        notes: 'refused before spawning (no output file written); allowOptionArgs: true passes it',
+      })
     })
 
     it("exec: the program gets a minimal environment, never the runner's secrets, unless inheritEnv", async () => {
@@ -156,7 +204,17 @@ describe('injection corpus', () => {
         const run = await one(t, { id: 1, name: 'Episode 1' })
         expect(run.state).toBe('done')
         const { env } = recorded(out)
-        const allowed = new Set(['AUDIORISTA_EVENT', 'AUDIORISTA_EVENT_ID', 'AUDIORISTA_RUN_ID', 'HOME', 'LANG', 'OUT', 'PATH', 'TITLE', 'TZ'])
+        const allowed = new Set([
+          'AUDIORISTA_EVENT',
+          'AUDIORISTA_EVENT_ID',
+          'AUDIORISTA_RUN_ID',
+          'HOME',
+          'LANG',
+          'OUT',
+          'PATH',
+          'TITLE',
+          'TZ',
+        ])
         expect(Object.keys(env).filter((name) => !allowed.has(name))).toEqual([])
         expect(env).toMatchObject({ TITLE: 'Episode 1', AUDIORISTA_EVENT: 'title-ready', PATH: process.env.PATH })
         expect(JSON.stringify(env)).not.toContain('s3cr3t')
@@ -164,9 +222,18 @@ describe('injection corpus', () => {
         const inherit = await runner(step({ inheritEnv: true }), {}, dir)
         expect((await one(inherit, { id: 2, name: 'Episode 2' })).state).toBe('done')
         expect(recorded(out).env.SLACK_BOT_TOKEN).toBe('xoxb-s3cr3t')
-        Object.assign(row, { tried: 2, lost: 0, duplicated: 0, result: 'pass', notes: 'PATH, HOME, LANG, TZ, AUDIORISTA_* and with.env only; inheritEnv: true passes the rest' })
+        Object.assign(row, {
+          tried: 2,
+          lost: 0,
+          duplicated: 0,
+          result: 'pass',
+          notes: 'PATH, HOME, LANG, TZ, AUDIORISTA_* and with.env only; inheritEnv: true passes the rest',
+        })
       } finally {
-        for (const [name, value] of [['AUDIORISTA_KEY', saved.key], ['SLACK_BOT_TOKEN', saved.slack]] as const) {
+        for (const [name, value] of [
+          ['AUDIORISTA_KEY', saved.key],
+          ['SLACK_BOT_TOKEN', saved.slack],
+        ] as const) {
           if (value === undefined) delete process.env[name]
           else process.env[name] = value
         }
@@ -175,11 +242,17 @@ describe('injection corpus', () => {
   })
 
   it('email: a templated recipient is exactly one address; literal lists stay allowed', async () => {
-    const row = report.row('injection-email', 'email `to: \'{{email}}\'` with `victim@x, attacker@evil` and a `Bcc:` line')
+    const row = report.row('injection-email', "email `to: '{{email}}'` with `victim@x, attacker@evil` and a `Bcc:` line")
     const smtp = open(await createSmtpSink())
     const settings = { actions: { email: { transport: smtp.url, from: 'Releases <releases@example.com>' } } }
     const t = await runner([{ action: 'email', with: { to: '{{email}}', subject: 'Live: {{name}}', text: 'hi' } }], settings)
-    const attacks = ['victim@example.com, attacker@evil.example', 'victim@example.com;attacker@evil.example', 'victim@example.com\nBcc: attacker@evil.example', 'not an address', '']
+    const attacks = [
+      'victim@example.com, attacker@evil.example',
+      'victim@example.com;attacker@evil.example',
+      'victim@example.com\nBcc: attacker@evil.example',
+      'not an address',
+      '',
+    ]
     const runs: StepRun[] = []
     for (const email of attacks) runs.push(await one(t, { email, name: 'x' }))
     expect(runs.map((r) => r.state)).toEqual(attacks.map(() => 'dead'))
@@ -188,10 +261,19 @@ describe('injection corpus', () => {
     expect(smtp.messages).toEqual([])
 
     expect((await one(t, { email: '"Doe, Jane" <jane@example.com>', name: 'ok' })).state).toBe('done')
-    const list = await runner([{ action: 'email', with: { to: ['a@example.com', 'b@example.com'], cc: '{{email}}', subject: 's', text: 't' } }], settings)
+    const list = await runner(
+      [{ action: 'email', with: { to: ['a@example.com', 'b@example.com'], cc: '{{email}}', subject: 's', text: 't' } }],
+      settings,
+    )
     expect((await one(list, { email: 'c@example.com' })).state).toBe('done')
     expect(smtp.messages.map((m) => m.to)).toEqual([['jane@example.com'], ['a@example.com', 'b@example.com', 'c@example.com']])
-    Object.assign(row, { tried: attacks.length + 2, lost: 0, duplicated: 0, result: 'pass', notes: 'several, none or a header line: dead before SMTP; a quoted name with a comma is one address' })
+    Object.assign(row, {
+      tried: attacks.length + 2,
+      lost: 0,
+      duplicated: 0,
+      result: 'pass',
+      notes: 'several, none or a header line: dead before SMTP; a quoted name with a comma is one address',
+    })
   })
 
   it('HTML email: a javascript: link from the payload renders as an empty href in the shipped template', async () => {
@@ -199,7 +281,11 @@ describe('injection corpus', () => {
     const smtp = open(await createSmtpSink())
     const dir = tempDir('ar-inject-html-')
     cpSync(fileURLToPath(new URL('../../recipes/templates', import.meta.url)), join(dir, 'recipes', 'templates'), { recursive: true })
-    const t = await runner([{ action: 'email', with: { to: 'jane@example.com', subject: 's', template: 'creator-ready' } }], { actions: { email: { transport: smtp.url, from: 'r@example.com' } } }, dir)
+    const t = await runner(
+      [{ action: 'email', with: { to: 'jane@example.com', subject: 's', template: 'creator-ready' } }],
+      { actions: { email: { transport: smtp.url, from: 'r@example.com' } } },
+      dir,
+    )
     expect((await one(t, { name: '<b>x</b>', creator: 'Jane', share: { url: 'javascript:alert(document.cookie)' } })).state).toBe('done')
     expect((await one(t, { name: 'Good', creator: 'Jane', share: { url: 'https://site.example/t/1' } })).state).toBe('done')
     const [bad, good] = smtp.messages
@@ -209,32 +295,61 @@ describe('injection corpus', () => {
     Object.assign(row, { tried: 2, lost: 0, duplicated: 0, result: 'pass', notes: 'safeUrl lets only http, https and mailto through' })
   })
 
-  it('redirects: a cross-origin redirect never carries the step\'s headers or body to the other host', async () => {
+  it("redirects: a cross-origin redirect never carries the step's headers or body to the other host", async () => {
     const row = report.row('injection-redirect', 'http step answered with a 307 to another origin')
     const other = open(await createHttpSink())
     const first = open(await createHttpSink({ reply: { status: 307, headers: { location: `${other.url}/steal` } } }))
-    const t = await runner([{ action: 'http', with: { url: `${first.url}/hook`, headers: { cookie: 'sid=s3cr3t', 'x-api-key': 's3cr3t' }, body: { id: '{{id}}' } } }])
+    const t = await runner([
+      {
+        action: 'http',
+        with: { url: `${first.url}/hook`, headers: { cookie: 'sid=s3cr3t', 'x-api-key': 's3cr3t' }, body: { id: '{{id}}' } },
+      },
+    ])
     const run = await one(t, { id: 1 })
     expect(run.state).toBe('dead')
     expect(run.error).toContain('redirected to another origin')
     expect(other.requests).toEqual([])
-    const followed = await runner([{ action: 'http', with: { url: `${first.url}/hook`, headers: { cookie: 'sid=s3cr3t', 'x-api-key': 's3cr3t' }, followRedirects: 'any' } }])
+    const followed = await runner([
+      {
+        action: 'http',
+        with: { url: `${first.url}/hook`, headers: { cookie: 'sid=s3cr3t', 'x-api-key': 's3cr3t' }, followRedirects: 'any' },
+      },
+    ])
     expect((await one(followed, { id: 2 })).state).toBe('done')
     expect(JSON.stringify(other.requests[0]!.headers)).not.toContain('s3cr3t')
-    Object.assign(row, { tried: 2, lost: 0, duplicated: 0, result: 'pass', notes: "refused by default; followRedirects: 'any' follows without the step's headers" })
+    Object.assign(row, {
+      tried: 2,
+      lost: 0,
+      duplicated: 0,
+      result: 'pass',
+      notes: "refused by default; followRedirects: 'any' follows without the step's headers",
+    })
   })
 
   it('secrets: a token in a log message or in an error never reaches the log or the stored run', async () => {
-    const row = report.row('injection-secrets', 'URLs with `?token=` in a log message and in a failing program\'s stderr')
+    const row = report.row('injection-secrets', "URLs with `?token=` in a log message and in a failing program's stderr")
     const t = await runner([
       { action: 'log', with: { message: 'see https://hooks.example/x?token=s3cr3t' }, continueOnError: true },
-      { action: 'exec', with: { command: process.execPath, args: ['-e', "console.error('see https://h.example/?trigger_token=s3cr3t'); process.exit(3)"], permanentExitCodes: [3] } },
+      {
+        action: 'exec',
+        with: {
+          command: process.execPath,
+          args: ['-e', "console.error('see https://h.example/?trigger_token=s3cr3t'); process.exit(3)"],
+          permanentExitCodes: [3],
+        },
+      },
     ])
     const runs = await t.deliver('title-ready', { id: 1 })
     expect(runs.map((r) => r.state)).toEqual(['done', 'dead'])
     expect(runs[1]!.error).toContain('trigger_token=[redacted]')
     expect(JSON.stringify(runs)).not.toContain('s3cr3t')
     expect(t.logs()).not.toContain('s3cr3t')
-    Object.assign(row, { tried: 2, lost: 0, duplicated: 0, result: 'pass', notes: 'log messages, stored errors and inputs go through the same masking' })
+    Object.assign(row, {
+      tried: 2,
+      lost: 0,
+      duplicated: 0,
+      result: 'pass',
+      notes: 'log messages, stored errors and inputs go through the same masking',
+    })
   })
 })

@@ -40,17 +40,31 @@ function body(i: number): string {
 
 describe('memory under large bodies', () => {
   it('stays under 400 MB with 200 distinct ~900 KB deliveries, 8 in flight, all matching a recipe', { timeout: 240_000 }, async () => {
-    const row = report.row('memory-large-bodies', `${DELIVERIES} distinct ~900 KB bodies of empty objects, ${IN_FLIGHT} in flight, every one matching a recipe`)
+    const row = report.row(
+      'memory-large-bodies',
+      `${DELIVERIES} distinct ~900 KB bodies of empty objects, ${IN_FLIGHT} in flight, every one matching a recipe`,
+    )
     const dir = tempDir('ar-memory-')
     writeConfig(dir, {
       auth: { allowUnauthenticated: true },
       server: { bodyLimit: '1mb' },
-      recipes: [{ name: 'every-title', on: 'title-updated', when: { 'a.0': { exists: true } }, do: [{ action: 'log', with: { message: 'title {{id}} {{name}}' } }] }],
+      recipes: [
+        {
+          name: 'every-title',
+          on: 'title-updated',
+          when: { 'a.0': { exists: true } },
+          do: [{ action: 'log', with: { message: 'title {{id}} {{name}}' } }],
+        },
+      ],
     })
     child = await spawnRunner(dir)
     const before = peakRss(child.pid)
     const statuses = await pool(DELIVERIES, IN_FLIGHT, async (i) => {
-      const res = await fetch(`${child!.url}/webhooks/title-updated`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(i) })
+      const res = await fetch(`${child!.url}/webhooks/title-updated`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: body(i),
+      })
       await res.text()
       return res.status
     })

@@ -58,16 +58,28 @@ const TEMPLATE = [
 
 /** Payloads that try to smuggle `tag: podcast`, `isAdmin`, or reserved context names. None of them is a podcast or an admin. */
 const HOSTILE: Array<[string, string]> = [
-  ['__proto__ at the root', '{"name":"h1","__proto__":{"tag":"podcast","tags":[{"slug":"podcast","name":"Podcast"}],"isAdmin":true,"polluted":"yes","role":"admin"}}'],
-  ['constructor.prototype at the root', '{"name":"h2","constructor":{"prototype":{"tag":"podcast","isAdmin":true,"polluted":"yes","tags":[{"slug":"podcast"}]}}}'],
+  [
+    '__proto__ at the root',
+    '{"name":"h1","__proto__":{"tag":"podcast","tags":[{"slug":"podcast","name":"Podcast"}],"isAdmin":true,"polluted":"yes","role":"admin"}}',
+  ],
+  [
+    'constructor.prototype at the root',
+    '{"name":"h2","constructor":{"prototype":{"tag":"podcast","isAdmin":true,"polluted":"yes","tags":[{"slug":"podcast"}]}}}',
+  ],
   ['prototype at the root', '{"name":"h3","prototype":{"isAdmin":true,"polluted":"yes"}}'],
   ['__proto__ inside a tag', '{"name":"h4","tags":[{"__proto__":{"slug":"podcast","name":"Podcast"}}]}'],
   ['__proto__ as the tags list', '{"name":"h5","tags":{"__proto__":[{"slug":"podcast"}]}}'],
   ['constructor inside a tag', '{"name":"h6","tags":[{"constructor":{"prototype":{"slug":"podcast"}}}]}'],
   ['nested __proto__', '{"name":"h7","__proto__":{"__proto__":{"polluted":1,"isAdmin":true}}}'],
   ['__proto__ deep in data', '{"name":"h8","a":{"__proto__":{"polluted":true}},"b":[{"constructor":{"prototype":{"polluted":true}}}]}'],
-  ['reserved names in the payload', '{"name":"h9","event":{"type":"forged","id":"evt_forged"},"vars":{"creators":{"Mallory":"mallory@evil"}},"recipe":{"name":"admin-only"},"steps":{"x":{"isAdmin":true}}}'],
-  ['own toString/valueOf/hasOwnProperty', '{"name":"h10","toString":"x","valueOf":"y","hasOwnProperty":"z","isPrototypeOf":"w","__defineGetter__":"v"}'],
+  [
+    'reserved names in the payload',
+    '{"name":"h9","event":{"type":"forged","id":"evt_forged"},"vars":{"creators":{"Mallory":"mallory@evil"}},"recipe":{"name":"admin-only"},"steps":{"x":{"isAdmin":true}}}',
+  ],
+  [
+    'own toString/valueOf/hasOwnProperty',
+    '{"name":"h10","toString":"x","valueOf":"y","hasOwnProperty":"z","isPrototypeOf":"w","__defineGetter__":"v"}',
+  ],
   ['creator names a prototype member', '{"name":"h11","creator":"__proto__"}'],
   ['creator "constructor"', '{"name":"h12","creator":"constructor"}'],
   ['creator "toString"', '{"name":"h13","creator":"toString"}'],
@@ -77,7 +89,10 @@ const HOSTILE: Array<[string, string]> = [
 
 describe('prototype safety: payloads cannot steer conditions, templates or plugins', () => {
   it('no hostile payload matches a guarded recipe, injects into a template, or pollutes Object.prototype', async () => {
-    const row = report.row('prototype', 'Prototype safety: __proto__/constructor/prototype payloads end to end (in-process runner, probe plugin)')
+    const row = report.row(
+      'prototype',
+      'Prototype safety: __proto__/constructor/prototype payloads end to end (in-process runner, probe plugin)',
+    )
     const dir = tempDir('ar-proto-')
     writeFileSync(join(dir, 'probe.ts'), PROBE)
     t = await startTestRunner(
@@ -88,11 +103,39 @@ describe('prototype safety: payloads cannot steer conditions, templates or plugi
         queue: { concurrency: 4, retry: { attempts: 1 } },
         recipes: [
           { name: 'podcast-only', on: 'title-ready', when: { tag: 'podcast' }, do: [{ action: 'probe', with: { guard: 'tag' } }] },
-          { name: 'podcast-path', on: 'title-ready', when: { 'tags.slug': 'podcast' }, do: [{ action: 'probe', with: { guard: 'tags.slug' } }] },
+          {
+            name: 'podcast-path',
+            on: 'title-ready',
+            when: { 'tags.slug': 'podcast' },
+            do: [{ action: 'probe', with: { guard: 'tags.slug' } }],
+          },
           { name: 'admin-only', on: 'title-ready', when: { isAdmin: true }, do: [{ action: 'probe', with: { guard: 'isAdmin' } }] },
-          { name: 'admin-exists', on: 'title-ready', when: { any: [{ isAdmin: { exists: true } }, { role: 'admin' }, { polluted: { exists: true } }] }, do: [{ action: 'probe', with: { guard: 'exists' } }] },
-          { name: 'admin-fn', on: 'title-ready', when: (ctx) => (ctx as Record<string, unknown>).isAdmin === true || ({} as Record<string, unknown>).isAdmin === true, do: [{ action: 'probe', with: { guard: 'fn' } }] },
-          { name: 'template', on: 'title-ready', do: [{ action: 'probe', with: { text: TEMPLATE, to: '{{lookup vars.creators creator}}', nested: { admin: '{{isAdmin}}', list: ['{{polluted}}', '{{role}}'] } } }] },
+          {
+            name: 'admin-exists',
+            on: 'title-ready',
+            when: { any: [{ isAdmin: { exists: true } }, { role: 'admin' }, { polluted: { exists: true } }] },
+            do: [{ action: 'probe', with: { guard: 'exists' } }],
+          },
+          {
+            name: 'admin-fn',
+            on: 'title-ready',
+            when: (ctx) => (ctx as Record<string, unknown>).isAdmin === true || ({} as Record<string, unknown>).isAdmin === true,
+            do: [{ action: 'probe', with: { guard: 'fn' } }],
+          },
+          {
+            name: 'template',
+            on: 'title-ready',
+            do: [
+              {
+                action: 'probe',
+                with: {
+                  text: TEMPLATE,
+                  to: '{{lookup vars.creators creator}}',
+                  nested: { admin: '{{isAdmin}}', list: ['{{polluted}}', '{{role}}'] },
+                },
+              },
+            ],
+          },
         ],
       },
       { dir },
@@ -129,17 +172,27 @@ describe('prototype safety: payloads cannot steer conditions, templates or plugi
           problems.push(`${label}: ${run.recipe} is ${run.state}: ${run.error}`)
           continue
         }
-        const result = run.result as { input: { text: string; to: string; nested: { admin: string; list: string[] } }; polluted: unknown; isAdmin: unknown; tag: unknown; protoNames: string; inputProtoIsPlain: boolean }
-        if (result.polluted !== null || result.isAdmin !== null || result.tag !== null) problems.push(`${label}: Object.prototype polluted in the runner: ${JSON.stringify(result)}`)
+        const result = run.result as {
+          input: { text: string; to: string; nested: { admin: string; list: string[] } }
+          polluted: unknown
+          isAdmin: unknown
+          tag: unknown
+          protoNames: string
+          inputProtoIsPlain: boolean
+        }
+        if (result.polluted !== null || result.isAdmin !== null || result.tag !== null)
+          problems.push(`${label}: Object.prototype polluted in the runner: ${JSON.stringify(result)}`)
         if (result.protoNames !== protoNames) problems.push(`${label}: Object.prototype gained names: ${result.protoNames}`)
         if (!result.inputProtoIsPlain) problems.push(`${label}: the plugin input has a foreign prototype`)
         const text = result.input.text
         const expected = `admin=[] role=[] polluted=[] tag=[${label.startsWith('tag given') ? 'podcast-not-a-tag-list' : ''}]`
         if (!text.startsWith(expected)) problems.push(`${label}: template rendered "${text}"`)
-        if (!/ctor=\[\] lookup=\[\] if=\[\] each=\[[^\]]*\] join=\[.*?\] event=\[title-ready\] recipe=\[template\] vars=\[\]$/.test(text)) problems.push(`${label}: template rendered "${text}"`)
+        if (!/ctor=\[\] lookup=\[\] if=\[\] each=\[[^\]]*\] join=\[.*?\] event=\[title-ready\] recipe=\[template\] vars=\[\]$/.test(text))
+          problems.push(`${label}: template rendered "${text}"`)
         if (/podcast;|join=\[podcast/.test(text)) problems.push(`${label}: a tag slug leaked into the template: "${text}"`)
         if (result.input.to !== '') problems.push(`${label}: {{lookup vars.creators creator}} rendered "${result.input.to}"`)
-        if (result.input.nested.admin !== '' || result.input.nested.list.join() !== ',') problems.push(`${label}: nested input rendered ${JSON.stringify(result.input.nested)}`)
+        if (result.input.nested.admin !== '' || result.input.nested.list.join() !== ',')
+          problems.push(`${label}: nested input rendered ${JSON.stringify(result.input.nested)}`)
       }
     }
     // The test process is the runner process here: look directly too.

@@ -30,7 +30,11 @@ export type RawPart = string | Buffer | { wait: number }
  * are not allowed in headers, literal `..` in paths, slowloris clients.
  * `end` half-closes our side after the last part, like a client that gave up writing.
  */
-export function rawHttp(port: number, parts: RawPart[], { timeout = 5000, end = false, noBody = false }: { timeout?: number; end?: boolean; noBody?: boolean } = {}): Promise<RawResponse> {
+export function rawHttp(
+  port: number,
+  parts: RawPart[],
+  { timeout = 5000, end = false, noBody = false }: { timeout?: number; end?: boolean; noBody?: boolean } = {},
+): Promise<RawResponse> {
   return new Promise((resolve) => {
     const started = Date.now()
     const socket = connect({ port, host: '127.0.0.1' })
@@ -115,14 +119,19 @@ function parseResponse(all: Buffer): Pick<RawResponse, 'status' | 'headers' | 'b
 }
 
 /** `POST path` with the given headers and body as one raw request (Content-Length computed unless given; a null header is left out). */
-export function rawPost(path: string, body: string | Buffer, headers: Record<string, string | number | null> = {}, { contentLength = true }: { contentLength?: boolean } = {}): Buffer {
+export function rawPost(
+  path: string,
+  body: string | Buffer,
+  headers: Record<string, string | number | null> = {},
+  { contentLength = true }: { contentLength?: boolean } = {},
+): Buffer {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body
   const h: Record<string, string | number | null> = { host: '127.0.0.1', 'content-type': 'application/json', ...headers }
-  if (contentLength && !Object.keys(h).some((k) => k.toLowerCase() === 'content-length' || k.toLowerCase() === 'transfer-encoding')) h['content-length'] = bytes.length
+  if (contentLength && !Object.keys(h).some((k) => k.toLowerCase() === 'content-length' || k.toLowerCase() === 'transfer-encoding'))
+    h['content-length'] = bytes.length
   const head = Object.entries(h)
     .filter(([, v]) => v !== null)
     .map(([k, v]) => `${k}: ${v}`)
     .join('\r\n')
   return Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\n${head}\r\n\r\n`, 'latin1'), bytes])
 }
-

@@ -72,7 +72,9 @@ export function writeReportRows(rows: ReportRow[]): void {
       }
     }
     for (const r of rows) {
-      const cells = [`\`${r.id}\``, r.scenario, String(r.tried), String(r.lost), String(r.duplicated), r.result, r.notes].map((c) => c.replace(/\|/g, '\\|').replace(/\n/g, ' '))
+      const cells = [`\`${r.id}\``, r.scenario, String(r.tried), String(r.lost), String(r.duplicated), r.result, r.notes].map((c) =>
+        c.replace(/\|/g, '\\|').replace(/\n/g, ' '),
+      )
       table.set(r.id, `| ${cells.join(' | ')} |`)
     }
     const lines = [...table.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, line]) => line)

@@ -38,7 +38,10 @@ interface Attempt {
 describe('graceful shutdown during a burst', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`${signal}: 503 or refused for new deliveries, running steps finish, exit 0, the next start completes the rest`, async () => {
-      const row = report.row(`shutdown-${signal.toLowerCase()}`, `Graceful shutdown on ${signal} during a burst of 80 deliveries (8 in flight), steps taking 1.5 s at concurrency 4`)
+      const row = report.row(
+        `shutdown-${signal.toLowerCase()}`,
+        `Graceful shutdown on ${signal} during a burst of 80 deliveries (8 in flight), steps taking 1.5 s at concurrency 4`,
+      )
       const stepMs = 1500
       sink = await createHttpSink({ record: true, reply: { status: 200, delay: stepMs } })
       const dir = tempDir('ar-shutdown-')
@@ -61,7 +64,12 @@ describe('graceful shutdown during a burst', () => {
         if (i >= 20) await sleep(15) // spread the burst so part of it lands after the signal
         const a: Attempt = { i, at: Date.now() }
         try {
-          const res = await fetch(`${url}/webhooks/title-ready`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: i, name: `Episode ${i}` }), signal: AbortSignal.timeout(15_000) })
+          const res = await fetch(`${url}/webhooks/title-ready`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ id: i, name: `Episode ${i}` }),
+            signal: AbortSignal.timeout(15_000),
+          })
           a.status = res.status
           a.retryAfter = res.headers.get('retry-after')
           const text = await res.text()
@@ -110,13 +118,24 @@ describe('graceful shutdown during a burst', () => {
       const retried = await pool(total, 8, async (i) => {
         const a = attempts.find((x) => x.i === i)!
         if (a.id) return { i, id: a.id, status: a.status }
-        const r = await deliverWithRetry(() => url, 'title-ready', JSON.stringify({ id: i, name: `Episode ${i}` }), { deadline: Date.now() + 15_000 })
+        const r = await deliverWithRetry(() => url, 'title-ready', JSON.stringify({ id: i, name: `Episode ${i}` }), {
+          deadline: Date.now() + 15_000,
+        })
         return { i, id: r.id, status: r.status, duplicate: r.duplicate }
       })
-      const done = await waitUntil(() => {
-        const s = readStore(db)
-        return s.events.length === total && s.events.every((e) => e.dispatched) && s.runs.length === total && s.runs.every((r) => r.state === 'done')
-      }, 20_000, 100)
+      const done = await waitUntil(
+        () => {
+          const s = readStore(db)
+          return (
+            s.events.length === total &&
+            s.events.every((e) => e.dispatched) &&
+            s.runs.length === total &&
+            s.runs.every((r) => r.state === 'done')
+          )
+        },
+        20_000,
+        100,
+      )
       const final = readStore(db)
       const perRun = countBy(sink.requests, (r) => String(r.headers['idempotency-key']))
       const repeated = [...perRun.values()].filter((n) => n > 1).length
@@ -140,10 +159,17 @@ describe('graceful shutdown during a burst', () => {
   // attempt not counted (README: "the rest stays in the store for the next start"). Found by this
   // suite while step-runner recorded it `dead` on its last attempt; fixed in src/queue/step-runner.ts.
   it('a step still running when the grace period ends stays in the store for the next start, its attempt not counted', async () => {
-    const row = report.row('shutdown-grace-exceeded', 'Graceful shutdown: a step still running when the grace period ends (in-process close(300 ms), on its last attempt)')
+    const row = report.row(
+      'shutdown-grace-exceeded',
+      'Graceful shutdown: a step still running when the grace period ends (in-process close(300 ms), on its last attempt)',
+    )
     sink = await createHttpSink({ reply: { hang: true } })
     const dir = tempDir('ar-grace-')
-    const config = { auth: { allowUnauthenticated: true }, queue: { concurrency: 2, timeout: '30s', retry: { attempts: 1 } }, recipes: [{ name: 'hook', on: 'title-ready', do: [{ action: 'http', with: { url: `${sink.url}/build?id={{id}}` } }] }] } as const
+    const config = {
+      auth: { allowUnauthenticated: true },
+      queue: { concurrency: 2, timeout: '30s', retry: { attempts: 1 } },
+      recipes: [{ name: 'hook', on: 'title-ready', do: [{ action: 'http', with: { url: `${sink.url}/build?id={{id}}` } }] }],
+    } as const
     let t: TestRunner | undefined = await startTestRunner(structuredClone(config) as never, { dir })
     try {
       const { json } = await t.post('title-ready', { id: 1 })
@@ -171,7 +197,10 @@ describe('graceful shutdown during a burst', () => {
   })
 
   it('on a kept-alive connection: a delivery begun before SIGTERM is stored (2xx), the next one gets 503 + Retry-After or a close', async () => {
-    const row = report.row('shutdown-keepalive', 'Graceful shutdown: a delivery half-sent before SIGTERM, then a second one on the same kept-alive connection')
+    const row = report.row(
+      'shutdown-keepalive',
+      'Graceful shutdown: a delivery half-sent before SIGTERM, then a second one on the same kept-alive connection',
+    )
     sink = await createHttpSink({ record: true, reply: { status: 200, delay: 1500 } })
     const dir = tempDir('ar-shutdown-')
     const db = join(dir, 'runner.db')
@@ -184,7 +213,16 @@ describe('graceful shutdown during a burst', () => {
     })
     child = await spawnRunner(dir, { port })
     // Keep the runner busy so the shutdown lasts a while.
-    for (let i = 0; i < 2; i++) expect((await fetch(`http://127.0.0.1:${port}/webhooks/title-ready`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 100 + i }) })).status).toBe(202)
+    for (let i = 0; i < 2; i++)
+      expect(
+        (
+          await fetch(`http://127.0.0.1:${port}/webhooks/title-ready`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ id: 100 + i }),
+          })
+        ).status,
+      ).toBe(202)
     await sink.waitFor(2, 5000)
 
     const socket = connect({ port, host: '127.0.0.1' })
@@ -194,19 +232,28 @@ describe('graceful shutdown during a burst', () => {
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
     socket.on('error', () => {})
     const first = '{"id":1,"name":"half before the signal"}'
-    socket.write(`POST /webhooks/title-ready HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${first.length}\r\n\r\n${first.slice(0, 10)}`)
+    socket.write(
+      `POST /webhooks/title-ready HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${first.length}\r\n\r\n${first.slice(0, 10)}`,
+    )
     await sleep(200)
     child.proc.kill('SIGTERM')
     await sleep(300) // the runner is now refusing new deliveries, and still finishing its steps
     socket.write(first.slice(10))
     await waitUntil(() => /\r\n\r\n\{[^}]*\}/.test(received), 3000, 10)
     const second = '{"id":2,"name":"after the signal"}'
-    if (!socket.destroyed) socket.write(`POST /webhooks/title-ready HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${second.length}\r\n\r\n${second}`)
+    if (!socket.destroyed)
+      socket.write(
+        `POST /webhooks/title-ready HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${second.length}\r\n\r\n${second}`,
+      )
     await Promise.race([closed, sleep(5000)])
     socket.destroy()
     const code = await child.exited
 
-    const answers = [...received.matchAll(/HTTP\/1\.1 (\d{3})[^]*?\r\n\r\n(\{[^]*?\})(?=HTTP|$)/g)].map((m) => ({ status: Number(m[1]), head: m[0], body: m[2]! }))
+    const answers = [...received.matchAll(/HTTP\/1\.1 (\d{3})[\s\S]*?\r\n\r\n(\{[\s\S]*?\})(?=HTTP|$)/g)].map((m) => ({
+      status: Number(m[1]),
+      head: m[0],
+      body: m[2]!,
+    }))
     const stored = readStore(db)
     const firstAnswer = answers[0]
     const secondAnswer = answers[1]

@@ -21,11 +21,15 @@ afterEach(async () => {
   child = undefined
 })
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? 0
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? 0
 
 describe('slow clients are cut off without starving others', () => {
   it('slow headers, slow bodies and silent sockets are closed by the server timeouts while normal deliveries get 202 quickly', async () => {
-    const row = report.row('slow-clients', 'Slow clients: 30 slowloris (a header byte/s), 20 slow bodies (a byte/0.5 s), 10 silent sockets; headersTimeout 1s, requestTimeout 2s; normal deliveries in parallel')
+    const row = report.row(
+      'slow-clients',
+      'Slow clients: 30 slowloris (a header byte/s), 20 slow bodies (a byte/0.5 s), 10 silent sockets; headersTimeout 1s, requestTimeout 2s; normal deliveries in parallel',
+    )
     const dir = tempDir('ar-slow-')
     const db = join(dir, 'runner.db')
     writeConfig(dir, {
@@ -38,11 +42,17 @@ describe('slow clients are cut off without starving others', () => {
     const port = Number(new URL(child.url).port)
 
     // A header byte every second, 12 bytes at most (bounded even if never cut).
-    const slowloris = (i: number): RawPart[] => [`POST /webhooks/title-ready HTTP/1.1\r\nhost: x\r\nx-slow-${i}: `, ...Array.from({ length: 12 }, (): RawPart[] => [{ wait: 1000 }, 'a']).flat()]
+    const slowloris = (i: number): RawPart[] => [
+      `POST /webhooks/title-ready HTTP/1.1\r\nhost: x\r\nx-slow-${i}: `,
+      ...Array.from({ length: 12 }, (): RawPart[] => [{ wait: 1000 }, 'a']).flat(),
+    ]
     // Complete headers, then a body byte every 500 ms.
     const slowBody = (i: number): RawPart[] => {
       const body = `{"slow":${i},"pad":"${'p'.repeat(40)}"}`
-      return [`POST /webhooks/title-ready HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`, ...[...body].flatMap((ch): RawPart[] => [{ wait: 500 }, ch])]
+      return [
+        `POST /webhooks/title-ready HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`,
+        ...[...body].flatMap((ch): RawPart[] => [{ wait: 500 }, ch]),
+      ]
     }
     const started = Date.now()
     const slow: Array<Promise<RawResponse & { kind: string }>> = [
@@ -55,7 +65,12 @@ describe('slow clients are cut off without starving others', () => {
     const normal: Array<{ status: number; ms: number }> = []
     for (let i = 0; Date.now() - started < 4000 && i < 200; i++) {
       const t0 = Date.now()
-      const res = await fetch(`${child.url}/webhooks/title-ready`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: i, name: `normal ${i}` }), signal: AbortSignal.timeout(5000) })
+      const res = await fetch(`${child.url}/webhooks/title-ready`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: i, name: `normal ${i}` }),
+        signal: AbortSignal.timeout(5000),
+      })
       await res.text()
       normal.push({ status: res.status, ms: Date.now() - t0 })
       await sleep(50)

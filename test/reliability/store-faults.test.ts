@@ -42,7 +42,12 @@ function breakWrites(pid: number): () => void {
 }
 
 async function post(url: string, body: unknown): Promise<{ status: number; retryAfter: string | null; id?: string }> {
-  const res = await fetch(`${url}/webhooks/title-ready`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
+  const res = await fetch(`${url}/webhooks/title-ready`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  })
   const json = (await res.json()) as { id?: string }
   return { status: res.status, retryAfter: res.headers.get('retry-after'), ...(json.id ? { id: json.id } : {}) }
 }
@@ -64,7 +69,10 @@ async function startFaultyChild(stepDelay: number) {
 
 describe.skipIf(!hasPrlimit)('store faults: a real write failure (RLIMIT_FSIZE on the runner child)', () => {
   it('deliveries get 503 + Retry-After while the store cannot write, never a 2xx; 202 again once it can, and nothing acknowledged is lost', async () => {
-    const row = report.row('store-fault-ingest', 'Store fault (real: EFBIG on every SQLite write via prlimit) during deliveries; then the limit is lifted')
+    const row = report.row(
+      'store-fault-ingest',
+      'Store fault (real: EFBIG on every SQLite write via prlimit) during deliveries; then the limit is lifted',
+    )
     const { db, url } = await startFaultyChild(5)
     const before = []
     for (let i = 0; i < 5; i++) before.push(await post(url, { id: i, pad: 'x'.repeat(1000) }))
@@ -113,7 +121,11 @@ describe.skipIf(!hasPrlimit)('store faults: a real write failure (RLIMIT_FSIZE o
     const resumed = await waitUntil(() => readStore(db).runs.every((r) => r.state === 'done'), 6000)
     const stuck = readStore(db).runs.filter((r) => r.state !== 'done')
     row.tried = '6 steps (2 in flight, 4 queued) during a 1 s fault'
-    row.lost = `${stuck.length} stuck (${Object.entries(Object.fromEntries(countBy(stuck, (r) => r.state))).map(([s, n]) => `${n} ${s}`).join(', ') || 'none'}) 6 s after the fault`
+    row.lost = `${stuck.length} stuck (${
+      Object.entries(Object.fromEntries(countBy(stuck, (r) => r.state)))
+        .map(([s, n]) => `${n} ${s}`)
+        .join(', ') || 'none'
+    }) 6 s after the fault`
     row.duplicated = 0
     row.notes = `the store failure is logged and the runs are tried again with backoff; all done without a restart: ${resumed}`
     expect(stuck).toEqual([])
@@ -178,7 +190,8 @@ describe('store faults: in-process (store methods replaced), also where prlimit 
     t = await startTestRunner({ auth: { allowUnauthenticated: true }, recipes: [] })
     const { store } = t.runner
     const accept = store.accept
-    store.accept = () => Promise.reject(new StoreUnavailableError('the store failed', { cause: new Error('SQLITE_FULL: database or disk is full') }))
+    store.accept = () =>
+      Promise.reject(new StoreUnavailableError('the store failed', { cause: new Error('SQLITE_FULL: database or disk is full') }))
     const during = []
     try {
       for (let i = 0; i < 10; i++) during.push(await t.post('title-ready', { id: i }))
@@ -208,14 +221,23 @@ describe('store faults: in-process (store methods replaced), also where prlimit 
     })
     const { store } = t.runner
     const claimRun = store.claimRun
-    store.claimRun = () => Promise.reject(new StoreUnavailableError('the store failed', { cause: new Error('SQLITE_IOERR_WRITE: disk I/O error') }))
+    store.claimRun = () =>
+      Promise.reject(new StoreUnavailableError('the store failed', { cause: new Error('SQLITE_IOERR_WRITE: disk I/O error') }))
     const ids: string[] = []
     for (let i = 0; i < 3; i++) ids.push((await t.post('title-ready', { id: i })).json.id)
     await sleep(300)
     store.claimRun = claimRun
-    const done = await waitUntil(async () => (await Promise.all(ids.map((id) => store.runsForEvent(id)))).flat().every((r) => r.state === 'done'), 3000)
+    const done = await waitUntil(
+      async () => (await Promise.all(ids.map((id) => store.runsForEvent(id)))).flat().every((r) => r.state === 'done'),
+      3000,
+    )
     // The failure is logged, and the run is tried again by itself.
-    expect(t.lines().filter((l) => String(l.msg).startsWith('engine error')).every((l) => String(l.msg).includes('trying again'))).toBe(true)
+    expect(
+      t
+        .lines()
+        .filter((l) => String(l.msg).startsWith('engine error'))
+        .every((l) => String(l.msg).includes('trying again')),
+    ).toBe(true)
     expect(done).toBe(true)
     expect(sink.count).toBe(3)
   })

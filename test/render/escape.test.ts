@@ -65,7 +65,11 @@ describe('escaping by destination', () => {
       inverse: '{{^share}}{{creator}} & {{name}}{{/share}}',
       tilde: '[ {{~name~}} ]',
     })
-    const out = renderer.render(compiled, buildContext({ payload: { name: '<x>', creator: 'A&B', share: null }, event, recipe: { name: 'r' } }), 'slack')
+    const out = renderer.render(
+      compiled,
+      buildContext({ payload: { name: '<x>', creator: 'A&B', share: null }, event, recipe: { name: 'r' } }),
+      'slack',
+    )
     expect(out).toEqual({ chain: '&lt;x&gt;', inverse: 'A&amp;B & &lt;x&gt;', tilde: '[&lt;x&gt;]' })
   })
 

@@ -146,9 +146,7 @@ describe('stripHtml', () => {
   it('removes tags, decodes basic entities and collapses whitespace', () => {
     expect(r('{{stripHtml d}}', { d: '<p>A story about <b>stars</b>.</p>' })).toBe('A story about stars.')
     expect(r('{{stripHtml d}}', { d: '<p>One</p><p>Two<br/>Three</p>\n\n' })).toBe('One Two Three')
-    expect(r('{{stripHtml d}}', { d: 'Tom &amp; Jerry &lt;3 &quot;hi&quot; &#39;x&#x27; a&nbsp;b' })).toBe(
-      `Tom & Jerry <3 "hi" 'x' a b`,
-    )
+    expect(r('{{stripHtml d}}', { d: 'Tom &amp; Jerry &lt;3 &quot;hi&quot; &#39;x&#x27; a&nbsp;b' })).toBe(`Tom & Jerry <3 "hi" 'x' a b`)
     expect(r('{{stripHtml d}}', { d: '&amp;lt;b&amp;gt; 1 < 2' })).toBe('&lt;b&gt; 1 < 2')
     expect(r('[{{stripHtml d}}]')).toBe('[]')
   })

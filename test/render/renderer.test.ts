@@ -99,7 +99,9 @@ describe('compileInput and render', () => {
       'recipes[0].do[1].with.partial',
     ])
     for (const issue of issues) expect(issue.message).toMatch(/^template does not compile: /)
-    expect(issues[0]!.message).toBe('template does not compile: parse error on line 1 in "Hi {{name": unexpected or unfinished expression at "name"')
+    expect(issues[0]!.message).toBe(
+      'template does not compile: parse error on line 1 in "Hi {{name": unexpected or unfinished expression at "name"',
+    )
     expect(issues[1]!.message).toMatch(/in "{{#if name}}open": the template ends inside a block/)
     expect(issues[2]!.message).toContain("each doesn't match if")
     expect(issues[3]!.message).toMatch(/unknown helper "shout" \(line 1, column 1\); known helpers: and, bytes, date, default,/)
@@ -165,7 +167,10 @@ describe('named templates', () => {
   afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
   it('renders a template from the folder, HTML-escaped', () => {
-    const html = renderer.renderTemplate('creator-ready', buildContext({ payload: { ...titleReady, name: 'A & B' }, event, recipe: { name: 'r' } }))
+    const html = renderer.renderTemplate(
+      'creator-ready',
+      buildContext({ payload: { ...titleReady, name: 'A & B' }, event, recipe: { name: 'r' } }),
+    )
     expect(html).toContain('<h1>A &amp; B</h1>')
     expect(html).toContain('By Jane Doe · 30:34 · 28 MB</p>')
     expect(html).toContain('<li>Podcast</li>\n  <li>Sci-Fi</li>')
@@ -202,13 +207,22 @@ describe('named templates', () => {
       'recipes[0].do[5].with.template',
     ])
     expect(issues[0]!.message).toMatch(/template "missing" not found: create .*missing\.hbs/)
-    expect(issues[1]!.message).toMatch(/template "broken" \(.*broken\.hbs\) does not compile: parse error on line 3 in .*: the template ends inside/)
+    expect(issues[1]!.message).toMatch(
+      /template "broken" \(.*broken\.hbs\) does not compile: parse error on line 3 in .*: the template ends inside/,
+    )
     expect(issues[2]!.message).toMatch(/unknown helper "shout" \(line 1, column 7\).*; unknown helper "whisper"/)
     expect(() => renderer.renderTemplate('broken', ctx)).toThrow(/does not compile/)
   })
 
   it('names the template when a helper throws while rendering it', () => {
-    const failing = createRenderer({ templatesDir: tmp, helpers: { explode: () => { throw new Error('boom') } } })
+    const failing = createRenderer({
+      templatesDir: tmp,
+      helpers: {
+        explode: () => {
+          throw new Error('boom')
+        },
+      },
+    })
     writeFileSync(join(tmp, 'bad.hbs'), '<p>{{explode name}}</p>')
     const err = thrown(() => failing.renderTemplate('bad', ctx))
     expect(err.code).toBe('render_failed')
