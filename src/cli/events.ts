@@ -10,16 +10,21 @@ import { EVENT_STATUSES, type EventStatus, type RunState, type StepRun, type Sto
 import type { ResolvedConfig } from '../types.js'
 import { reportError } from './output.js'
 
-/** The store of this config, which must exist already: reading never creates an empty one in the wrong folder. */
+/** The config and its existing store. */
 async function openStore(configFile: string | undefined): Promise<{ config: ResolvedConfig; store: Store }> {
   const config = await readConfig(configFile ? { configFile } : {})
+  return { config, store: existingStore(config) }
+}
+
+/** The store of this config, which must exist already: reading never creates an empty one in the wrong folder. */
+function existingStore(config: ResolvedConfig): Store {
   if (config.store.path !== ':memory:' && !existsSync(config.store.path)) {
     throw new RunnerError(
       'store_not_found',
       `no store at ${relative(process.cwd(), config.store.path) || config.store.path}: run this in the runner's folder, or pass --config`,
     )
   }
-  return { config, store: createStore(config) }
+  return createStore(config)
 }
 
 /** `events`: recent events with their status, newest first. */
@@ -116,7 +121,7 @@ async function runHere(options: { config?: string }, arrange: Arrange): Promise<
   try {
     // A person asked for this run: missing credentials preview rather than refuse, as at start-up.
     const prepared = await setup({ ...(options.config ? { configFile: options.config } : {}), strict: false })
-    const store = createStore(prepared.config)
+    const store = existingStore(prepared.config)
     const log = createLogger({ destination: process.stderr, pretty: Boolean(process.stderr.isTTY) })
     const engine = createEngine({ ...prepared, store, log })
     const target = await arrange(store, engine, prepared)

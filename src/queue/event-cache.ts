@@ -25,8 +25,10 @@ interface Entry {
 }
 
 export interface EventCacheOptions {
-  /** Estimated bytes of parsed payloads held at once, leased and cached together (default 64 MB). */
+  /** Estimated bytes of parsed payloads held by work at once (leased; default 64 MB). */
   maxBytes?: number
+  /** Estimated bytes of parsed payloads kept for later readers when nobody holds them (default 8 MB). */
+  cacheBytes?: number
 }
 
 /**
@@ -39,7 +41,7 @@ export interface EventCacheOptions {
  * a body of empty objects parses to about twenty times its size, and 512 of
  * them once took the process past 3 GB.
  */
-export function createEventCache(store: Store, { maxBytes = 64 * 1024 * 1024 }: EventCacheOptions = {}) {
+export function createEventCache(store: Store, { maxBytes = 64 * 1024 * 1024, cacheBytes = 8 * 1024 * 1024 }: EventCacheOptions = {}) {
   const entries = new Map<string, Entry>()
   let cached = 0
   let leased = 0
@@ -55,10 +57,12 @@ export function createEventCache(store: Store, { maxBytes = 64 * 1024 * 1024 }: 
   }
   const waiting: Array<() => void> = []
 
-  const evict = (incoming: number) => {
+  /** Least recently used first, down to `cacheBytes` of unleased entries (`keep` is spared: the one just let go). */
+  const evict = (incoming: number, keep?: Entry) => {
     for (const [id, entry] of entries) {
-      if (cached + incoming <= maxBytes) return
-      if (entry.holders > 0) continue
+      // Held entries are in the map too: what is not leased is what may go.
+      if (cached - leased + incoming <= cacheBytes) return
+      if (entry.holders > 0 || entry === keep) continue
       entries.delete(id)
       cached -= entry.weight
       drop(entry)
@@ -86,12 +90,8 @@ export function createEventCache(store: Store, { maxBytes = 64 * 1024 * 1024 }: 
         released = true
         if (--entry.holders > 0) return
         leased -= entry.weight
-        // Too large to keep for later readers: let it go now.
-        if (entry.weight > maxBytes / 2 && entries.get(id) === entry) {
-          entries.delete(id)
-          cached -= entry.weight
-          drop(entry)
-        }
+        // Kept for the event's next step, however large; older idle ones make room.
+        evict(0, entry)
         wake()
       },
     }
@@ -162,7 +162,7 @@ export function createEventCache(store: Store, { maxBytes = 64 * 1024 * 1024 }: 
     offer(event: { id: string; type: EventType; payload: Payload; receivedAt: number }, text: string): void {
       if (entries.has(event.id)) return
       const weight = parsedWeight(text)
-      if (weight > maxBytes / 2 || !fits(weight)) return
+      if (weight > cacheBytes / 2 || !fits(weight)) return
       evict(weight)
       const info = { id: event.id, type: event.type, receivedAt: new Date(event.receivedAt).toISOString() }
       entries.set(event.id, { event: { payload: event.payload, info, type: event.type, dispatched: false }, weight, holders: 0 })

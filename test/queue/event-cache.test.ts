@@ -60,21 +60,26 @@ describe('event cache: parsed payloads bounded by bytes', () => {
   })
 
   it('lets one event through however large, and shares one parse between holders of the same event', async () => {
-    const { store: s, ids } = await storeWith([big(1)])
-    const cache = createEventCache(s, { maxBytes: 1024 })
+    const { store: s, ids } = await storeWith([big(1), big(2)])
+    const cache = createEventCache(s, { maxBytes: 1024, cacheBytes: 1024 })
     const a = (await cache.acquire(ids[0]!))!
     const b = (await cache.acquire(ids[0]!))!
     expect(b.event).toBe(a.event)
     a.release()
     b.release()
-    // Too large to keep for later readers.
-    expect(cache.stats()).toMatchObject({ events: 0, cachedBytes: 0, leasedBytes: 0 })
+    // The one just let go stays for the event's next step; the next event's arrival evicts it.
+    expect(cache.stats()).toMatchObject({ events: 1, leasedBytes: 0 })
+    const c = (await cache.acquire(ids[0]!))!
+    expect(c.event).toBe(a.event)
+    c.release()
+    ;(await cache.acquire(ids[1]!))!.release()
+    expect(cache.stats()).toMatchObject({ events: 1, cachedBytes: parsedWeight(big(2)) })
   })
 
   it('keeps small events for later readers and evicts the least recently used beyond the budget', async () => {
     const bodies = Array.from({ length: 10 }, (_, i) => `{"id":"s${i}","name":"Episode ${i}"}`)
     const { store: s, ids } = await storeWith(bodies)
-    const cache = createEventCache(s, { maxBytes: parsedWeight(bodies[0]!) * 4 })
+    const cache = createEventCache(s, { cacheBytes: parsedWeight(bodies[0]!) * 4 })
     for (const id of ids) (await cache.acquire(id))!.release()
     expect(cache.stats().events).toBe(4)
     const again = (await cache.acquire(ids[9]!))!

@@ -78,6 +78,7 @@ describe('memory under large bodies', () => {
     row.lost = DELIVERIES - accepted
     row.duplicated = 0
     row.notes = `peak RSS (VmHWM) ${Math.round(peak / MB)} MB (limit ${LIMIT / MB} MB; ${Math.round(before / MB)} MB at ready); ${accepted} × 202; every step done: ${finished}; process alive: ${alive}`
+    console.log(`memory: ${row.notes}`)
     expect(statuses.filter((s) => s !== 202)).toEqual([])
     expect(finished).toBe(true)
     expect(alive).toBe(true)
