@@ -1,5 +1,5 @@
 import { PermanentError } from '../errors.js'
-import type { Store, StoredEvent } from '../store/store.js'
+import type { Store } from '../store/store.js'
 import type { EventInfo, EventType, Payload } from '../types.js'
 import { reclaim } from './reclaim.js'
 
@@ -77,8 +77,8 @@ export function createEventCache(store: Store, { maxBytes = 64 * 1024 * 1024, ca
   const fits = (weight: number) => leased === 0 || leased + weight <= maxBytes
 
   /** Takes a hold on `entry`; the first holder counts its weight (checked by the caller, in the same tick). */
-  function hold(id: string, entry: Entry, counted = false): EventLease {
-    if (entry.holders++ === 0 && !counted) leased += entry.weight
+  function hold(id: string, entry: Entry): EventLease {
+    if (entry.holders++ === 0) leased += entry.weight
     // Most recently used last.
     entries.delete(id)
     entries.set(id, entry)
@@ -97,14 +97,9 @@ export function createEventCache(store: Store, { maxBytes = 64 * 1024 * 1024, ca
     }
   }
 
-  function parse(stored: StoredEvent, weight: number): Entry {
-    const event: LoadedEvent = {
-      payload: JSON.parse(stored.body) as Payload,
-      info: { id: stored.id, type: stored.type, receivedAt: new Date(stored.receivedAt).toISOString() },
-      type: stored.type,
-      dispatched: stored.dispatchedAt !== undefined,
-    }
-    return { event, weight, holders: 0 }
+  function insert(id: string, entry: Entry): void {
+    entries.set(id, entry)
+    cached += entry.weight
   }
 
   // Reads from the store take turns: while the budget is full, only the head of the line holds a body.
@@ -123,12 +118,18 @@ export function createEventCache(store: Store, { maxBytes = 64 * 1024 * 1024, ca
     // Room is made before parsing, which is where the memory goes.
     while (!fits(weight)) await wait()
     if (entries.has(id)) return 'retry'
-    const loaded = parse(stored, weight)
-    leased += weight
-    evict(weight)
-    entries.set(id, loaded)
-    cached += weight
-    return hold(id, loaded, true)
+    const loaded = entryOf(
+      stored.id,
+      stored.type,
+      stored.receivedAt,
+      JSON.parse(stored.body) as Payload,
+      weight,
+      stored.dispatchedAt !== undefined,
+    )
+    insert(id, loaded)
+    const lease = hold(id, loaded)
+    evict(0)
+    return lease
   }
 
   return {
@@ -163,16 +164,19 @@ export function createEventCache(store: Store, { maxBytes = 64 * 1024 * 1024, ca
       if (entries.has(event.id)) return
       const weight = parsedWeight(text)
       if (weight > cacheBytes / 2 || !fits(weight)) return
-      evict(weight)
-      const info = { id: event.id, type: event.type, receivedAt: new Date(event.receivedAt).toISOString() }
-      entries.set(event.id, { event: { payload: event.payload, info, type: event.type, dispatched: false }, weight, holders: 0 })
-      cached += weight
+      insert(event.id, entryOf(event.id, event.type, event.receivedAt, event.payload, weight, false))
+      evict(0)
     },
     stats: () => ({ events: entries.size, cachedBytes: cached, leasedBytes: leased, waiting: waiting.length }),
   }
 }
 
 export type EventCache = ReturnType<typeof createEventCache>
+
+function entryOf(id: string, type: EventType, receivedAt: number, payload: Payload, weight: number, dispatched: boolean): Entry {
+  const info: EventInfo = { id, type, receivedAt: new Date(receivedAt).toISOString() }
+  return { event: { payload, info, type, dispatched }, weight, holders: 0 }
+}
 
 /** Payloads this heavy (some 200 KB of dense JSON) count towards a full collection when let go. */
 const LARGE = 4 * 1024 * 1024

@@ -40,5 +40,10 @@ export function canonicalJson(value: unknown, depth = 0): string {
 
 /** SHA-256 (hex) of the canonical JSON of a parsed body. */
 export function bodyHash(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex')
+  return canonicalHash(canonicalJson(value))
+}
+
+/** SHA-256 (hex) of canonical JSON text: the dedupe key, however the text was made. */
+export function canonicalHash(canonical: string): string {
+  return createHash('sha256').update(canonical).digest('hex')
 }

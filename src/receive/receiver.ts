@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { HttpError, RunnerError } from '../errors.js'
 import type { Store } from '../store/store.js'
 import { EVENT_TYPES, type EventType, type Logger, type ResolvedConfig } from '../types.js'
 import { createKeyCheck } from './auth.js'
 import { checkContentType, parseObject, readBody } from './body.js'
-import { bodyHash } from './canonical.js'
+import { bodyHash, canonicalHash } from './canonical.js'
 import { scanCanonical } from './canonical-text.js'
 import { sendJson } from './respond.js'
 
@@ -151,7 +150,7 @@ const LARGE_BODY = 64 * 1024
 function inspect(text: string): { hash: string; title?: string; payload?: Record<string, unknown> } {
   const scanned = text.length > LARGE_BODY ? scanCanonical(text) : undefined
   if (scanned) {
-    const hash = createHash('sha256').update(scanned.canonical).digest('hex')
+    const hash = canonicalHash(scanned.canonical)
     return scanned.name === undefined ? { hash } : { hash, title: scanned.name.slice(0, 200) }
   }
   const payload = parseObject(text)
