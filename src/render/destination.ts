@@ -7,9 +7,8 @@
  */
 import Handlebars from 'handlebars'
 import addressparser from 'nodemailer/lib/addressparser/index.js'
-import { RunnerError } from '../errors.js'
 import type { EscapeMode } from '../types.js'
-import { EncodedComponent } from './escape.js'
+import { EncodedComponent, ValueRefused } from './escape.js'
 import { run, type Shape, type Sink, type Template } from './compile.js'
 import { toText, truncate } from './text.js'
 
@@ -50,10 +49,10 @@ function jsonValue(value: unknown, text: string): unknown {
 /** `url: '{{share.url}}'`: the value is the whole URL, so it must be one the action may call. */
 function wholeUrl(value: unknown, path: string): string {
   const text = toText(value instanceof Handlebars.SafeString ? value.toHTML() : value).trim()
-  if (!text) throw new RunnerError('url_empty', `${path} rendered empty; it must be an absolute http(s) URL`)
+  if (!text) throw new ValueRefused('url_empty', `${path} rendered empty; it must be an absolute http(s) URL`, path)
   const url = URL.canParse(text) ? new URL(text) : undefined
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new RunnerError('url_invalid', `${path} rendered ${shown(text)}, which is not an absolute http(s) URL; refused`)
+    throw new ValueRefused('url_invalid', `${path} rendered ${shown(text)}, which is not an absolute http(s) URL; refused`, path)
   }
   return text
 }
@@ -64,35 +63,38 @@ const CONTROL = /[\u0000-\u001f\u007f]/
 
 /** A templated recipient is exactly one address, never a list a value could extend. */
 function oneAddress(text: string, path: string): string {
-  if (CONTROL.test(text)) throw new RunnerError('address_invalid', `${path} rendered a line break or control character; refused`)
+  if (CONTROL.test(text)) throw new ValueRefused('address_invalid', `${path} rendered a line break or control character; refused`, path)
   const found = addressparser(text, { flatten: true }) as Array<{ name: string; address: string }>
   const real = found.filter((a) => a.address)
   if (real.length === 0) {
-    throw new RunnerError(
+    throw new ValueRefused(
       'address_empty',
       `${path} rendered ${text.trim() ? `${shown(text)}, which is no email address` : 'empty'}; it must be one address`,
+      path,
     )
   }
   if (real.length > 1) {
-    throw new RunnerError(
+    throw new ValueRefused(
       'address_many',
       `${path} rendered ${real.length} addresses (${shown(text)}); a templated recipient must be exactly one ` +
         "(list several in the config: ['a@example.com', '{{email}}'])",
+      path,
     )
   }
   const [{ name, address }] = real as [{ name: string; address: string }]
   if (!ADDRESS.test(address))
-    throw new RunnerError('address_invalid', `${path} rendered ${shown(text)}, which is not a valid email address`)
+    throw new ValueRefused('address_invalid', `${path} rendered ${shown(text)}, which is not a valid email address`, path)
   return name ? `${JSON.stringify(name)} <${address}>` : address
 }
 
 /** `args: ['{{id}}']` with id `--all` would be an option: refused unless the leading `-` is the config's own. */
 function programArg(text: string, shape: Shape, path: string): string {
   if (text.startsWith('-') && !shape.lead.startsWith('-')) {
-    throw new RunnerError(
+    throw new ValueRefused(
       'option_refused',
       `${path} rendered ${shown(text)}, which starts with "-" from a template value and would be read as an option; refused ` +
         '(set with.allowOptionArgs: true to allow it)',
+      path,
     )
   }
   return text

@@ -7,6 +7,21 @@ const SLACK_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>':
 const SLACK_SPECIAL = /[&<>]/g
 
 /**
+ * A payload value that would be syntax where it goes (a second recipient, a
+ * program option, a climb up a URL path): the step ends dead. `field` is the
+ * config path of the input, once known; messages thrown with it name it already.
+ */
+export class ValueRefused extends RunnerError {
+  constructor(
+    code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(code, message)
+  }
+}
+
+/**
  * Text a helper already percent-encoded (`urlencode`): a URL takes it as is
  * instead of encoding it twice; everywhere else it is ordinary text.
  */
@@ -38,7 +53,7 @@ function urlComponent(value: unknown): string {
   const text = toText(value)
   // `.` and `..` stay dot segments however they are encoded (`%2e%2e` too): they would climb the path.
   if (text === '.' || text === '..') {
-    throw new RunnerError('url_component_refused', `a value rendered into a URL is "${text}", which would change the path; refused`)
+    throw new ValueRefused('url_component_refused', `a value rendered into a URL is "${text}", which would change the path; refused`)
   }
   return urlencode(text)
 }

@@ -5,7 +5,7 @@ import type { EscapeMode, EscapeSpec, InputPath, TemplateContext } from '../type
 import { createCompiler, run } from './compile.js'
 import type { Shape, Template } from './compile.js'
 import { renderLeaf } from './destination.js'
-import { modeAt } from './escape.js'
+import { modeAt, ValueRefused } from './escape.js'
 import { createTemplateFiles } from './template-files.js'
 
 /** One string of the config, ready to render: a template, or text without `{{`. */
@@ -41,12 +41,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null
 }
 
-/** Refusals by the destination rules (a value that would be syntax there): their messages name the field already. */
-const REFUSALS = new Set(['url_empty', 'url_invalid', 'address_empty', 'address_many', 'address_invalid', 'option_refused'])
-
 function renderFailed(where: string, err: unknown): RunnerError {
-  if (err instanceof RunnerError && REFUSALS.has(err.code)) return err
-  if (err instanceof RunnerError && err.code === 'url_component_refused') return new RunnerError(err.code, `${where}: ${err.message}`)
+  // A refusal by the destination rules is not a template that failed: it keeps its own words.
+  if (err instanceof ValueRefused) return err.field ? err : new ValueRefused(err.code, `${where}: ${err.message}`, where)
   const helperFailed = err instanceof RunnerError && err.code === 'helper_failed'
   const reason = err instanceof Error ? err.message : String(err)
   return new RunnerError('render_failed', `${where} did not render: ${reason}`, {
