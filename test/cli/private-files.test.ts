@@ -3,44 +3,14 @@
  * files (umask 000): the data folder is 0700 and every file in it 0600 all
  * the same, including a store in folders that do not exist yet.
  */
-import { spawn } from 'node:child_process'
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { CLI, type ChildRunner, writeConfig } from '../helpers/child.js'
+import { type ChildRunner, startChild, writeConfig } from '../helpers/child.js'
 import { tempDir } from '../helpers/runner.js'
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8)
 const recipes = [{ name: 'log', on: 'title-ready', do: [{ action: 'log' }] }]
-
-/** `start` through `bash -c 'umask …; exec node …'`, resolving once it logs `ready` (like startChild). */
-function startUnderUmask(dir: string, umask: string): Promise<ChildRunner> {
-  const args = ['-c', `umask ${umask} && exec "$0" "$@"`, process.execPath, CLI, 'start', '--port', '0', '--host', '127.0.0.1']
-  const env = { ...process.env, CI: '1', LOG_LEVEL: 'info', AUDIORISTA_KEY: '' }
-  const proc = spawn('bash', args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL')
-      reject(new Error(`runner did not get ready:\n${out}`))
-    }, 15_000)
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString()
-      const m = /"url":"(http:\/\/[^"]+)".*"msg":"ready"/.exec(out)
-      if (m) {
-        clearTimeout(timer)
-        resolve({ proc, url: m[1]!, output: () => out, exited })
-      }
-    }
-    proc.stdout.on('data', onData)
-    proc.stderr.on('data', onData)
-    void exited.then((code) => {
-      clearTimeout(timer)
-      reject(new Error(`runner exited with ${code} before ready:\n${out}`))
-    })
-  })
-}
 
 /** Delivers one event and waits until its step is done, so the database, -wal and -shm all exist. */
 async function deliverOne(child: ChildRunner, key?: string): Promise<void> {
@@ -73,7 +43,7 @@ describe('start keeps its data private, whatever the umask', () => {
     const dir = tempDir()
     chmodSync(dir, 0o755)
     writeConfig(dir, { recipes })
-    const child = await startUnderUmask(dir, umask)
+    const child = await startChild(dir, { umask, env: { AUDIORISTA_KEY: '' } })
     try {
       await deliverOne(child, readFileSync(join(dir, '.audiorista/key'), 'utf8').trim())
       expect(mode(join(dir, '.audiorista'))).toBe('700')
@@ -88,7 +58,7 @@ describe('start keeps its data private, whatever the umask', () => {
     const dir = tempDir()
     chmodSync(dir, 0o755)
     writeConfig(dir, { auth: { allowUnauthenticated: true }, store: { path: 'a/b/c/runner.db' }, recipes })
-    const child = await startUnderUmask(dir, '000')
+    const child = await startChild(dir, { umask: '000', env: { AUDIORISTA_KEY: '' } })
     try {
       await deliverOne(child)
       expect(['a', 'a/b', 'a/b/c'].map((d) => mode(join(dir, d)))).toEqual(['700', '700', '700'])
@@ -107,7 +77,7 @@ describe('start keeps its data private, whatever the umask', () => {
     writeFileSync(join(data, 'key'), 'key-from-an-older-version\n')
     chmodSync(join(data, 'key'), 0o644)
     writeConfig(dir, { recipes })
-    const child = await startUnderUmask(dir, '022')
+    const child = await startChild(dir, { umask: '022', env: { AUDIORISTA_KEY: '' } })
     try {
       await deliverOne(child, 'key-from-an-older-version')
       const about = warnings(child).filter((w) => w.includes(data))

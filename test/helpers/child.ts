@@ -24,12 +24,14 @@ export function writeConfig(dir: string, config: unknown): string {
   return file
 }
 
-/** Starts `audiorista-runner start` and resolves once it logs `ready`. */
+/** Starts `audiorista-runner start` and resolves once it logs `ready`; with `umask`, through `bash -c 'umask …; exec node …'`. */
 export function startChild(
   dir: string,
-  { env = {}, args = [] }: { env?: Record<string, string>; args?: string[] } = {},
+  { env = {}, args = [], umask }: { env?: Record<string, string>; args?: string[]; umask?: string } = {},
 ): Promise<ChildRunner> {
-  const proc = spawn(process.execPath, [CLI, 'start', '--port', '0', '--host', '127.0.0.1', ...args], {
+  const node = [process.execPath, CLI, 'start', '--port', '0', '--host', '127.0.0.1', ...args]
+  const [command, ...argv] = umask === undefined ? node : ['bash', '-c', `umask ${umask} && exec "$0" "$@"`, ...node]
+  const proc = spawn(command!, argv, {
     cwd: dir,
     env: { ...process.env, CI: '1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

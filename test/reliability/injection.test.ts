@@ -16,7 +16,7 @@ import { createHttpSink } from '../helpers/http-sink.js'
 import { startTestRunner, tempDir, type TestRunner } from '../helpers/runner.js'
 import { createSlackServer } from '../helpers/slack-server.js'
 import { createSmtpSink } from '../helpers/smtp.js'
-import { createReport } from './report.js'
+import { createReport, type ReportRow } from './report.js'
 
 const report = createReport()
 afterAll(() => report.write())
@@ -46,6 +46,11 @@ async function one(t: TestRunner, payload: Record<string, unknown>): Promise<Ste
   const runs = await t.deliver('title-ready', payload)
   expect(runs).toHaveLength(1)
   return runs[0]!
+}
+
+/** The row of a case whose every check held: nothing lost, nothing sent twice. */
+function passed(row: ReportRow, tried: number, notes: string): void {
+  Object.assign(row, { tried, lost: 0, duplicated: 0, result: 'pass', notes })
 }
 
 const HOSTILE_SLACK = '<!channel> <@U123> <https://evil.example|click> &'
@@ -87,13 +92,7 @@ describe('injection corpus', () => {
     )
     expect(blocks[1].elements[0].text).toBe('by &lt;!here&gt;')
     expect(blocks[2].elements[0].url).toBe('https://site.example/t/..%2Fadmin%3Fx%3D1')
-    Object.assign(row, {
-      tried: 1,
-      lost: 0,
-      duplicated: 0,
-      result: 'pass',
-      notes: 'mentions, links and & escaped in text and in every block; a block URL takes the value as one component',
-    })
+    passed(row, 1, 'mentions, links and & escaped in text and in every block; a block URL takes the value as one component')
   })
 
   it('URLs: a value cannot change the host, the path depth or the query, and a whole-URL value must be http(s)', async () => {
@@ -129,13 +128,7 @@ describe('injection corpus', () => {
     expect((await one(whole, { share: { url: `${sink.url}/hook?x=1` } })).state).toBe('done')
     expect(sink.requests.at(-1)!.path).toBe('/hook?x=1')
     expect(sink.requests.some((r) => r.path.startsWith('/admin'))).toBe(false)
-    Object.assign(row, {
-      tried: attacks.length + 3,
-      lost: 0,
-      duplicated: 0,
-      result: 'pass',
-      notes: 'values percent-encoded as one component; `.`/`..` and non-http(s) whole URLs dead before any request',
-    })
+    passed(row, attacks.length + 3, 'values percent-encoded as one component; `.`/`..` and non-http(s) whole URLs dead before any request')
   })
 
   describe('programs', () => {
@@ -179,13 +172,7 @@ describe('injection corpus', () => {
       const opted = await runner(steps({ allowOptionArgs: true }), {}, dir)
       expect((await one(opted, { share: { url: '--all' }, name: 'y' })).state).toBe('done')
       expect(recorded(out).argv).toEqual(['ls-remote', '--all', '--title=y'])
-      Object.assign(row, {
-        tried: 3,
-        lost: 0,
-        duplicated: 0,
-        result: 'pass',
-        notes: 'refused before spawning (no output file written); allowOptionArgs: true passes it',
-      })
+      passed(row, 3, 'refused before spawning (no output file written); allowOptionArgs: true passes it')
     })
 
     it("exec: the program gets a minimal environment, never the runner's secrets, unless inheritEnv", async () => {
@@ -222,13 +209,7 @@ describe('injection corpus', () => {
         const inherit = await runner(step({ inheritEnv: true }), {}, dir)
         expect((await one(inherit, { id: 2, name: 'Episode 2' })).state).toBe('done')
         expect(recorded(out).env.SLACK_BOT_TOKEN).toBe('xoxb-s3cr3t')
-        Object.assign(row, {
-          tried: 2,
-          lost: 0,
-          duplicated: 0,
-          result: 'pass',
-          notes: 'PATH, HOME, LANG, TZ, AUDIORISTA_* and with.env only; inheritEnv: true passes the rest',
-        })
+        passed(row, 2, 'PATH, HOME, LANG, TZ, AUDIORISTA_* and with.env only; inheritEnv: true passes the rest')
       } finally {
         for (const [name, value] of [
           ['AUDIORISTA_KEY', saved.key],
@@ -267,13 +248,7 @@ describe('injection corpus', () => {
     )
     expect((await one(list, { email: 'c@example.com' })).state).toBe('done')
     expect(smtp.messages.map((m) => m.to)).toEqual([['jane@example.com'], ['a@example.com', 'b@example.com', 'c@example.com']])
-    Object.assign(row, {
-      tried: attacks.length + 2,
-      lost: 0,
-      duplicated: 0,
-      result: 'pass',
-      notes: 'several, none or a header line: dead before SMTP; a quoted name with a comma is one address',
-    })
+    passed(row, attacks.length + 2, 'several, none or a header line: dead before SMTP; a quoted name with a comma is one address')
   })
 
   it('HTML email: a javascript: link from the payload renders as an empty href in the shipped template', async () => {
@@ -292,7 +267,7 @@ describe('injection corpus', () => {
     expect(bad!.html).not.toMatch(/javascript:/i)
     expect(bad!.html).toContain('&lt;b&gt;x&lt;/b&gt;')
     expect(good!.html).toContain('<a href="https://site.example/t/1">')
-    Object.assign(row, { tried: 2, lost: 0, duplicated: 0, result: 'pass', notes: 'safeUrl lets only http, https and mailto through' })
+    passed(row, 2, 'safeUrl lets only http, https and mailto through')
   })
 
   it("redirects: a cross-origin redirect never carries the step's headers or body to the other host", async () => {
@@ -317,13 +292,7 @@ describe('injection corpus', () => {
     ])
     expect((await one(followed, { id: 2 })).state).toBe('done')
     expect(JSON.stringify(other.requests[0]!.headers)).not.toContain('s3cr3t')
-    Object.assign(row, {
-      tried: 2,
-      lost: 0,
-      duplicated: 0,
-      result: 'pass',
-      notes: "refused by default; followRedirects: 'any' follows without the step's headers",
-    })
+    passed(row, 2, "refused by default; followRedirects: 'any' follows without the step's headers")
   })
 
   it('secrets: a token in a log message or in an error never reaches the log or the stored run', async () => {
@@ -344,12 +313,6 @@ describe('injection corpus', () => {
     expect(runs[1]!.error).toContain('trigger_token=[redacted]')
     expect(JSON.stringify(runs)).not.toContain('s3cr3t')
     expect(t.logs()).not.toContain('s3cr3t')
-    Object.assign(row, {
-      tried: 2,
-      lost: 0,
-      duplicated: 0,
-      result: 'pass',
-      notes: 'log messages, stored errors and inputs go through the same masking',
-    })
+    passed(row, 2, 'log messages, stored errors and inputs go through the same masking')
   })
 })
