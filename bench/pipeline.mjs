@@ -25,7 +25,8 @@ export async function pipelineBench({ quick = false, profile = false } = {}) {
   const events = quick ? 1_000 : 10_000
   const deadlineMs = quick ? 30_000 : 90_000
   // The store module of the build under test, opened read-mostly beside the runner (WAL allows it).
-  const { createSqliteStore } = await import(pathToFileURL(join(DIST, 'store', 'sqlite.js')).href)
+  const { createSqliteBackend } = await import(pathToFileURL(join(DIST, 'store', 'sqlite.js')).href)
+  const { listEvents } = await import(pathToFileURL(join(DIST, 'queue', 'rules.js')).href)
   const sink = await startSink()
   let runner
   let store
@@ -43,20 +44,23 @@ export async function pipelineBench({ quick = false, profile = false } = {}) {
       seen = await sink.stats()
     }
     // 2. Then until the store has recorded all of them (no pending, running or retrying step).
-    store = createSqliteStore({ path: runner.dbPath })
-    let open = await store.openRuns()
+    // Read through the backend interface, beside the runner (no lock taken).
+    store = createSqliteBackend({ path: runner.dbPath, lock: false })
+    const unfinished = async () =>
+      (await listEvents(store, { limit: events + 100 })).filter((e) => e.status === 'running' || e.status === 'received')
+    let open = await unfinished()
     while (open.length > 0 && performance.now() < deadline) {
-      await sleep(5)
-      open = await store.openRuns()
+      await sleep(20)
+      open = await unfinished()
     }
     const elapsed = (performance.now() - t0) / 1000
     const rss = peakRssMb(runner.child.pid)
     const acked = await ingest
     if (seen.distinct < events || open.length > 0)
       throw new Error(
-        `not finished after ${deadlineMs / 1000} s: ${seen.distinct}/${events} steps reached the sink, ${open.length} steps still open`,
+        `not finished after ${deadlineMs / 1000} s: ${seen.distinct}/${events} steps reached the sink, ${open.length} events still open`,
       )
-    const summary = await store.listEvents({ limit: events + 100 })
+    const summary = await listEvents(store, { limit: events + 100 })
     const done = summary.filter((e) => e.status === 'done').length
     if (acked.accepted !== events || done !== events)
       throw new Error(

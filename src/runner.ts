@@ -6,15 +6,15 @@ import { createEngine, type Engine } from './queue/engine.js'
 import { createReceiver, type Receiver } from './receive/receiver.js'
 import { createHttpServer, localUrl } from './receive/server.js'
 import type { Setup } from './setup.js'
-import { createStore } from './store/create.js'
-import { lockStore } from './store/lock.js'
+import type { Backend } from './store/backend.js'
+import { createBackend } from './store/create.js'
 import { prepareSqliteFiles } from './store/sqlite.js'
-import type { Store } from './store/store.js'
 import type { Logger, ResolvedConfig } from './types.js'
 
 export interface Runner {
   config: ResolvedConfig
-  store: Store
+  /** Where events, runs and the schedule live (SQLite, or Redis shared with other replicas). */
+  store: Backend
   engine: Engine
   receiver: Receiver
   server: Server
@@ -29,23 +29,18 @@ export interface Runner {
 }
 
 /**
- * Opens the store, resumes unfinished work, then listens. Deliveries are
- * accepted only once recovery is done, so nothing is matched twice.
+ * Opens the backend (SQLite takes its lock), listens, then starts the
+ * engine's loop: unfinished work is simply due work in the backend's
+ * schedule, so there is no separate recovery. Deliveries get 503 until the
+ * engine runs.
  */
 export async function startRunner(prepared: Setup, log: Logger): Promise<Runner> {
   const { config, created, warnings } = ensureKey(prepared.config)
   // Folders and files are made private before the first byte of data; the lock file lives beside the database.
   for (const warning of new Set([...warnings, ...prepareStoreFiles(config)])) log.warn(warning)
-  const store = createStore(config)
-  let unlock: () => void
-  try {
-    unlock = lockStore(config.store.path)
-  } catch (err) {
-    await store.close()
-    throw err
-  }
-  const engine = createEngine({ config, store, plan: prepared.plan, renderer: prepared.renderer, log })
-  const receiver = createReceiver({ config, store, log, onAccepted: (event) => engine.submit(event) })
+  const store = await createBackend(config, { onWarning: (message) => log.warn(message) })
+  const engine = createEngine({ config, backend: store, plan: prepared.plan, renderer: prepared.renderer, log })
+  const receiver = createReceiver({ config, store, log, onAccepted: (event) => engine.offer(event) })
   const server = createHttpServer({ config, receiver, isReady: () => receiver.accepting && store.isReady() })
   try {
     // Listen first (deliveries get 503 until recovery is done), so a taken port fails before any work runs.
@@ -56,11 +51,10 @@ export async function startRunner(prepared: Setup, log: Logger): Promise<Runner>
         resolve()
       })
     })
-    await engine.recover()
+    engine.start()
   } catch (err) {
     server.close()
     await store.close()
-    unlock()
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
       throw new RunnerError('port_in_use', `port ${config.server.port} is in use (another runner?); use --port or PORT`)
     throw err
@@ -91,7 +85,6 @@ export async function startRunner(prepared: Setup, log: Logger): Promise<Runner>
         await closed
         await prepared.registry.close(log)
         await store.close()
-        unlock()
       })()
       return closing
     },
@@ -103,10 +96,12 @@ function prepareStoreFiles(config: ResolvedConfig): string[] {
   switch (config.store.driver) {
     case 'sqlite':
       return prepareSqliteFiles(config.store.path).warnings
+    case 'redis':
+      return []
   }
 }
 
-async function prune(store: Store, config: ResolvedConfig, log: Logger): Promise<void> {
+async function prune(store: Backend, config: ResolvedConfig, log: Logger): Promise<void> {
   try {
     const now = Date.now()
     const result = await store.prune(now, now - config.retention)

@@ -212,11 +212,27 @@ export interface AuthOptions {
   allowUnauthenticated?: boolean
 }
 
-export interface StoreOptions {
-  /** Storage engine (default `sqlite`). */
+/** Where events, runs and the schedule live: one SQLite file (default), or Redis shared by several replicas. */
+export type StoreOptions = SqliteStoreOptions | RedisStoreOptions
+
+export interface SqliteStoreOptions {
+  /** Storage engine (default `sqlite`): one process per file. */
   driver?: 'sqlite'
   /** Path of the SQLite file (default `.audiorista/runner.db`). */
   path?: string
+  /** How long work taken by a worker stays its own without renewal (default '30s'). */
+  lease?: Duration
+}
+
+export interface RedisStoreOptions {
+  /** Redis, with BullMQ as the work queue: any number of replicas share it. */
+  driver: 'redis'
+  /** `redis://[:password@]host:6379[/db]` (or `rediss://` for TLS). */
+  url: string
+  /** Prefix of every key, so several runners can share one Redis (default `audiorista`). */
+  prefix?: string
+  /** How long work taken by a replica stays its own without renewal; a killed replica's work returns to the others after it (default '30s'). */
+  lease?: Duration
 }
 
 export interface QueueOptions {
@@ -285,7 +301,7 @@ export interface ResolvedConfig {
     /** True when the key was generated on first run. */
     generated?: boolean
   }
-  store: { driver: 'sqlite'; path: string }
+  store: { driver: 'sqlite'; path: string; lease: number } | { driver: 'redis'; url: string; prefix: string; lease: number }
   queue: { concurrency: number; timeout: number; retry: ResolvedRetry }
   dedupe: { window: number }
   retention: number

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { Command, InvalidArgumentError } from 'commander'
-import { EVENT_STATUSES } from '../store/store.js'
+import { EVENT_STATUSES } from '../queue/rules.js'
 import { EVENT_TYPES } from '../types.js'
 import { checkCommand } from './check.js'
 import { eventsCommand, replayCommand, retryCommand } from './events.js'

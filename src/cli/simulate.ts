@@ -2,13 +2,13 @@ import { evaluate, explain } from '../match/condition.js'
 import { createLogger, silentLogger } from '../log.js'
 import { actionContext } from '../queue/attempt.js'
 import { createEngine } from '../queue/engine.js'
-import { rawWith, type Plan } from '../queue/plan.js'
+import { matchRecipes, renderStepInput } from '../queue/decide.js'
+import type { Plan } from '../queue/plan.js'
 import { bodyHash } from '../receive/canonical.js'
 import { parseObject } from '../receive/body.js'
-import { validateWith } from '../schema.js'
 import { buildContext } from '../render/context.js'
 import { setup, type Setup } from '../setup.js'
-import { createSqliteStore } from '../store/sqlite.js'
+import { createMemoryBackend } from '../store/create.js'
 import { EVENT_TYPES, type EventInfo, type EventType, type Payload } from '../types.js'
 import { readInput, reportError } from './output.js'
 import { redact, redactText } from '../redact.js'
@@ -31,19 +31,14 @@ async function dryRun({ config, plan, renderer }: Setup, type: EventType, payloa
   const info: EventInfo = { id: 'evt_simulated', type, receivedAt: new Date().toISOString() }
   const out: string[] = []
   let matched = 0
-  for (const { recipe, events, steps } of plan.recipes) {
-    const ctx = buildContext({ payload, event: info, vars: config.vars, recipe: { name: recipe.name }, steps: {} })
-    if (recipe.enabled === false) {
-      out.push(`✗ ${recipe.name}: disabled (enabled: false)`)
-      continue
-    }
-    if (!events.has(type)) {
-      out.push(`✗ ${recipe.name}: runs on ${[...events].join(', ')}, not ${type}`)
-      continue
-    }
-    const why = recipe.when ? explain(recipe.when, ctx) : undefined
-    if (why) {
-      out.push(`✗ ${recipe.name}: ${why.path} did not hold: ${why.reason}`)
+  // The engine's own decision, recipe by recipe.
+  for (const verdict of matchRecipes(plan, { type, payload, info }, config.vars)) {
+    const { recipe, events, steps } = verdict.recipe
+    if (!verdict.matched) {
+      const r = verdict.reason
+      if (r.kind === 'disabled') out.push(`✗ ${recipe.name}: disabled (enabled: false)`)
+      else if (r.kind === 'event') out.push(`✗ ${recipe.name}: runs on ${[...events].join(', ')}, not ${type}`)
+      else out.push(`✗ ${recipe.name}: ${r.path} did not hold: ${r.reason}`)
       continue
     }
     matched++
@@ -57,8 +52,7 @@ async function dryRun({ config, plan, renderer }: Setup, type: EventType, payloa
         continue
       }
       try {
-        const rendered = renderer.render(s.input, stepCtx, s.entry.plugin.escape ?? 'none', rawWith(s))
-        const { value, issues } = await validateWith(s.entry.plugin.input, rendered, 'with')
+        const { rendered, value, issues } = await renderStepInput(s, stepCtx, renderer)
         const flow = [s.step.once ? 'once' : '', s.step.debounce ? 'debounced' : ''].filter(Boolean).join(', ')
         out.push(`${head}${s.previewReason ? ` [preview mode: ${s.previewReason}]` : ''}${flow ? ` (${flow})` : ''}`)
         out.push(indent(JSON.stringify(redact(rendered), null, 2), 7))
@@ -95,23 +89,24 @@ async function dryRun({ config, plan, renderer }: Setup, type: EventType, payloa
   process.stdout.write(`${out.join('\n')}\n`)
 }
 
-/** `--run`: the real engine on a throw-away in-memory store, so retries and ordering are the real ones. */
+/** `--run`: the real engine on a throw-away in-memory backend, so retries and ordering are the real ones. */
 async function runForReal({ config, plan: planned, renderer, registry }: Setup, type: EventType, payload: Payload): Promise<void> {
-  const store = createSqliteStore({ path: ':memory:' })
+  const backend = createMemoryBackend()
   const plan = withoutDebounce(planned)
   // Progress (retries, waits) goes to stderr, so a failing target is not silence.
   const engine = createEngine({
     config,
-    store,
+    backend,
     plan,
     renderer,
     log: createLogger({ destination: process.stderr, pretty: Boolean(process.stderr.isTTY), level: process.env.LOG_LEVEL ?? 'warn' }),
   })
   const body = JSON.stringify(payload)
-  const { id } = await store.accept({ type, body, hash: bodyHash(payload), receivedAt: Date.now(), dedupeWindow: 0 })
-  engine.submit({ id, type })
+  const { id } = await backend.accept({ type, body, hash: bodyHash(payload), receivedAt: Date.now(), dedupeWindow: 0 })
+  engine.start()
   await engine.idle()
-  const runs = await store.runsForEvent(id)
+  await engine.stop(1_000)
+  const runs = await backend.runsForEvent(id)
   const out = [`${type}: ran ${runs.length} step${runs.length === 1 ? '' : 's'}`]
   for (const r of runs) {
     const mark = r.state === 'done' || r.state === 'previewed' ? '✓' : r.state === 'skipped' ? '-' : '✗'
@@ -119,7 +114,7 @@ async function runForReal({ config, plan: planned, renderer, registry }: Setup, 
     out.push(`  ${mark} ${r.recipe} step ${r.stepIndex + 1} (${r.action}): ${r.state}${attempts}${r.error ? ` — ${r.error}` : ''}`)
     if (r.result !== undefined && r.result !== null) out.push(indent(JSON.stringify(redact(r.result), null, 2), 6))
   }
-  await store.close()
+  await backend.close()
   await registry.close()
   process.stdout.write(`${out.join('\n')}\n`)
   if (runs.some((r) => r.state === 'dead')) process.exitCode = 1

@@ -40,7 +40,7 @@ export async function startCommand(options: { config?: string; port?: number; ho
   process.stderr.write(`${banner(runner).join('\n')}\n\n`)
   const { config } = runner
   const about = { url: runner.url, bind: hostPort(runner.bind), basePath: config.server.basePath, recipes: prepared.plan.recipes.length }
-  log.info({ ...about, store: config.store.path }, 'ready')
+  log.info({ ...about, store: config.store.driver === 'sqlite' ? config.store.path : `redis (prefix ${config.store.prefix})` }, 'ready')
 }
 
 function banner(runner: Runner): string[] {

@@ -106,15 +106,32 @@ function basePath(v: Validator, value: unknown): string {
   return trimmed ? `/${trimmed}` : ''
 }
 
+const REDIS_AVAILABLE = false
+
 function resolveStore(v: Validator, value: unknown, rootDir: string): ResolvedConfig['store'] {
-  const store = v.object(value, 'store', { keys: ['driver', 'path'] }) ?? {}
-  if (store.driver != null && store.driver !== 'sqlite') {
-    const shown = v.show('store.driver', store.driver)
-    v.fail('store.driver', shown ? `${shown} is not a store driver (sqlite)` : 'must be "sqlite"')
+  const store = v.object(value, 'store', { keys: ['driver', 'path', 'url', 'prefix', 'lease'] }) ?? {}
+  const driver = store.driver ?? 'sqlite'
+  if (driver !== 'sqlite' && driver !== 'redis') {
+    const shown = v.show('store.driver', driver)
+    v.fail('store.driver', shown ? `${shown} is not a store driver (sqlite, redis)` : 'must be "sqlite" or "redis"')
+  }
+  // The Redis backend is being built (issue 11): refused here rather than failing at start.
+  if (driver === 'redis' && !REDIS_AVAILABLE) v.fail('store.driver', '"redis" is not available in this version yet; use "sqlite"')
+  for (const key of driver === 'redis' ? ['path'] : ['url', 'prefix'])
+    if (store[key] !== undefined)
+      v.fail(`store.${key}`, `is for driver "${driver === 'redis' ? 'sqlite' : 'redis'}"; this store is ${driver}`)
+  const lease = v.duration(store.lease, 'store.lease', { positive: true }) ?? 30_000
+  if (driver === 'redis') {
+    const url = v.string(store.url, 'store.url')
+    if (url === undefined) v.fail('store.url', 'is required with driver "redis", e.g. url: process.env.REDIS_URL (redis://host:6379)')
+    else if (!/^rediss?:\/\/[^\s]+$/.test(url)) v.fail('store.url', 'must be a redis:// or rediss:// URL')
+    const prefix = v.string(store.prefix, 'store.prefix') ?? 'audiorista'
+    if (!/^[\w:.-]{1,64}$/.test(prefix)) v.fail('store.prefix', 'must be 1 to 64 letters, digits, or _ : . -')
+    return { driver: 'redis', url: url ?? '', prefix, lease }
   }
   const path = v.string(store.path, 'store.path') ?? '.audiorista/runner.db'
   // better-sqlite3 keeps ':memory:' in memory; it is not a file name.
-  return { driver: 'sqlite', path: path === ':memory:' || isAbsolute(path) ? path : resolve(rootDir, path) }
+  return { driver: 'sqlite', path: path === ':memory:' || isAbsolute(path) ? path : resolve(rootDir, path), lease }
 }
 
 function resolveQueue(v: Validator, value: unknown): ResolvedConfig['queue'] {

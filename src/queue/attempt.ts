@@ -1,11 +1,13 @@
 import { RetryableError } from '../errors.js'
+import { SHUTDOWN } from './shutdown.js'
 import type { Renderer } from '../render/renderer.js'
 import { redact } from '../redact.js'
-import type { StepRun, Store } from '../store/store.js'
+import type { Backend, RunPatch, StepRun, Work } from '../store/backend.js'
 import type { ActionContext, EventInfo, Logger, Payload, TemplateContext } from '../types.js'
 import type { PlannedStep } from './plan.js'
 
 export interface Attempt {
+  work: Work
   run: StepRun
   planned: PlannedStep
   input: unknown
@@ -16,21 +18,28 @@ export interface Attempt {
   log: Logger
 }
 
-export type AttemptResult = { outcome: 'ok' } | { outcome: 'gone' } | { outcome: 'failed'; err: unknown; attempt: number }
+export type AttemptResult =
+  /** Ran (or previewed): `patch` records it. */
+  | { outcome: 'ok'; patch: RunPatch }
+  /** Not pending any more (a debounce skipped it while it waited for a slot). */
+  | { outcome: 'gone' }
+  /** The runner stopped before a slot was free. */
+  | { outcome: 'stopped' }
+  | { outcome: 'failed'; err: unknown; attempt: number; reason: { kind: 'shutdown' } | { kind: 'error' } }
 
 /**
  * One attempt, in a global slot: claim the run (counting the attempt), then
- * preview or run the plugin within its timeout, and record the outcome. The
- * input is stored with secret-looking fields masked.
+ * preview or run the plugin within its timeout. The outcome comes back as a
+ * patch for the engine's settle, with the input's secret-looking fields masked.
  */
 export async function runAttempt(
   a: Attempt,
-  store: Store,
+  backend: Backend,
   renderer: Renderer,
   running: Map<string, AbortController>,
 ): Promise<AttemptResult> {
   const { run, planned, input, log } = a
-  const claimed = await store.claimRun(run.id, Date.now())
+  const claimed = await backend.claim(a.work, Date.now())
   // Skipped while it waited for a slot (a later event coalesced it): nothing to do.
   if (!claimed) return { outcome: 'gone' }
   const { plugin } = planned.entry
@@ -46,35 +55,22 @@ export async function runAttempt(
         : input
       : await withTimeout(plugin.run(input, actx), planned.timeout, controller)
   } catch (err) {
-    return { outcome: 'failed', err, attempt: claimed.attempt }
+    const reason =
+      controller.signal.aborted && controller.signal.reason === SHUTDOWN ? { kind: 'shutdown' as const } : { kind: 'error' as const }
+    return { outcome: 'failed', err, attempt: claimed.attempt, reason }
   } finally {
     running.delete(run.id)
   }
-  // The action succeeded: if the store hiccups now, retry the write, never the action.
   if (planned.previewReason) {
-    await persist(() => store.updateRun(run.id, { state: 'previewed', input: stored, result: redact(result) ?? null, error: null }))
     const flow = planned.debounce ? `; once live, its debounce of ${planned.debounce.wait} ms coalesces bursts` : ''
     log.info(
       { preview: redact(result), reason: planned.previewReason },
       `preview: ${planned.label} would run (${planned.previewReason}${flow})`,
     )
-  } else {
-    await persist(() => store.updateRun(run.id, { state: 'done', input: stored, result: result ?? null, error: null }))
-    log.info({ attempt: claimed.attempt }, `${planned.label} done`)
+    return { outcome: 'ok', patch: { state: 'previewed', input: stored, result: redact(result) ?? null, error: null } }
   }
-  return { outcome: 'ok' }
-}
-
-/** Retries a store write for a few seconds before giving up (the run then resumes at the next start). */
-async function persist(write: () => Promise<void>): Promise<void> {
-  for (let delay = 100; ; delay *= 2) {
-    try {
-      return await write()
-    } catch (err) {
-      if (delay > 3200) throw err
-      await new Promise((r) => setTimeout(r, delay))
-    }
-  }
+  log.info({ attempt: claimed.attempt }, `${planned.label} done`)
+  return { outcome: 'ok', patch: { state: 'done', input: stored, result: result ?? null, error: null } }
 }
 
 /** What a plugin's `run` and `preview` receive, for a real attempt or a dry run. */

@@ -1,226 +1,161 @@
+import { hostname } from 'node:os'
 import PQueue from 'p-queue'
-import { evaluate, explain } from '../match/condition.js'
-import { buildContext } from '../render/context.js'
-import type { Renderer } from '../render/renderer.js'
-import type { StepRun, Store } from '../store/store.js'
 import type { AcceptedEvent } from '../receive/receiver.js'
-import type { EventType, Logger, ResolvedConfig } from '../types.js'
+import type { Renderer } from '../render/renderer.js'
+import type { Backend, Settlement, Work } from '../store/backend.js'
+import type { Logger, ResolvedConfig } from '../types.js'
 import { createEventCache, type LoadedEvent } from './event-cache.js'
 import { createLimits } from './limits.js'
-import type { Plan } from './plan.js'
-import { createStepRunner } from './step-runner.js'
-import { createTimerQueue } from './timer-queue.js'
+import { matchRecipes } from './decide.js'
+import type { Plan, PlannedRecipe } from './plan.js'
+import { createStepRunner, type StepOutcome } from './step-runner.js'
 
 export interface EngineOptions {
   config: ResolvedConfig
-  store: Store
+  backend: Backend
   plan: Plan
   renderer: Renderer
   log: Logger
 }
 
 export interface Engine {
-  /** Match a newly accepted event against the recipes and queue its steps; a parsed body saves a second parse. */
-  submit(event: AcceptedEvent): void
-  /** Schedule one stored run (a person retried it). */
-  resume(run: StepRun): void
-  /** Resume what a previous process left: unmatched events, pending, retrying and cut-off steps. */
-  recover(): Promise<void>
-  /** Resolves when nothing is queued, running or waiting for a retry. */
+  /** Start taking work from the backend. */
+  start(): void
+  /** A delivery this process accepted, parsed already: kept for its match and steps, so it is not read and parsed again. */
+  offer(event: AcceptedEvent): void
+  /** Resolves when nothing is held here and nothing is left in the backend's schedule. */
   idle(): Promise<void>
-  /** Stop starting work; let running steps finish within `grace` ms, then abort them. */
+  /** Stop taking work; let running steps finish within `grace` ms, then abort them; give back what never started. */
   stop(grace: number): Promise<void>
-  stats(): { queued: number; running: number; waiting: number }
+  stats(): { held: number; queued: number; running: number }
 }
 
+/** How long a `take` waits for work before asking again (also how soon a stop is noticed by a waiting take). */
+const TAKE_WAIT = 1000
+
 /**
- * The engine: match → record runs → queue steps in order → run through the
- * plugin → retry or finish. Every decision is written to the store before it
- * is acted on, so a killed process resumes where it was.
+ * The engine is a worker loop over the backend's schedule: take due work
+ * under a lease, run it (a match, or a step through its plugin), settle it
+ * (one write: the outcome and what is due next). It keeps no schedule of its
+ * own, so any number of engines can work one backend that allows it.
+ * p-queue bounds the steps running in this process at once.
  */
-export function createEngine({ config, store, plan, renderer, log }: EngineOptions): Engine {
+export function createEngine({ config, backend, plan, renderer, log }: EngineOptions): Engine {
+  const worker = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
   const queue = new PQueue({ concurrency: config.queue.concurrency })
-  const limits = createLimits(queue)
-  // One timer for every run that waits (a retry, a debounce): the earliest is armed.
-  const timers = createTimerQueue()
-  let busy = 0
+  const limits = createLimits(queue, backend.limiter)
+  const events = createEventCache(backend)
+  const steps = createStepRunner({ config, backend, plan, renderer, log, limits, events })
+  // Work held at once (matching, waiting for a slot, running): the backend keeps the rest.
+  const capacity = Math.max(64, config.queue.concurrency * 8)
+  const held = new Map<string, Work>()
   let stopping = false
-  const idleWaiters: Array<() => void> = []
+  let started = false
+  let room: (() => void) | undefined
+  let renewer: NodeJS.Timeout | undefined
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref())
 
-  const failures = new Map<string, number>()
-  /** Runs engine work; when the store fails under it, the work is tried again later with backoff. */
-  const track = async (work: () => Promise<void>, about: Record<string, unknown> = {}, again?: (delay: number) => void) => {
-    busy++
-    const id = String(about.runId ?? about.eventId)
-    try {
-      await work()
-      failures.delete(id)
-    } catch (err) {
-      if (!stopping) {
-        const n = (failures.get(id) ?? 0) + 1
-        failures.set(id, n)
-        const delay = Math.min(5_000, 250 * 2 ** n)
-        log.error({ ...about, err, retryIn: delay }, 'engine error (is the store failing?); trying again')
-        again?.(delay)
+  async function loop(): Promise<void> {
+    let failures = 0
+    while (!stopping) {
+      if (held.size >= capacity) {
+        await new Promise<void>((r) => {
+          room = r
+        })
+        continue
       }
-    } finally {
-      busy--
-      if (backlog && busy < highWater / 2) void pump()
-      if (busy === 0 && timers.size === 0 && !backlog && !pumping) for (const w of idleWaiters.splice(0)) w()
-    }
-  }
-
-  // Backpressure: at most `highWater` runs and matches are held in memory. Beyond that, accepted
-  // events wait in the store (they are durable already) and are pulled in order as work drains.
-  const highWater = Math.max(64, config.queue.concurrency * 8)
-  let backlog = false
-  let pumping = false
-  const dispatching = new Set<string>()
-  // Where the pump left off; events before it are dispatched, in flight, or retried by their own timer.
-  let cursor = ''
-  async function pump(): Promise<void> {
-    if (pumping || stopping) return
-    pumping = true
-    try {
-      for (;;) {
-        if (busy >= highWater) return
-        const batch = await store.undispatchedEvents(highWater, cursor)
-        if (batch.length === 0) {
-          backlog = false
-          cursor = ''
+      try {
+        const works = await backend.take({ worker, limit: capacity - held.size, wait: TAKE_WAIT })
+        failures = 0
+        if (stopping) {
+          await backend.release(works).catch(() => {})
           return
         }
-        for (const event of batch) {
-          if (busy >= highWater) return
-          cursor = event.id
-          if (!dispatching.has(event.id) && !timers.has(`dispatch:${event.id}`)) startDispatch(event)
-        }
+        for (const w of works) begin(w)
+      } catch (err) {
+        if (stopping) return
+        const delay = Math.min(5_000, 250 * 2 ** failures++)
+        log.error({ err, retryIn: delay }, 'could not take work from the store; trying again')
+        await sleep(delay)
       }
-    } catch (err) {
-      log.error({ err }, 'could not read waiting events from the store; trying again in 1 s')
-      setTimeout(() => void pump(), 1000).unref()
-    } finally {
-      pumping = false
-      if (busy === 0 && timers.size === 0 && !backlog) for (const w of idleWaiters.splice(0)) w()
     }
   }
 
-  function startDispatch(event: { id: string; type: EventType }): void {
-    dispatching.add(event.id)
-    void track(
-      () => dispatch(event.id).finally(() => dispatching.delete(event.id)),
-      { eventId: event.id },
-      (d) => submitLater(event, d),
-    )
+  function begin(work: Work): void {
+    held.set(work.id, work)
+    void handle(work).finally(() => {
+      held.delete(work.id)
+      room?.()
+      room = undefined
+    })
   }
 
-  const events = createEventCache(store)
-  const steps = createStepRunner({ config, store, plan, renderer, log, limits, events, next: (run) => schedule(run) })
-
-  function schedule(run: Pick<StepRun, 'id' | 'eventId' | 'runAt'>): void {
-    if (stopping) return
-    // Only ids wait: the run is read again from the store when it is due.
-    const { id, eventId } = run
-    const start = () =>
-      void track(
-        () => steps.run(id),
-        { eventId, runId: id },
-        (d) => schedule({ id, eventId, runAt: Date.now() + d }),
-      )
-    if (run.runAt > Date.now()) timers.set(id, run.runAt, start)
-    else start()
-  }
-
-  function submitLater(event: { id: string; type: EventType }, delay: number): void {
-    if (stopping) return
-    const { id, type } = event
-    timers.set(
-      `dispatch:${id}`,
-      Date.now() + delay,
-      () =>
-        void track(
-          () => dispatch(id),
-          { eventId: id },
-          (d) => submitLater({ id, type }, d),
-        ),
-    )
-  }
-
-  /**
-   * Decide about the first open run of a job found at start-up. A run cut off
-   * mid-attempt runs again, unless it already used all its attempts (a step
-   * that crashes the process must not crash it forever); a job whose earlier
-   * step failed for good (a crash between the two writes) is not continued.
-   */
-  async function settleCutOff(run: StepRun): Promise<boolean> {
-    const planned = plan.byName.get(run.recipe)?.steps.find((s) => s.index === run.stepIndex)
-    const siblings = (await store.runsForEvent(run.eventId)).filter((r) => r.recipe === run.recipe && r.stepIndex < run.stepIndex)
-    const failedBefore = siblings.find(
-      (r) => r.state === 'dead' && !plan.byName.get(r.recipe)?.steps.find((s) => s.index === r.stepIndex)?.step.continueOnError,
-    )
-    if (failedBefore) {
-      await store.updateRun(run.id, {
-        state: 'skipped',
-        error: `skipped: step ${failedBefore.stepIndex + 1} failed`,
-        skipLater: `skipped: step ${failedBefore.stepIndex + 1} failed`,
-      })
-      return false
+  /** Runs one piece of work; when the backend fails under it, the work is tried again with backoff while its lease is held. */
+  async function handle(work: Work): Promise<void> {
+    for (let n = 0; ; n++) {
+      try {
+        const outcome = work.kind === 'match' ? await dispatch(work) : await steps.run(work, n > 0)
+        if (outcome) await finish(work, outcome)
+        return
+      } catch (err) {
+        if (stopping) return
+        const delay = Math.min(5_000, 250 * 2 ** n)
+        log.error(
+          { [work.kind === 'match' ? 'eventId' : 'runId']: work.id, err, retryIn: delay },
+          'engine error (is the store failing?); trying again',
+        )
+        await sleep(delay)
+      }
     }
-    if (run.state !== 'running') return true
-    const attempts = planned?.retry.attempts ?? config.queue.retry.attempts
-    if (run.attempt >= attempts) {
-      log.error(
-        { eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 },
-        'step was cut off by a restart on its last attempt; marking it dead',
-      )
-      await store.updateRun(run.id, {
-        state: 'dead',
-        error: `cut off by a restart on attempt ${run.attempt} of ${attempts} (did it crash the process?)`,
-        skipLater: `skipped: step ${run.stepIndex + 1} failed`,
-      })
-      return false
-    }
-    log.warn(
-      { eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 },
-      'step was cut off by a restart; running it again',
-    )
-    await store.updateRun(run.id, { state: 'retrying', runAt: Date.now() })
-    run.state = 'retrying'
-    run.runAt = Date.now()
-    return true
   }
 
-  async function dispatch(id: string): Promise<void> {
-    const lease = await events.acquire(id)
-    if (!lease) return
+  /** Writes the outcome. It is what happened already, so it is written again until it sticks; the action never runs twice for it. */
+  async function finish(work: Work, outcome: StepOutcome | { settle: Settlement }): Promise<void> {
+    if ('release' in outcome) return backend.release([work])
+    for (let n = 0; ; n++) {
+      try {
+        return await backend.settle(work, outcome.settle)
+      } catch (err) {
+        // Shutting down: the lease runs out and the work runs again (at least once).
+        if (stopping && n >= 3) throw err
+        const delay = Math.min(5_000, 100 * 2 ** n)
+        log.error({ runId: work.id, err, retryIn: delay }, 'could not record the outcome; trying again')
+        await sleep(delay)
+      }
+    }
+  }
+
+  async function dispatch(work: Work): Promise<{ settle: Settlement } | undefined> {
+    const lease = await events.acquire(work.id)
+    // Pruned meanwhile: nothing left to match.
+    if (!lease) return { settle: {} }
     try {
-      await match(id, lease.event)
+      await match(work, lease.event)
+      return undefined
     } finally {
       lease.release()
     }
   }
 
-  async function match(id: string, event: LoadedEvent): Promise<void> {
-    // Matched already (the store re-checks this when recording the runs).
-    if (event.dispatched) return
-    const ctxBase = { payload: event.payload, event: event.info, vars: config.vars, steps: {} }
-    const matched = plan.recipes.filter(({ recipe, events }) => {
-      if (recipe.enabled === false || !events.has(event.type)) return false
-      if (!recipe.when) return true
-      const ctx = buildContext({ ...ctxBase, recipe: { name: recipe.name } })
-      const ok = evaluate(recipe.when, ctx)
-      if (!ok) log.debug({ eventId: id, recipe: recipe.name, reason: explain(recipe.when, ctx)?.reason }, 'recipe did not match')
-      return ok
-    })
+  async function match(work: Work, event: LoadedEvent): Promise<void> {
+    const id = work.id
+    const matched: PlannedRecipe[] = []
+    for (const verdict of matchRecipes(plan, event, config.vars)) {
+      if (verdict.matched) matched.push(verdict.recipe)
+      else if (verdict.reason.kind === 'when')
+        log.debug({ eventId: id, recipe: verdict.recipe.recipe.name, reason: verdict.reason.reason }, 'recipe did not match')
+    }
     const now = Date.now()
-    const runs = await store.dispatch(
-      id,
+    // Every matched recipe gets a run for each of its steps; its first step is due now, the others follow in order.
+    const runs = await backend.dispatch(
+      work,
       matched.flatMap(({ recipe, steps: planned }) =>
         planned.map((s) => ({
           recipe: recipe.name,
           stepIndex: s.index,
           action: s.step.action,
           runAt: now,
+          ...(s.index === 0 ? { queue: true } : {}),
           ...(s.step.name ? { stepName: s.step.name } : {}),
         })),
       ),
@@ -230,63 +165,58 @@ export function createEngine({ config, store, plan, renderer, log }: EngineOptio
       { eventId: id, event: event.type, recipes: matched.map((m) => m.recipe.name) },
       matched.length ? 'event matched' : 'event matched no recipe',
     )
-    // Every matched recipe gets a run for each of its steps, from step 0; later steps follow in order.
-    for (const run of runs) if (run.stepIndex === 0) schedule(run)
+  }
+
+  /** Leases are renewed while work is held, so only a dead worker's work goes back to the others. */
+  async function renew(): Promise<void> {
+    if (held.size === 0) return
+    try {
+      const lost = await backend.extend([...held.values()])
+      for (const w of lost)
+        log.warn({ [w.kind === 'match' ? 'eventId' : 'runId']: w.id }, 'lost the lease on this work; another worker may run it too')
+    } catch (err) {
+      log.warn({ err }, 'could not renew leases')
+    }
   }
 
   return {
-    submit(accepted) {
-      if (stopping) return
+    start() {
+      if (started) return
+      started = true
+      renewer = setInterval(() => void renew(), Math.max(50, backend.lease / 3)).unref()
+      void loop()
+    },
+    offer(accepted) {
       const { id, type, payload, text, receivedAt } = accepted
       if (payload && text !== undefined && receivedAt !== undefined) events.offer({ id, type, payload, receivedAt }, text)
-      // Only the id travels on: closures that kept the body would hold it outside the memory budget.
-      const event = { id, type }
-      // Behind a backlog, in order: the pump takes it from the store.
-      if (backlog || busy >= highWater) {
-        backlog = true
-        return
-      }
-      startDispatch(event)
     },
-    resume: (run) => schedule(run),
-    async recover() {
-      const open = await store.openRuns()
-      const jobs = new Map<string, StepRun>()
-      for (const run of open) {
-        const job = `${run.eventId}\u0000${run.recipe}`
-        const first = jobs.get(job)
-        if (!first || run.stepIndex < first.stepIndex) jobs.set(job, run)
-      }
-      let resumed = 0
-      for (const run of jobs.values()) {
-        if (await settleCutOff(run)) {
-          schedule(run)
-          resumed++
+    async idle() {
+      for (;;) {
+        if (held.size === 0 && queue.size === 0 && queue.pending === 0) {
+          const { scheduled } = await backend.stats()
+          if (scheduled === 0 && held.size === 0) return
         }
+        if (stopping) return
+        await sleep(10)
       }
-      // Match what was accepted but not matched yet, through the same backpressure as new events.
-      backlog = true
-      await pump()
-      if (open.length) log.info({ runs: open.length, resumed }, 'resumed unfinished steps')
-    },
-    idle() {
-      if (busy === 0 && timers.size === 0 && !backlog && !pumping) return Promise.resolve()
-      return new Promise((resolve) => idleWaiters.push(resolve))
     },
     async stop(grace) {
       stopping = true
-      timers.clear()
+      room?.()
+      // Work waiting for a slot sees the stop as it gets one, and is given back unstarted.
       limits.stop()
-      queue.pause()
-      queue.clear()
-      const done = queue.onPendingZero()
-      const timedOut = await Promise.race([done.then(() => false), new Promise<boolean>((r) => setTimeout(r, grace, true).unref())])
-      if (timedOut) {
-        steps.abortAll('the runner is shutting down')
-        await Promise.race([queue.onPendingZero(), new Promise((r) => setTimeout(r, 1000).unref())])
+      const done = async () => {
+        while (held.size > 0) await sleep(10)
       }
-      for (const w of idleWaiters.splice(0)) w()
+      const timedOut = await Promise.race([done().then(() => false), sleep(grace).then(() => true)])
+      if (timedOut) {
+        steps.abortAll()
+        await Promise.race([done(), sleep(1000)])
+      }
+      clearInterval(renewer)
+      // Whatever is still held never got to record an outcome: give it back, due at once.
+      await backend.release([...held.values()]).catch(() => {})
     },
-    stats: () => ({ queued: queue.size, running: queue.pending, waiting: timers.size }),
+    stats: () => ({ held: held.size, queued: queue.size, running: queue.pending }),
   }
 }

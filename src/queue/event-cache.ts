@@ -1,5 +1,5 @@
 import { PermanentError } from '../errors.js'
-import type { Store } from '../store/store.js'
+import type { Backend } from '../store/backend.js'
 import type { EventInfo, EventType, Payload } from '../types.js'
 import { reclaim } from './reclaim.js'
 
@@ -41,7 +41,10 @@ export interface EventCacheOptions {
  * a body of empty objects parses to about twenty times its size, and 512 of
  * them once took the process past 3 GB.
  */
-export function createEventCache(store: Store, { maxBytes = 64 * 1024 * 1024, cacheBytes = 8 * 1024 * 1024 }: EventCacheOptions = {}) {
+export function createEventCache(
+  store: Pick<Backend, 'getEvent'>,
+  { maxBytes = 64 * 1024 * 1024, cacheBytes = 8 * 1024 * 1024 }: EventCacheOptions = {},
+) {
   const entries = new Map<string, Entry>()
   let cached = 0
   let leased = 0

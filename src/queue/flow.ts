@@ -1,5 +1,5 @@
 import type { Renderer } from '../render/renderer.js'
-import type { StepRun, Store } from '../store/store.js'
+import type { Backend, StepRun } from '../store/backend.js'
 import type { TemplateContext } from '../types.js'
 import type { PlannedDebounce, PlannedRecipe, PlannedStep } from './plan.js'
 
@@ -8,10 +8,10 @@ export type Gate = { action: 'run' } | { action: 'defer'; until: number; reason:
 
 /**
  * `debounce` and `once`, on recipes and steps, decided just before a step
- * runs. All state lives in the store, so a restart neither forgets a pending
+ * runs. All state lives in the backend, so a restart neither forgets a pending
  * debounce nor repeats a `once`.
  */
-export function createFlow({ store, renderer }: { store: Store; renderer: Renderer }) {
+export function createFlow({ backend, renderer }: { backend: Backend; renderer: Renderer }) {
   const key = (parts: string[]) => parts.join('\u0000')
   const render = (ctx: TemplateContext, template: PlannedDebounce['key']) => renderer.renderString(template, ctx, 'none')
 
@@ -65,7 +65,7 @@ export function createFlow({ store, renderer }: { store: Store; renderer: Render
       // Only before the first attempt: a retry is not a new arrival.
       if (run.attempt === 0) {
         for (const d of debounces(run, recipe, step, ctx)) {
-          const result = await store.debounce({
+          const result = await backend.debounce({
             key: d.key,
             runId: run.id,
             now,
@@ -77,11 +77,11 @@ export function createFlow({ store, renderer }: { store: Store; renderer: Render
           if (result.dueAt > now)
             return { action: 'defer', until: result.dueAt, reason: `${d.what} debounce: waiting ${result.dueAt - now} ms for later events` }
           // Due: later arrivals open a new window instead of replacing a run that may already be waiting for a slot.
-          await store.releaseDebounce(d.key, run.id)
+          await backend.releaseDebounce(d.key, run.id)
         }
       }
       for (const o of onceKeys(run, recipe, step, ctx)) {
-        const taken = await store.claimOnce(o.key, run.id, now, o.window ? now + o.window : null)
+        const taken = await backend.claimOnce(o.key, run.id, now, o.window ? now + o.window : null)
         if (!taken)
           return {
             action: 'skip',
@@ -101,8 +101,8 @@ export function createFlow({ store, renderer }: { store: Store; renderer: Render
       firstRunId: string | undefined,
     ): Promise<void> {
       if (step.once)
-        await store.releaseOnce(key(['step', run.recipe, step.step.name ?? String(step.index), render(ctx, step.once.key)]), run.id)
-      if (recipe.once && firstRunId) await store.releaseOnce(key(['recipe', run.recipe, render(ctx, recipe.once.key)]), firstRunId)
+        await backend.releaseOnce(key(['step', run.recipe, step.step.name ?? String(step.index), render(ctx, step.once.key)]), run.id)
+      if (recipe.once && firstRunId) await backend.releaseOnce(key(['recipe', run.recipe, render(ctx, recipe.once.key)]), firstRunId)
     },
   }
 }

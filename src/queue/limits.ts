@@ -1,5 +1,6 @@
 import PQueue from 'p-queue'
 import type { ActionEntry } from '../actions/registry.js'
+import type { Limiter } from '../store/backend.js'
 import type { Logger } from '../types.js'
 
 export interface Limits {
@@ -7,8 +8,18 @@ export interface Limits {
    * Runs `task` in a slot of the global queue, within the action's
    * concurrency and rate limit (per limit key, such as a Slack channel).
    * Resolves to `stopped` when the runner stops before the task could start.
+   * `hold`: the longest the task can take (its timeout), so a slot held by a
+   * worker that died frees itself.
    */
-  run<T>(name: string, entry: ActionEntry, key: string | undefined, log: Logger, stopped: T, task: () => Promise<T>): Promise<T>
+  run<T>(
+    name: string,
+    entry: ActionEntry,
+    key: string | undefined,
+    log: Logger,
+    stopped: T,
+    hold: number,
+    task: () => Promise<T>,
+  ): Promise<T>
   /** Stop: nothing waiting for a slot or a rate token starts any more. */
   stop(): void
 }
@@ -29,9 +40,52 @@ const NOT_YET = Symbol('not yet')
  * is taken only once a global slot is held, so starts are spaced as seen by
  * the target even when the global queue is busy.
  */
-export function createLimits(global: PQueue): Limits {
+export function createLimits(global: PQueue, cluster?: Limiter): Limits {
   const lanes = new Map<string, Lane>()
   let stopped = false
+  let holders = 0
+  const describe = (name: string, entry: ActionEntry, key: string | undefined) =>
+    `waiting for the ${name} limit (${[
+      entry.concurrency !== undefined ? `concurrency ${entry.concurrency}` : '',
+      entry.rateLimit ? `${entry.rateLimit.limit} per ${entry.rateLimit.interval} ms` : '',
+    ]
+      .filter(Boolean)
+      .join(', ')}${key ? ` for ${key}` : ''}${cluster ? ', across replicas' : ''})`
+
+  /**
+   * The backend's limiter holds the slots, so the limit holds for every
+   * worker on it: the slot is taken outside the global queue, as below.
+   */
+  async function shared<T>(
+    name: string,
+    entry: ActionEntry,
+    key: string | undefined,
+    log: Logger,
+    stoppedValue: T,
+    hold: number,
+    task: () => Promise<T>,
+  ) {
+    const lane = `${name}\u0000${key ?? ''}`
+    const holder = `${process.pid}:${++holders}:${Math.random().toString(36).slice(2, 8)}`
+    const limits = {
+      ...(entry.concurrency !== undefined ? { concurrency: entry.concurrency } : {}),
+      ...(entry.rateLimit ? { rate: entry.rateLimit } : {}),
+    }
+    let told = false
+    for (;;) {
+      if (stopped) return stoppedValue
+      const wait = await cluster!.acquire(lane, holder, limits, hold)
+      if (wait <= 0) break
+      if (!told) log.info({ limitKey: key }, describe(name, entry, key))
+      told = true
+      await new Promise((r) => setTimeout(r, wait))
+    }
+    try {
+      return (await global.add(async () => (stopped ? stoppedValue : task()), { priority: 1 })) as T
+    } finally {
+      await cluster!.release(lane, holder).catch(() => {})
+    }
+  }
 
   const untilFree = (lane: Lane, rate: NonNullable<ActionEntry['rateLimit']>, now: number): number => {
     while (lane.starts.length && lane.starts[0]! <= now - rate.interval) lane.starts.shift()
@@ -39,8 +93,10 @@ export function createLimits(global: PQueue): Limits {
   }
 
   return {
-    run(name, entry, key, log, stoppedValue, task) {
-      if (entry.concurrency === undefined && entry.rateLimit === undefined) return global.add(task) as Promise<typeof stoppedValue>
+    run(name, entry, key, log, stoppedValue, hold, task) {
+      if (entry.concurrency === undefined && entry.rateLimit === undefined)
+        return global.add(async () => (stopped ? stoppedValue : task())) as Promise<typeof stoppedValue>
+      if (cluster) return shared(name, entry, key, log, stoppedValue, hold, task)
       const id = `${name}\u0000${key ?? ''}`
       let lane = lanes.get(id)
       if (!lane) {
@@ -53,17 +109,11 @@ export function createLimits(global: PQueue): Limits {
       }
       const l = lane
       const rate = entry.rateLimit
-      const describe = [
-        entry.concurrency !== undefined ? `concurrency ${entry.concurrency}` : '',
-        rate ? `${rate.limit} per ${rate.interval} ms` : '',
-      ]
-        .filter(Boolean)
-        .join(', ')
       let told = false
       const tell = () => {
         if (told) return
         told = true
-        log.info({ limitKey: key }, `waiting for the ${name} limit (${describe}${key ? ` for ${key}` : ''})`)
+        log.info({ limitKey: key }, describe(name, entry, key))
       }
 
       const inner = async (): Promise<typeof stoppedValue> => {

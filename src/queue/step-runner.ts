@@ -1,48 +1,57 @@
-import { isPermanentError, PermanentError, RunnerError, retryAfterOf } from '../errors.js'
+import { isPermanentError, PermanentError, retryAfterOf } from '../errors.js'
 import { evaluate, explain } from '../match/condition.js'
 import { buildContext } from '../render/context.js'
 import type { Renderer } from '../render/renderer.js'
 import { redact, redactText } from '../redact.js'
-import { validateWith } from '../schema.js'
-import type { StepRun, Store } from '../store/store.js'
+import type { Backend, RunPatch, ScheduleEntry, Settlement, StepRun, Work } from '../store/backend.js'
 import type { Logger, ResolvedConfig } from '../types.js'
 import { type AttemptResult, runAttempt } from './attempt.js'
 import { backoff } from './backoff.js'
 import type { EventCache, LoadedEvent } from './event-cache.js'
 import { createFlow } from './flow.js'
 import type { Limits } from './limits.js'
-import { type Plan, type PlannedStep, rawWith } from './plan.js'
+import { renderStepInput } from './decide.js'
+import type { Plan, PlannedStep } from './plan.js'
+import { cutOff, reasons } from './rules.js'
+import { SHUTDOWN } from './shutdown.js'
 
 export interface StepRunnerOptions {
   config: ResolvedConfig
-  store: Store
+  backend: Backend
   plan: Plan
   renderer: Renderer
   log: Logger
   limits: Limits
-  /** Hand a run (the next step, a retry, a deferred run) back to the scheduler. */
-  next: (run: StepRun) => void
   events: EventCache
 }
 
+/** What becomes of step work: settled (recorded, what comes next scheduled), or given back unstarted (shutting down). */
+export type StepOutcome = { settle: Settlement } | { release: true }
+
 export interface StepRunner {
-  /** Take a due run as far as it goes now: run it, defer it, skip it, or retry it later. */
-  run(runId: string): Promise<void>
-  /** Abort every running attempt (shutdown); they go back to the store to run again. */
-  abortAll(reason: string): void
+  /**
+   * Take a due run as far as it goes now: run it, defer it, skip it, or
+   * retry it later; the outcome says what to write. `again`: this process
+   * ran it already and could not record the outcome, so it is not a cut-off.
+   */
+  run(work: Work, again?: boolean): Promise<StepOutcome>
+  /** Abort every running attempt (shutdown); they are recorded to run again. */
+  abortAll(): void
 }
+
+const settled = (patch?: RunPatch, schedule: ScheduleEntry[] = []): StepOutcome => ({ settle: patch ? { patch, schedule } : { schedule } })
 
 /**
  * Runs one step run: condition, flow control, render, validate, limits, then
- * the plugin; records the outcome and decides what comes next (the following
- * step, a retry, or skipping the rest, in the same write as the failure).
+ * the plugin; decides the outcome and what comes next (the following step, a
+ * retry, or skipping the rest), which the engine writes in one settle.
  */
-export function createStepRunner({ config, store, plan, renderer, log, limits, next, events }: StepRunnerOptions): StepRunner {
+export function createStepRunner({ config, backend, plan, renderer, log, limits, events }: StepRunnerOptions): StepRunner {
   const running = new Map<string, AbortController>()
-  const flow = createFlow({ store, renderer })
+  const flow = createFlow({ backend, renderer })
 
   async function loadContext(run: StepRun, { payload, info }: LoadedEvent) {
-    const siblings = (await store.runsForEvent(run.eventId)).filter((r) => r.recipe === run.recipe)
+    const siblings = (await backend.runsForEvent(run.eventId)).filter((r) => r.recipe === run.recipe)
     const steps: Record<string, unknown> = {}
     for (const r of siblings)
       if (r.stepName && r.stepIndex < run.stepIndex && (r.state === 'done' || r.state === 'previewed')) steps[r.stepName] = r.result
@@ -50,25 +59,29 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
     return { payload, info, siblings, steps, ctx }
   }
 
-  /** Schedule the step after `run` in its recipe, if any. */
-  function following(run: StepRun, siblings: StepRun[]): void {
+  /** The step after `run` in its recipe, due now, if any. */
+  function following(run: StepRun, siblings: StepRun[]): ScheduleEntry[] {
     const after = siblings.filter((r) => r.stepIndex > run.stepIndex).sort((a, b) => a.stepIndex - b.stepIndex)[0]
-    if (after) next({ ...after, runAt: Math.max(after.runAt, Date.now()) })
+    return after ? [{ runId: after.id, at: Math.max(after.runAt, Date.now()) }] : []
   }
 
-  /** Record a failure for good; later steps are skipped in the same write unless the step continues on error. */
-  async function dead(run: StepRun, planned: PlannedStep, patch: { input?: unknown; error: string }, siblings: StepRun[]): Promise<void> {
+  /** A failure for good; later steps are skipped in the same write unless the step continues on error. */
+  function dead(run: StepRun, planned: PlannedStep, patch: { input?: unknown; error: string }, siblings: StepRun[]): StepOutcome {
     const go = planned.step.continueOnError === true
-    await store.updateRun(run.id, { state: 'dead', ...patch, ...(go ? {} : { skipLater: `skipped: step ${run.stepIndex + 1} failed` }) })
-    if (go) following(run, siblings)
+    return settled(
+      { state: 'dead', ...patch, ...(go ? {} : { skipLater: reasons.stepFailed(run.stepIndex) }) },
+      go ? following(run, siblings) : [],
+    )
   }
 
-  async function skip(run: StepRun, reason: string, siblings: StepRun[], wholeRecipe: boolean): Promise<void> {
-    await store.updateRun(run.id, { state: 'skipped', error: reason, ...(wholeRecipe ? { skipLater: reason } : {}) })
-    if (!wholeRecipe) following(run, siblings)
+  function skip(run: StepRun, reason: string, siblings: StepRun[], wholeRecipe: boolean): StepOutcome {
+    return settled(
+      { state: 'skipped', error: reason, ...(wholeRecipe ? { skipLater: reason } : {}) },
+      wholeRecipe ? [] : following(run, siblings),
+    )
   }
 
-  /** After a failed attempt: retry later, or dead. Returns true when it will retry. */
+  /** After a failed attempt: retry later, or dead (the once keys given back). */
   async function failed(
     run: StepRun,
     planned: PlannedStep,
@@ -76,51 +89,71 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
     result: Extract<AttemptResult, { outcome: 'failed' }>,
     siblings: StepRun[],
     rlog: Logger,
-  ): Promise<boolean> {
+  ): Promise<StepOutcome> {
     const { err, attempt } = result
     // Errors are stored and printed: a plugin's message quoting a URL must not carry its token there.
     const message = redactText(err instanceof Error ? err.message : String(err))
-    if ((err as { code?: unknown })?.code === 'shutdown') {
+    if (result.reason.kind === 'shutdown') {
       // Cut off by a shutdown: not the step's fault, so the attempt does not count.
-      await store.updateRun(run.id, { state: 'retrying', runAt: Date.now(), attempt: attempt - 1, error: message })
       rlog.warn(`${planned.label} was cut off by the shutdown; it runs again at the next start`)
-      return true
+      const now = Date.now()
+      return settled({ state: 'retrying', runAt: now, attempt: attempt - 1, error: message }, [{ runId: run.id, at: now }])
     }
     const permanent = isPermanentError(err)
     if (!permanent && attempt < planned.retry.attempts) {
       const delay = retryAfterOf(err) ?? backoff(planned.retry, attempt)
       const runAt = Date.now() + delay
-      await store.updateRun(run.id, { state: 'retrying', runAt, input: redact(input), error: message })
       rlog.warn({ attempt, retryIn: delay, error: message }, `${planned.label} failed, retrying`)
-      next({ ...run, state: 'retrying', runAt, attempt })
-      return true
+      return settled({ state: 'retrying', runAt, input: redact(input), error: message }, [{ runId: run.id, at: runAt }])
     }
     // The run row names its recipe and step already; the error is just what went wrong.
-    await dead(run, planned, { input: redact(input), error: message }, siblings)
     rlog.error({ attempt, error: message, permanent }, `${planned.label} failed for good${permanent ? '' : ` after ${attempt} attempts`}`)
-    return false
+    return dead(run, planned, { input: redact(input), error: message }, siblings)
   }
 
-  async function runStep(runId: string): Promise<void> {
-    const run = await store.getRun(runId)
-    // Recorded running but not running here: its outcome could not be written (the store failed). Run it again.
-    if (run?.state === 'running' && !running.has(run.id)) {
-      await store.updateRun(run.id, { state: 'retrying' })
-      run.state = 'retrying'
+  async function runStep(work: Work, again = false): Promise<StepOutcome> {
+    const run = await backend.getRun(work.id)
+    if (!run) return settled()
+    if (run.state === 'running') {
+      const decided = await settleCutOff(run, again)
+      if (decided) return decided
     }
-    if (!run || (run.state !== 'pending' && run.state !== 'retrying')) return
-    // Woken early (a timer cannot wait longer than ~24.8 days): not due yet.
-    if (run.runAt > Date.now() + 5) return next(run)
+    if (run.state !== 'pending' && run.state !== 'retrying') return settled()
+    // Put in the schedule early (a person scheduled it; its runAt moved later): not due yet.
+    if (run.runAt > Date.now() + 5) return settled(undefined, [{ runId: run.id, at: run.runAt }])
     // The parsed payload is held, and counted against the memory budget, until the step is through.
-    const lease = await events.require(run.eventId)
+    const lease = await events.acquire(run.eventId)
+    if (!lease) return settled({ state: 'dead', error: `event ${run.eventId} is no longer in the store` })
     try {
-      await runDue(run, lease.event)
+      return await runDue(work, run, lease.event)
     } finally {
       lease.release()
     }
   }
 
-  async function runDue(run: StepRun, event: LoadedEvent): Promise<void> {
+  /** A run recorded running that nobody runs: decided by the rules; undefined when it runs again now. */
+  async function settleCutOff(run: StepRun, again: boolean): Promise<StepOutcome | undefined> {
+    // Its outcome could not be written here (the backend failed): it runs again, the attempt counted.
+    if (again) {
+      run.state = 'retrying'
+      return undefined
+    }
+    const planned = plan.byName.get(run.recipe)?.steps.find((s) => s.index === run.stepIndex)
+    const rlog = log.child({ eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 })
+    const decision = cutOff(run, planned, await backend.runsForEvent(run.eventId), plan, config.queue.retry.attempts)
+    if (decision.kind === 'skip') return settled(decision.patch)
+    if (decision.kind === 'dead') {
+      rlog.error('step was cut off on its last attempt (its worker died); marking it dead')
+      return settled(decision.patch)
+    }
+    rlog.warn('step was cut off (its worker died or restarted); running it again')
+    await backend.updateRun(run.id, decision.patch)
+    run.state = 'retrying'
+    run.runAt = Date.now()
+    return undefined
+  }
+
+  async function runDue(work: Work, run: StepRun, event: LoadedEvent): Promise<StepOutcome> {
     const rlog = log.child({ eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 })
     const plannedRecipe = plan.byName.get(run.recipe)
     const planned = plannedRecipe?.steps.find((s) => s.index === run.stepIndex)
@@ -140,7 +173,7 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
     }
     if (plannedRecipe.recipe.enabled === false) {
       rlog.info(`${planned.label} skipped: the recipe is disabled`)
-      return skip(run, `skipped: recipe "${run.recipe}" is disabled (enabled: false)`, siblings, true)
+      return skip(run, reasons.recipeDisabled(run.recipe), siblings, true)
     }
     if (planned.step.if && !evaluate(planned.step.if, ctx)) {
       const why = explain(planned.step.if, ctx, 'if')
@@ -149,59 +182,78 @@ export function createStepRunner({ config, store, plan, renderer, log, limits, n
     }
 
     let input: unknown
+    const coalesced: ScheduleEntry[] = []
     try {
       const replaced: StepRun[] = []
       const gate = await flow.gate(run, plannedRecipe, planned, ctx, replaced)
-      if (replaced.length) await continueReplaced(replaced, rlog)
+      if (replaced.length) coalesced.push(...(await continueReplaced(replaced, rlog)))
       if (gate.action === 'defer') {
         rlog.info({ until: new Date(gate.until).toISOString() }, `${planned.label}: ${gate.reason}`)
-        return next({ ...run, runAt: gate.until })
+        return settled(undefined, [...coalesced, { runId: run.id, at: gate.until }])
       }
       if (gate.action === 'skip') {
         rlog.info(`${planned.label} skipped: ${gate.reason}`)
-        return skip(run, gate.reason, siblings, gate.job)
+        return withMore(skip(run, gate.reason, siblings, gate.job), coalesced)
       }
-      const rendered = renderer.render(planned.input, ctx, planned.entry.plugin.escape ?? 'none', rawWith(planned))
-      const { value, issues } = await validateWith(planned.entry.plugin.input, rendered, 'with')
+      const { value, issues } = await renderStepInput(planned, ctx, renderer)
       if (issues.length) throw new PermanentError(issues.map((i) => `${i.path}: ${i.message}`).join('; '), { code: 'invalid_input' })
       input = value
     } catch (err) {
       const msg = redactText(err instanceof Error ? err.message : String(err))
       rlog.error({ error: msg }, `${planned.label} failed for good: its input or flow-control key did not render`)
       await flow.release(run, plannedRecipe, planned, ctx, siblings.find((r) => r.stepIndex === 0)?.id).catch(() => {})
-      return dead(run, planned, { error: msg }, siblings)
+      return withMore(dead(run, planned, { error: msg }, siblings), coalesced)
     }
 
     const key = safeKey(planned, input)
-    const attempt = { run, planned, input, payload, info, steps, ctx, log: rlog }
-    const result = await limits.run<AttemptResult>(run.action, planned.entry, key, rlog, { outcome: 'gone' }, () =>
-      runAttempt(attempt, store, renderer, running),
+    const attempt = { work, run, planned, input, payload, info, steps, ctx, log: rlog }
+    const result = await limits.run<AttemptResult>(
+      run.action,
+      planned.entry,
+      key,
+      rlog,
+      { outcome: 'stopped' },
+      planned.timeout + 5_000,
+      () => runAttempt(attempt, backend, renderer, running),
     )
-    if (result.outcome === 'gone') return
-    if (result.outcome === 'ok') return following(run, siblings)
-    if (await failed(run, planned, input, result, siblings, rlog)) return
-    await flow.release(run, plannedRecipe, planned, ctx, siblings.find((r) => r.stepIndex === 0)?.id)
+    if (result.outcome === 'stopped')
+      return coalesced.length ? settled(undefined, [...coalesced, { runId: run.id, at: Date.now() }]) : { release: true }
+    if (result.outcome === 'gone') return settled(undefined, coalesced)
+    if (result.outcome === 'ok') return withMore(settled(result.patch, following(run, siblings)), coalesced)
+    const outcome = await failed(run, planned, input, result, siblings, rlog)
+    if ('settle' in outcome && outcome.settle.patch?.state === 'dead')
+      await flow.release(run, plannedRecipe, planned, ctx, siblings.find((r) => r.stepIndex === 0)?.id)
+    return withMore(outcome, coalesced)
   }
 
   /** Runs a step debounce coalesced away: their recipes go on with the step after them. */
-  async function continueReplaced(replaced: StepRun[], rlog: Logger): Promise<void> {
+  async function continueReplaced(replaced: StepRun[], rlog: Logger): Promise<ScheduleEntry[]> {
     rlog.info(
       { replaced: replaced.map((r) => r.id) },
       `debounce: coalesced ${replaced.length} earlier run${replaced.length === 1 ? '' : 's'} into this one (latest payload wins)`,
     )
+    const next: ScheduleEntry[] = []
     for (const r of replaced)
-      following(
-        r,
-        (await store.runsForEvent(r.eventId)).filter((x) => x.recipe === r.recipe),
+      next.push(
+        ...following(
+          r,
+          (await backend.runsForEvent(r.eventId)).filter((x) => x.recipe === r.recipe),
+        ),
       )
+    return next
   }
 
   return {
     run: runStep,
-    abortAll(reason) {
-      for (const c of running.values()) c.abort(new RunnerError('shutdown', reason))
+    abortAll() {
+      for (const c of running.values()) c.abort(SHUTDOWN)
     },
   }
+}
+
+function withMore(outcome: StepOutcome, more: ScheduleEntry[]): StepOutcome {
+  if (!more.length || !('settle' in outcome)) return outcome
+  return { settle: { ...outcome.settle, schedule: [...(outcome.settle.schedule ?? []), ...more] } }
 }
 
 function safeKey(planned: PlannedStep, input: unknown): string | undefined {

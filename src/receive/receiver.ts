@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { HttpError, RunnerError } from '../errors.js'
-import type { Store } from '../store/store.js'
+import type { Backend } from '../store/backend.js'
 import { EVENT_TYPES, type EventType, type Logger, type ResolvedConfig } from '../types.js'
 import { createKeyCheck } from './auth.js'
 import { checkContentType, parseObject, readBody } from './body.js'
@@ -10,7 +10,7 @@ import { sendJson } from './respond.js'
 
 export interface ReceiverOptions {
   config: Pick<ResolvedConfig, 'server' | 'auth' | 'dedupe'>
-  store: Store
+  store: Pick<Backend, 'accept' | 'isReady'>
   log: Logger
   /** Called after a new (not duplicate) delivery is durably stored, with its parsed body, so it is parsed once. */
   onAccepted?: (event: AcceptedEvent) => void

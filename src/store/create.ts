@@ -1,11 +1,46 @@
+import { RunnerError } from '../errors.js'
+import { redactText } from '../redact.js'
 import type { ResolvedConfig } from '../types.js'
-import { createSqliteStore } from './sqlite.js'
-import type { Store } from './store.js'
+import type { Backend } from './backend.js'
+import { createSqliteBackend } from './sqlite.js'
 
-/** The store named by the config. One place to add a driver. */
-export function createStore(config: Pick<ResolvedConfig, 'store'>): Store {
-  switch (config.store.driver) {
+export interface CreateBackendOptions {
+  /** Only read (listing events): no lock is taken, so it works beside a running runner. */
+  readOnly?: boolean
+  /** Told when the backend cannot promise what it should (Redis without AOF). */
+  onWarning?: (message: string) => void
+}
+
+const REDIS_MODULE = './redis.js'
+
+/** The backend named by the config. One place to add a driver. */
+export async function createBackend(config: Pick<ResolvedConfig, 'store'>, options: CreateBackendOptions = {}): Promise<Backend> {
+  const store = config.store
+  switch (store.driver) {
     case 'sqlite':
-      return createSqliteStore({ path: config.store.path })
+      return createSqliteBackend({ path: store.path, lease: store.lease, lock: !options.readOnly })
+    case 'redis': {
+      // biome-ignore lint/suspicious/noExplicitAny: the Redis backend is being written (issue 11); its module is not in this tree yet.
+      const { createRedisBackend } = (await import(REDIS_MODULE)) as any
+      try {
+        return await createRedisBackend({
+          url: store.url,
+          prefix: store.prefix,
+          lease: store.lease,
+          ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+          requireDurable: process.env.NODE_ENV === 'production' && !options.readOnly,
+        })
+      } catch (err) {
+        if (err instanceof RunnerError) throw err
+        throw new RunnerError('store_unavailable', `could not reach Redis at ${redactText(store.url)}: ${(err as Error).message}`, {
+          cause: err,
+        })
+      }
+    }
   }
+}
+
+/** A backend in memory, for tools that show what would happen (`simulate --run`): nothing is kept. */
+export function createMemoryBackend(): Backend {
+  return createSqliteBackend({ path: ':memory:', lock: false })
 }

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS runs (
   result     TEXT,
   error      TEXT,
   created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
+  updated_at INTEGER NOT NULL,
+  due_at     INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_event ON runs (event_id);
 CREATE INDEX IF NOT EXISTS runs_open ON runs (state) WHERE state IN ('pending', 'retrying', 'running');
@@ -57,3 +58,21 @@ CREATE TABLE IF NOT EXISTS once_keys (
   expires_at INTEGER
 ) WITHOUT ROWID;
 `
+
+/**
+ * Upgrades a store written by a version before the schedule lived in the
+ * store: runs gain `due_at` (set while a run is in the schedule). Back then
+ * the engine resumed the first open run of each recipe's job at start-up, so
+ * exactly those are put in the schedule; the rest follow as steps end.
+ */
+export const MIGRATE_DUE_AT = `
+ALTER TABLE runs ADD COLUMN due_at INTEGER;
+UPDATE runs SET due_at = run_at WHERE id IN (
+  SELECT id FROM (
+    SELECT id, row_number() OVER (PARTITION BY event_id, recipe ORDER BY step_index) AS n
+    FROM runs WHERE state IN ('pending', 'retrying', 'running')
+  ) WHERE n = 1
+);
+`
+
+export const SCHEDULE_INDEX = 'CREATE INDEX IF NOT EXISTS runs_due ON runs (due_at) WHERE due_at IS NOT NULL;'

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createSqliteStore } from '../../src/store/sqlite.js'
+import { createSqliteBackend } from '../../src/store/sqlite.js'
 import { startChild, writeConfig } from '../helpers/child.js'
 import { createHttpSink, type HttpSink } from '../helpers/http-sink.js'
 import { startTestRunner, tempDir, type TestRunner } from '../helpers/runner.js'
@@ -150,7 +150,7 @@ describe('https → http', () => {
     }
     expect(seen).toEqual(['POST /hook k3y-s3cr3t'])
     expect(b.requests).toHaveLength(0)
-    const store = createSqliteStore({ path: db })
+    const store = createSqliteBackend({ path: db, lock: false })
     const [event] = await store.listEvents({ limit: 1 })
     const [run] = await store.runsForEvent(event!.id)
     await store.close()

@@ -40,7 +40,7 @@ describe('resolveConfig: defaults', () => {
         keepAliveTimeout: 5_000,
       },
       auth: { allowUnauthenticated: false },
-      store: { driver: 'sqlite', path: '/srv/runner/.audiorista/runner.db' },
+      store: { driver: 'sqlite', path: '/srv/runner/.audiorista/runner.db', lease: 30_000 },
       queue: { concurrency: 8, timeout: 30_000, retry: { attempts: 5, delay: 2_000, factor: 2, maxDelay: 900_000 } },
       dedupe: { window: 86_400_000 },
       retention: 14 * 86_400_000,
@@ -100,11 +100,11 @@ describe('resolveConfig: defaults', () => {
       { store: { path: 'data/x.db' }, plugins: ['./plugins', 'extra/discord.ts', '/opt/p'] },
       { rootDir, env: {} },
     )
-    expect(config.store.path).toBe('/srv/runner/data/x.db')
+    expect((config.store as { path: string }).path).toBe('/srv/runner/data/x.db')
     expect(config.plugins).toEqual(['/srv/runner/plugins', '/srv/runner/extra/discord.ts', '/opt/p'])
-    expect(resolveConfig({ store: { path: ':memory:' } }, { rootDir, env: {} }).store.path).toBe(':memory:')
-    expect(problems({ store: { driver: 'redis' }, plugins: ['', 3] })).toEqual([
-      'store.driver: "redis" is not a store driver (sqlite)',
+    expect((resolveConfig({ store: { path: ':memory:' } }, { rootDir, env: {} }).store as { path: string }).path).toBe(':memory:')
+    expect(problems({ store: { driver: 'mongo' }, plugins: ['', 3] })).toEqual([
+      'store.driver: "mongo" is not a store driver (sqlite, redis)',
       'plugins[0]: must not be empty',
       'plugins[1]: must be a string',
     ])
@@ -261,6 +261,6 @@ describe('readConfig', () => {
   it('loads and resolves, rooted at the config folder', async () => {
     const config = await readConfig({ cwd: join(fixtures, 'json'), env: { PORT: '4000' } })
     expect(config).toMatchObject({ filepath: join(fixtures, 'json', 'audiorista.config.json'), server: { port: 4000 } })
-    expect(config.store.path).toBe(join(fixtures, 'json', '.audiorista', 'runner.db'))
+    expect((config.store as { path: string }).path).toBe(join(fixtures, 'json', '.audiorista', 'runner.db'))
   })
 })

@@ -11,7 +11,7 @@ import { expect } from 'vitest'
 import { createLogger } from '../../src/log.js'
 import { startRunner, type Runner } from '../../src/runner.js'
 import { setupFrom } from '../../src/setup.js'
-import type { StepRun } from '../../src/store/store.js'
+import type { StepRun } from '../../src/store/backend.js'
 import type { Config } from '../../src/types.js'
 
 export interface TestRunner {

@@ -1,13 +1,13 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createSqliteStore } from '../../src/store/sqlite.js'
-import type { StepRun } from '../../src/store/store.js'
+import { createSqliteBackend } from '../../src/store/sqlite.js'
+import type { StepRun } from '../../src/store/backend.js'
 import { startChild, writeConfig } from '../helpers/child.js'
 import { createHttpSink } from '../helpers/http-sink.js'
 import { tempDir } from '../helpers/runner.js'
 
 async function allRuns(dbPath: string): Promise<StepRun[]> {
-  const store = createSqliteStore({ path: dbPath })
+  const store = createSqliteBackend({ path: dbPath, lock: false })
   try {
     const events = await store.listEvents({ limit: 10_000 })
     return (await Promise.all(events.map((e) => store.runsForEvent(e.id)))).flat()

@@ -89,7 +89,9 @@ describe('engine edge cases', () => {
       receivedAt: Date.now(),
       dedupeWindow: 1000,
     })
-    await t.runner.store.dispatch(id, [{ recipe: 'r', stepIndex: 0, action: 'http', runAt: Date.now() }])
+    await t.runner.store.dispatch({ kind: 'match', id, token: 'test' }, [
+      { recipe: 'r', stepIndex: 0, action: 'http', runAt: Date.now(), queue: true },
+    ])
     await t.close()
     t = await startTestRunner(
       { ...base, recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'log' }, { action: 'http', with: { url: sink.url } }] }] },

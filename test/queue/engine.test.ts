@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { StepRun } from '../../src/store/store.js'
+import type { StepRun } from '../../src/store/backend.js'
 import type { Config } from '../../src/types.js'
 import { createHttpSink, type HttpSink } from '../helpers/http-sink.js'
 import { startTestRunner, tempDir, type TestRunner } from '../helpers/runner.js'
@@ -202,6 +202,7 @@ export default definePlugin({
     const cfg = config([{ action: 'http', with: { url: sink.url } }])
     t = await startTestRunner(cfg, { dir })
     const { store } = t.runner
+    await t.runner.engine.stop(0)
     // Record work as a crashed process would have left it: one step running, one pending.
     const a = await store.accept({
       type: 'title-ready',
@@ -217,10 +218,10 @@ export default definePlugin({
       receivedAt: Date.now(),
       dedupeWindow: 1000,
     })
-    await t.runner.engine.stop(0)
-    const [ra] = (await store.dispatch(a.id, [{ recipe: 'r', stepIndex: 0, action: 'http', runAt: Date.now() }]))!
-    const [rb] = (await store.dispatch(b.id, [{ recipe: 'r', stepIndex: 0, action: 'http', runAt: Date.now() }]))!
-    await store.claimRun(ra!.id, Date.now())
+    const match = (id: string) => ({ kind: 'match' as const, id, token: 'test' })
+    const [ra] = (await store.dispatch(match(a.id), [{ recipe: 'r', stepIndex: 0, action: 'http', runAt: Date.now(), queue: true }]))!
+    const [rb] = (await store.dispatch(match(b.id), [{ recipe: 'r', stepIndex: 0, action: 'http', runAt: Date.now(), queue: true }]))!
+    await store.claim({ kind: 'step', id: ra!.id, token: 'test' }, Date.now())
     await t.close()
 
     t = await startTestRunner(cfg, { dir })
@@ -228,6 +229,8 @@ export default definePlugin({
     expect((await t.runner.store.getRun(ra!.id))!).toMatchObject({ state: 'done', attempt: 2 })
     expect((await t.runner.store.getRun(rb!.id))!).toMatchObject({ state: 'done', attempt: 1 })
     expect(sink.requests.map((r) => r.headers['idempotency-key']).sort()).toEqual([ra!.id, rb!.id].sort())
-    expect(t.lines().some((l) => l.msg === 'step was cut off by a restart; running it again' && l.runId === ra!.id)).toBe(true)
+    expect(t.lines().some((l) => l.msg === 'step was cut off (its worker died or restarted); running it again' && l.runId === ra!.id)).toBe(
+      true,
+    )
   })
 })

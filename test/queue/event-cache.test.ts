@@ -2,18 +2,18 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createEventCache, parsedWeight } from '../../src/queue/event-cache.js'
 import { bodyHash } from '../../src/receive/canonical.js'
-import { createSqliteStore } from '../../src/store/sqlite.js'
-import type { Store } from '../../src/store/store.js'
+import { createSqliteBackend } from '../../src/store/sqlite.js'
+import type { Backend } from '../../src/store/backend.js'
 import { tempDir } from '../helpers/runner.js'
 
-let store: Store | undefined
+let store: Backend | undefined
 afterEach(async () => {
   await store?.close()
   store = undefined
 })
 
-async function storeWith(bodies: string[]): Promise<{ store: Store; ids: string[] }> {
-  store = createSqliteStore({ path: join(tempDir('ar-cache-'), 'runner.db') })
+async function storeWith(bodies: string[]): Promise<{ store: Backend; ids: string[] }> {
+  store = createSqliteBackend({ path: join(tempDir('ar-cache-'), 'runner.db') })
   const ids: string[] = []
   for (const body of bodies) {
     const { id } = await store.accept({

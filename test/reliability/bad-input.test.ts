@@ -525,7 +525,7 @@ describe('bad input corpus against a child runner', () => {
     }
     await sleep(500) // let the engine finish matching the accepted ones
     const health = await fetch(`${child.url}/healthz`)
-    const snapshot = readStore(db)
+    const snapshot = await readStore(db)
     const accepted = cases.filter((c) => c.accepted)
     // RSS after a full GC still moves by ±10 MB from pass to pass, and creeps up over the first
     // passes while V8 and malloc settle on the pages they keep for reuse (the JS heap in use stays

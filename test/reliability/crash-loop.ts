@@ -158,7 +158,7 @@ export async function runCrashLoop(options: CrashLoopOptions = {}): Promise<Cras
       await child.kill('SIGKILL')
       kills++
       const position = seen.length
-      const snap = readStore(db)
+      const snap = await readStore(db)
       let running = 0
       for (const run of snap.runs) {
         if (run.state === 'running') {
@@ -179,7 +179,7 @@ export async function runCrashLoop(options: CrashLoopOptions = {}): Promise<Cras
         kills++
         earlyKills++
         const at = seen.length
-        const s2 = readStore(db)
+        const s2 = await readStore(db)
         for (const run of s2.runs) {
           if (run.state === 'running') cutOff.add(run.id)
           if (run.state === 'done' && !doneAt.has(run.id)) doneAt.set(run.id, at)
@@ -194,14 +194,14 @@ export async function runCrashLoop(options: CrashLoopOptions = {}): Promise<Cras
 
     // Let the last runner finish everything.
     for (
-      let c = storeCounts(db);
+      let c = await storeCounts(db);
       Date.now() < deadline && !(c.undispatched === 0 && c.runs === 2 * c.events && c.done === c.runs);
-      c = storeCounts(db)
+      c = await storeCounts(db)
     )
       await sleep(200)
     const finishedMs = Date.now() - started
     log(`all steps finished after ${finishedMs} ms`)
-    const snap = readStore(db)
+    const snap = await readStore(db)
 
     // ---- deliveries: acknowledged ones are stored, once, under the id they were given
     const failures: Record<string, number> = {}

@@ -4,7 +4,7 @@
  * ones; a hanging call is cut at its timeout and frees its slot.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import type { StepRun } from '../../src/store/store.js'
+import type { StepRun } from '../../src/store/backend.js'
 import { closedPort, createHttpSink, type HttpSink } from '../helpers/http-sink.js'
 import { startTestRunner, type TestRunner } from '../helpers/runner.js'
 import { createSlackServer, type SlackServer } from '../helpers/slack-server.js'

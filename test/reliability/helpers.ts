@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import Database from 'better-sqlite3'
+import { createSqliteBackend } from '../../src/store/sqlite.js'
 import { CLI, type ChildRunner } from '../helpers/child.js'
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -139,7 +139,7 @@ export function rssOf(pid: number): number {
 }
 
 export interface StoreSnapshot {
-  events: Array<{ id: string; type: string; body: string; dispatched: boolean }>
+  events: Array<{ id: string; type: string; body: string; dispatched: boolean; receivedAt: number }>
   runs: Array<{
     id: string
     eventId: string
@@ -149,66 +149,60 @@ export interface StoreSnapshot {
     attempt: number
     error: string | null
     result: string | null
+    createdAt: number
   }>
 }
 
 /**
- * Reads the whole SQLite file of a runner (live or dead). Test-side reading
- * only: it writes nothing, so it can run next to the runner's connection.
+ * Everything a runner's store holds (live or dead), read through the backend
+ * interface like any other reader: never its tables. The handle takes no
+ * lock and writes nothing, so it can run next to the runner.
  */
-export function readStore(path: string): StoreSnapshot {
+export async function readStore(path: string): Promise<StoreSnapshot> {
   if (!existsSync(path)) return { events: [], runs: [] }
-  const db = new Database(path, { fileMustExist: true })
+  const backend = createSqliteBackend({ path, lock: false })
   try {
-    db.pragma('busy_timeout = 5000')
-    const events = (
-      db.prepare('SELECT id, type, body, dispatched_at FROM events ORDER BY received_at, id').all() as Array<{
-        id: string
-        type: string
-        body: string
-        dispatched_at: number | null
-      }>
-    ).map((e) => ({
-      id: e.id,
-      type: e.type,
-      body: e.body,
-      dispatched: e.dispatched_at !== null,
-    }))
-    const runs = (
-      db.prepare('SELECT id, event_id, recipe, step_index, state, attempt, error, result FROM runs ORDER BY created_at, id').all() as Array<
-        Record<string, unknown>
-      >
-    ).map((r) => ({
-      id: r.id as string,
-      eventId: r.event_id as string,
-      recipe: r.recipe as string,
-      stepIndex: r.step_index as number,
-      state: r.state as string,
-      attempt: r.attempt as number,
-      error: r.error as string | null,
-      result: r.result as string | null,
-    }))
+    const events: StoreSnapshot['events'] = []
+    const runs: StoreSnapshot['runs'] = []
+    for (let before: { receivedAt: number; id: string } | undefined; ; ) {
+      const page = await backend.listEvents({ limit: 500, ...(before ? { before } : {}) })
+      for (const e of page) {
+        const stored = (await backend.getEvent(e.id))!
+        events.push({ id: e.id, type: e.type, body: stored.body, dispatched: e.dispatched, receivedAt: e.receivedAt })
+        for (const r of await backend.runsForEvent(e.id))
+          runs.push({
+            id: r.id,
+            eventId: r.eventId,
+            recipe: r.recipe,
+            stepIndex: r.stepIndex,
+            state: r.state,
+            attempt: r.attempt,
+            error: r.error ?? null,
+            result: r.result === undefined ? null : JSON.stringify(r.result),
+            createdAt: r.createdAt,
+          })
+      }
+      const last = page.at(-1)
+      if (!last || page.length < 500) break
+      before = { receivedAt: last.receivedAt, id: last.id }
+    }
+    // Oldest first, as they arrived.
+    events.sort((x, y) => x.receivedAt - y.receivedAt || (x.id < y.id ? -1 : 1))
+    runs.sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : 1))
     return { events, runs }
   } finally {
-    db.close()
+    await backend.close()
   }
 }
 
-/** Cheap progress counts of a runner's SQLite file, for polling. */
-export function storeCounts(path: string): { events: number; undispatched: number; runs: number; done: number } {
-  if (!existsSync(path)) return { events: 0, undispatched: 0, runs: 0, done: 0 }
-  const db = new Database(path, { fileMustExist: true })
-  try {
-    db.pragma('busy_timeout = 5000')
-    const one = (sql: string) => (db.prepare(sql).get() as { n: number }).n
-    return {
-      events: one('SELECT count(*) AS n FROM events'),
-      undispatched: one('SELECT count(*) AS n FROM events WHERE dispatched_at IS NULL'),
-      runs: one('SELECT count(*) AS n FROM runs'),
-      done: one("SELECT count(*) AS n FROM runs WHERE state = 'done'"),
-    }
-  } finally {
-    db.close()
+/** Progress counts of a runner's store, for polling. */
+export async function storeCounts(path: string): Promise<{ events: number; undispatched: number; runs: number; done: number }> {
+  const { events, runs } = await readStore(path)
+  return {
+    events: events.length,
+    undispatched: events.filter((e) => !e.dispatched).length,
+    runs: runs.length,
+    done: runs.filter((r) => r.state === 'done').length,
   }
 }
 

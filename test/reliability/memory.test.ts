@@ -70,7 +70,7 @@ describe('memory under large bodies', () => {
     })
     const accepted = statuses.filter((s) => s === 202).length
     const store = join(dir, '.audiorista', 'runner.db')
-    const finished = await waitUntil(() => storeCounts(store).done >= DELIVERIES, 120_000, 250)
+    const finished = await waitUntil(async () => (await storeCounts(store)).done >= DELIVERIES, 120_000, 250)
     const peak = peakRss(child.pid)
     const alive = child.proc.exitCode === null && child.proc.signalCode === null
 

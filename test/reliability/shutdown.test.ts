@@ -89,7 +89,7 @@ describe('graceful shutdown during a burst', () => {
       const exitMs = Date.now() - signalledAt
       await burst
 
-      const afterExit = readStore(db)
+      const afterExit = await readStore(db)
       const storedIds = new Set(afterExit.events.map((e) => e.id))
       const acked = attempts.filter((a) => a.status === 200 || a.status === 202)
       const lateAcks = acked.filter((a) => a.at >= signalledAt)
@@ -124,8 +124,8 @@ describe('graceful shutdown during a burst', () => {
         return { i, id: r.id, status: r.status, duplicate: r.duplicate }
       })
       const done = await waitUntil(
-        () => {
-          const s = readStore(db)
+        async () => {
+          const s = await readStore(db)
           return (
             s.events.length === total &&
             s.events.every((e) => e.dispatched) &&
@@ -136,7 +136,7 @@ describe('graceful shutdown during a burst', () => {
         20_000,
         100,
       )
-      const final = readStore(db)
+      const final = await readStore(db)
       const perRun = countBy(sink.requests, (r) => String(r.headers['idempotency-key']))
       const repeated = [...perRun.values()].filter((n) => n > 1).length
 
@@ -176,7 +176,7 @@ describe('graceful shutdown during a burst', () => {
       await sink.waitFor(1, 5000)
       await t.runner.close(300)
       t = undefined
-      const afterClose = readStore(join(dir, 'runner.db')).runs.find((r) => r.eventId === json.id)
+      const afterClose = (await readStore(join(dir, 'runner.db'))).runs.find((r) => r.eventId === json.id)
       row.tried = '1 step hanging past the grace period'
       row.lost = afterClose?.state === 'dead' ? `1 (recorded dead: "${afterClose.error}")` : 0
       row.duplicated = 0
@@ -254,7 +254,7 @@ describe('graceful shutdown during a burst', () => {
       head: m[0],
       body: m[2]!,
     }))
-    const stored = readStore(db)
+    const stored = await readStore(db)
     const firstAnswer = answers[0]
     const secondAnswer = answers[1]
     row.tried = '2 deliveries on one connection'

@@ -84,7 +84,7 @@ describe('slow clients are cut off without starving others', () => {
       const statuses = [...new Set(rs.map((r) => r.status ?? 'close'))].join('/')
       return `${kind}: ${rs.length} cut after ${Math.min(...rs.map((r) => r.ms))}–${Math.max(...rs.map((r) => r.ms))} ms (${statuses})`
     }
-    const stored = readStore(db)
+    const stored = await readStore(db)
     const latencies = normal.map((n) => n.ms)
     row.tried = `${results.length} slow sockets, ${normal.length} normal deliveries`
     row.lost = normal.filter((n) => n.status !== 202).length

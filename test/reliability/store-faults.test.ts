@@ -76,7 +76,7 @@ describe.skipIf(!hasPrlimit)('store faults: a real write failure (RLIMIT_FSIZE o
     const { db, url } = await startFaultyChild(5)
     const before = []
     for (let i = 0; i < 5; i++) before.push(await post(url, { id: i, pad: 'x'.repeat(1000) }))
-    await waitUntil(() => readStore(db).runs.filter((r) => r.state === 'done').length === 5, 5000)
+    await waitUntil(async () => (await readStore(db)).runs.filter((r) => r.state === 'done').length === 5, 5000)
     const lift = breakWrites(child!.pid)
     const during = []
     try {
@@ -86,11 +86,11 @@ describe.skipIf(!hasPrlimit)('store faults: a real write failure (RLIMIT_FSIZE o
     }
     const after = []
     for (let i = 5; i < 30; i++) after.push(await post(url, { id: i, pad: 'x'.repeat(1000) })) // the refused ones again, as Audiorista would, and new ones
-    const settled = await waitUntil(() => {
-      const s = readStore(db)
+    const settled = await waitUntil(async () => {
+      const s = await readStore(db)
       return s.events.length === 30 && s.runs.length === 30 && s.runs.every((r) => r.state === 'done')
     }, 10_000)
-    const final = readStore(db)
+    const final = await readStore(db)
     const acked = [...before, ...during, ...after].filter((r) => r.status === 200 || r.status === 202)
     const lost = acked.filter((r) => !final.events.some((e) => e.id === r.id))
     row.tried = `${before.length + during.length + after.length} deliveries (${during.length} during the fault)`
@@ -118,8 +118,8 @@ describe.skipIf(!hasPrlimit)('store faults: a real write failure (RLIMIT_FSIZE o
     const lift = breakWrites(child!.pid)
     await sleep(1000) // the in-flight attempts end and cannot be recorded; the queued ones cannot be claimed
     lift()
-    const resumed = await waitUntil(() => readStore(db).runs.every((r) => r.state === 'done'), 6000)
-    const stuck = readStore(db).runs.filter((r) => r.state !== 'done')
+    const resumed = await waitUntil(async () => (await readStore(db)).runs.every((r) => r.state === 'done'), 6000)
+    const stuck = (await readStore(db)).runs.filter((r) => r.state !== 'done')
     row.tried = '6 steps (2 in flight, 4 queued) during a 1 s fault'
     row.lost = `${stuck.length} stuck (${
       Object.entries(Object.fromEntries(countBy(stuck, (r) => r.state)))
@@ -144,8 +144,8 @@ describe.skipIf(!hasPrlimit)('store faults: a real write failure (RLIMIT_FSIZE o
     await sleep(500)
     await child!.kill('SIGTERM')
     child = await spawnRunner(dir, { port })
-    const done = await waitUntil(() => readStore(db).runs.every((r) => r.state === 'done'), 10_000)
-    const runs = readStore(db).runs
+    const done = await waitUntil(async () => (await readStore(db)).runs.every((r) => r.state === 'done'), 10_000)
+    const runs = (await readStore(db)).runs
     const perRun = countBy(sink!.requests, (r) => String(r.headers['idempotency-key']))
     const repeated = [...perRun.values()].filter((n) => n > 1).length
     row.tried = '6 steps (2 in flight during a 1 s fault), then SIGTERM and a new start'
@@ -220,13 +220,13 @@ describe('store faults: in-process (store methods replaced), also where prlimit 
       recipes: [{ name: 'hook', on: 'title-ready', do: [{ action: 'http', with: { url: `${sink.url}/build?id={{id}}` } }] }],
     })
     const { store } = t.runner
-    const claimRun = store.claimRun
-    store.claimRun = () =>
+    const claim = store.claim
+    store.claim = () =>
       Promise.reject(new StoreUnavailableError('the store failed', { cause: new Error('SQLITE_IOERR_WRITE: disk I/O error') }))
     const ids: string[] = []
     for (let i = 0; i < 3; i++) ids.push((await t.post('title-ready', { id: i })).json.id)
     await sleep(300)
-    store.claimRun = claimRun
+    store.claim = claim
     const done = await waitUntil(
       async () => (await Promise.all(ids.map((id) => store.runsForEvent(id)))).flat().every((r) => r.state === 'done'),
       3000,

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { createSqliteStore } from '../../src/store/sqlite.js'
+import { createSqliteBackend } from '../../src/store/sqlite.js'
 import { tempDir } from '../helpers/runner.js'
 
 const FILES = fileURLToPath(new URL('../../dist/store/files.js', import.meta.url))
@@ -44,7 +44,7 @@ describe.each([0o000, 0o022, 0o277])('private data files under umask %s', (umask
     // Kept open while the modes are read: closing the last connection removes -wal and -shm.
     const modes = under(
       umask,
-      `const s = sqlite.createSqliteStore({ path: ${JSON.stringify(db)} })
+      `const s = sqlite.createSqliteBackend({ path: ${JSON.stringify(db)} })
        await s.accept({ type: 'title-ready', body: '{}', hash: 'h', receivedAt: Date.now(), dedupeWindow: 1000 })
        const fs = await import('node:fs')
        const m = (f) => (fs.statSync(f).mode & 0o777).toString(8)
@@ -99,7 +99,7 @@ describe('existing data folders and files', () => {
     expect(r.signal).toBe('SIGKILL')
     expect([mode(db), mode(`${db}-wal`), mode(`${db}-shm`)]).toEqual(['644', '644', '644'])
 
-    const store = createSqliteStore({ path: db })
+    const store = createSqliteBackend({ path: db })
     try {
       expect([mode(db), mode(`${db}-wal`), mode(`${db}-shm`)]).toEqual(['600', '600', '600'])
     } finally {
