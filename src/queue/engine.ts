@@ -30,6 +30,9 @@ export interface Engine {
   stats(): { held: number; queued: number; running: number }
 }
 
+/** The log fields that name a piece of work: its event (a match) or its run (a step). */
+const about = (work: Work) => (work.kind === 'match' ? { eventId: work.id } : { runId: work.id })
+
 /** How long a `take` waits for work before asking again (also how soon a stop is noticed by a waiting take). */
 const TAKE_WAIT = 1000
 
@@ -100,17 +103,14 @@ export function createEngine({ config, backend, plan, renderer, log }: EngineOpt
       } catch (err) {
         if (stopping) return
         const delay = Math.min(5_000, 250 * 2 ** n)
-        log.error(
-          { [work.kind === 'match' ? 'eventId' : 'runId']: work.id, err, retryIn: delay },
-          'engine error (is the store failing?); trying again',
-        )
+        log.error({ ...about(work), err, retryIn: delay }, 'engine error (is the store failing?); trying again')
         await sleep(delay)
       }
     }
   }
 
   /** Writes the outcome. It is what happened already, so it is written again until it sticks; the action never runs twice for it. */
-  async function finish(work: Work, outcome: StepOutcome | { settle: Settlement }): Promise<void> {
+  async function finish(work: Work, outcome: StepOutcome): Promise<void> {
     if ('release' in outcome) return backend.release([work])
     for (let n = 0; ; n++) {
       try {
@@ -119,7 +119,7 @@ export function createEngine({ config, backend, plan, renderer, log }: EngineOpt
         // Shutting down: the lease runs out and the work runs again (at least once).
         if (stopping && n >= 3) throw err
         const delay = Math.min(5_000, 100 * 2 ** n)
-        log.error({ runId: work.id, err, retryIn: delay }, 'could not record the outcome; trying again')
+        log.error({ ...about(work), err, retryIn: delay }, 'could not record the outcome; trying again')
         await sleep(delay)
       }
     }
@@ -172,8 +172,7 @@ export function createEngine({ config, backend, plan, renderer, log }: EngineOpt
     if (held.size === 0) return
     try {
       const lost = await backend.extend([...held.values()])
-      for (const w of lost)
-        log.warn({ [w.kind === 'match' ? 'eventId' : 'runId']: w.id }, 'lost the lease on this work; another worker may run it too')
+      for (const w of lost) log.warn(about(w), 'lost the lease on this work; another worker may run it too')
     } catch (err) {
       log.warn({ err }, 'could not renew leases')
     }

@@ -7,7 +7,6 @@ export interface LoadedEvent {
   payload: Payload
   info: EventInfo
   type: EventType
-  dispatched: boolean
 }
 
 /** A parsed event held for one piece of work; `release` when the work is done. */
@@ -121,14 +120,7 @@ export function createEventCache(
     // Room is made before parsing, which is where the memory goes.
     while (!fits(weight)) await wait()
     if (entries.has(id)) return 'retry'
-    const loaded = entryOf(
-      stored.id,
-      stored.type,
-      stored.receivedAt,
-      JSON.parse(stored.body) as Payload,
-      weight,
-      stored.dispatchedAt !== undefined,
-    )
+    const loaded = entryOf(stored.id, stored.type, stored.receivedAt, JSON.parse(stored.body) as Payload, weight)
     insert(id, loaded)
     const lease = hold(id, loaded)
     evict(0)
@@ -167,7 +159,7 @@ export function createEventCache(
       if (entries.has(event.id)) return
       const weight = parsedWeight(text)
       if (weight > cacheBytes / 2 || !fits(weight)) return
-      insert(event.id, entryOf(event.id, event.type, event.receivedAt, event.payload, weight, false))
+      insert(event.id, entryOf(event.id, event.type, event.receivedAt, event.payload, weight))
       evict(0)
     },
     stats: () => ({ events: entries.size, cachedBytes: cached, leasedBytes: leased, waiting: waiting.length }),
@@ -176,9 +168,9 @@ export function createEventCache(
 
 export type EventCache = ReturnType<typeof createEventCache>
 
-function entryOf(id: string, type: EventType, receivedAt: number, payload: Payload, weight: number, dispatched: boolean): Entry {
+function entryOf(id: string, type: EventType, receivedAt: number, payload: Payload, weight: number): Entry {
   const info: EventInfo = { id, type, receivedAt: new Date(receivedAt).toISOString() }
-  return { event: { payload, info, type, dispatched }, weight, holders: 0 }
+  return { event: { payload, info, type }, weight, holders: 0 }
 }
 
 /** Payloads this heavy (some 200 KB of dense JSON) count towards a full collection when let go. */
