@@ -44,5 +44,10 @@ export function ensureKey(config: ResolvedConfig): EnsuredKey {
     created = key
   }
   const keys = Object.fromEntries(EVENT_TYPES.map((e) => [e, [key]])) as Record<(typeof EVENT_TYPES)[number], string[]>
+  // Each replica would generate its own key and refuse the others' deliveries.
+  if (config.store.driver === 'redis')
+    warnings.push(
+      `no key is configured, so this replica uses the one generated in ${file}; replicas sharing a Redis store need one key: set auth.keys (keys: [process.env.AUDIORISTA_KEY]) to the same key on every replica`,
+    )
   return { config: { ...config, auth: { ...config.auth, keys, generated: true } }, ...(created ? { created } : {}), file, warnings }
 }

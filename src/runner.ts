@@ -38,7 +38,7 @@ export async function startRunner(prepared: Setup, log: Logger): Promise<Runner>
   const { config, created, warnings } = ensureKey(prepared.config)
   // Folders and files are made private before the first byte of data; the lock file lives beside the database.
   for (const warning of new Set([...warnings, ...prepareStoreFiles(config)])) log.warn(warning)
-  const store = await createBackend(config, { onWarning: (message) => log.warn(message) })
+  const store = await createBackend(config, { onWarning: (message) => log.warn(message), onNotice: (message) => log.info(message) })
   const engine = createEngine({ config, backend: store, plan: prepared.plan, renderer: prepared.renderer, log })
   const receiver = createReceiver({ config, store, log, onAccepted: (event) => engine.offer(event) })
   const server = createHttpServer({ config, receiver, isReady: () => receiver.accepting && store.isReady() })

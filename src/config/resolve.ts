@@ -106,8 +106,6 @@ function basePath(v: Validator, value: unknown): string {
   return trimmed ? `/${trimmed}` : ''
 }
 
-const REDIS_AVAILABLE = false
-
 function resolveStore(v: Validator, value: unknown, rootDir: string): ResolvedConfig['store'] {
   const store = v.object(value, 'store', { keys: ['driver', 'path', 'url', 'prefix', 'lease'] }) ?? {}
   const driver = store.driver ?? 'sqlite'
@@ -115,8 +113,6 @@ function resolveStore(v: Validator, value: unknown, rootDir: string): ResolvedCo
     const shown = v.show('store.driver', driver)
     v.fail('store.driver', shown ? `${shown} is not a store driver (sqlite, redis)` : 'must be "sqlite" or "redis"')
   }
-  // The Redis backend is being built (issue 11): refused here rather than failing at start.
-  if (driver === 'redis' && !REDIS_AVAILABLE) v.fail('store.driver', '"redis" is not available in this version yet; use "sqlite"')
   for (const key of driver === 'redis' ? ['path'] : ['url', 'prefix'])
     if (store[key] !== undefined)
       v.fail(`store.${key}`, `is for driver "${driver === 'redis' ? 'sqlite' : 'redis'}"; this store is ${driver}`)

@@ -9,9 +9,9 @@ export interface CreateBackendOptions {
   readOnly?: boolean
   /** Told when the backend cannot promise what it should (Redis without AOF). */
   onWarning?: (message: string) => void
+  /** Told when the backend is well again (Redis reachable after a loss). */
+  onNotice?: (message: string) => void
 }
-
-const REDIS_MODULE = './redis.js'
 
 /** The backend named by the config. One place to add a driver. */
 export async function createBackend(config: Pick<ResolvedConfig, 'store'>, options: CreateBackendOptions = {}): Promise<Backend> {
@@ -20,14 +20,15 @@ export async function createBackend(config: Pick<ResolvedConfig, 'store'>, optio
     case 'sqlite':
       return createSqliteBackend({ path: store.path, lease: store.lease, lock: !options.readOnly })
     case 'redis': {
-      // biome-ignore lint/suspicious/noExplicitAny: the Redis backend is being written (issue 11); its module is not in this tree yet.
-      const { createRedisBackend } = (await import(REDIS_MODULE)) as any
+      // Loaded only when configured: ioredis and BullMQ cost a SQLite runner's cold start nothing.
+      const { createRedisBackend } = await import('./redis.js')
       try {
         return await createRedisBackend({
           url: store.url,
           prefix: store.prefix,
           lease: store.lease,
           ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+          ...(options.onNotice ? { onNotice: options.onNotice } : {}),
           requireDurable: process.env.NODE_ENV === 'production' && !options.readOnly,
         })
       } catch (err) {

@@ -1,0 +1,217 @@
+import { createHash, randomUUID } from 'node:crypto'
+import { Queue } from 'bullmq'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { RunnerError, StoreUnavailableError } from '../../src/errors.js'
+import type { Backend, Delivery, Work } from '../../src/store/backend.js'
+import { createRedisBackend, type RedisBackendOptions } from '../../src/store/redis.js'
+import { haveRedis, startRedis, type TestRedis } from '../helpers/redis.js'
+
+/** Behaviour of the Redis backend that the shared conformance suite does not cover. */
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+function delivery(overrides: Partial<Delivery> = {}): Delivery {
+  const body = JSON.stringify({ id: randomUUID(), name: 'A title' })
+  return {
+    type: 'title-updated',
+    body,
+    hash: createHash('sha256').update(body).digest('hex'),
+    receivedAt: Date.now(),
+    title: 'A title',
+    dedupeWindow: 60_000,
+    ...overrides,
+  }
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, within = 10_000): Promise<number> {
+  const start = Date.now()
+  while (!(await check())) {
+    if (Date.now() - start > within) throw new Error(`${what}: not within ${within} ms`)
+    await sleep(20)
+  }
+  return Date.now() - start
+}
+
+/** Takes as `worker` until `id` is handed out. */
+async function takeId(backend: Backend, id: string, within = 8000, worker = 'T'): Promise<Work> {
+  const deadline = Date.now() + within
+  while (Date.now() < deadline) {
+    const works = await backend.take({ worker, limit: 10, wait: 200 }).catch(() => [])
+    const found = works.find((w) => w.id === id)
+    if (found) return found
+  }
+  throw new Error(`${id} was not handed out within ${within} ms`)
+}
+
+describe.skipIf(!haveRedis())('redis backend', () => {
+  let server: TestRedis
+  const opened: Backend[] = []
+  const open = async (options: Partial<RedisBackendOptions> = {}) => {
+    const backend = await createRedisBackend({ url: server.url, prefix: `t-${randomUUID().slice(0, 8)}`, lease: 1000, ...options })
+    opened.push(backend)
+    return backend
+  }
+
+  beforeAll(async () => {
+    server = await startRedis()
+  })
+  afterEach(async () => {
+    await server.start()
+    for (const b of opened.splice(0)) await b.close().catch(() => {})
+  })
+  afterAll(async () => {
+    await server?.close()
+  })
+
+  it('warns when AOF is off, and refuses to start when durability is required', async () => {
+    const volatile = await startRedis({ appendonly: false })
+    try {
+      const warnings: string[] = []
+      const backend = await createRedisBackend({ url: volatile.url, onWarning: (m) => warnings.push(m) })
+      await backend.close()
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toMatch(/appendonly/)
+      expect(warnings[0]).toMatch(/lost/)
+      expect(warnings[0]).toMatch(/appendfsync always/)
+
+      const refused = await createRedisBackend({ url: volatile.url, requireDurable: true }).catch((e: unknown) => e)
+      expect(refused).toBeInstanceOf(RunnerError)
+      expect((refused as RunnerError).code).toBe('redis_not_durable')
+    } finally {
+      await volatile.close()
+    }
+    const told: string[] = []
+    await open({ onWarning: (m) => told.push(m), requireDurable: true })
+    expect(told, 'AOF on with appendfsync always: nothing to say').toEqual([])
+  })
+
+  it('warns that persistence could not be checked when CONFIG is disabled', async () => {
+    const managed = await startRedis({ args: ['--rename-command', 'CONFIG', ''] })
+    try {
+      const warnings: string[] = []
+      const backend = await createRedisBackend({ url: managed.url, requireDurable: true, onWarning: (m) => warnings.push(m) })
+      await backend.close()
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toMatch(/could not check/)
+    } finally {
+      await managed.close()
+    }
+  })
+
+  it('is not ready and rejects writes fast while Redis is down, and recovers when it is back', async () => {
+    const told: string[] = []
+    const backend = await open({ onWarning: (m) => told.push(`warn: ${m}`), onNotice: (m) => told.push(`info: ${m}`) })
+    const before = await backend.accept(delivery())
+    await server.stop()
+    await until('isReady turns false', () => !backend.isReady(), 5000)
+
+    const start = Date.now()
+    const failed = await backend.accept(delivery()).catch((e: unknown) => e)
+    expect(failed).toBeInstanceOf(StoreUnavailableError)
+    expect(Date.now() - start).toBeLessThan(2000)
+    const takeStart = Date.now()
+    await expect(backend.take({ worker: 'T', limit: 10, wait: 500 })).rejects.toBeInstanceOf(StoreUnavailableError)
+    expect(Date.now() - takeStart).toBeLessThan(2000)
+
+    await server.start()
+    await until('isReady turns true', () => backend.isReady(), 10_000)
+    const after = await backend.accept(delivery())
+    expect(after.duplicate).toBe(false)
+    // The BullMQ worker reconnected too: work is handed out again, the event from before the outage as well.
+    await takeId(backend, before.id, 10_000)
+    await takeId(backend, after.id, 10_000)
+    // One line for the loss and one for the recovery, not one per reconnection attempt.
+    expect(told).toEqual([
+      'warn: lost the connection to Redis: deliveries get 503 until it is back; reconnecting',
+      'info: Redis is reachable again: accepting deliveries',
+    ])
+  })
+
+  it('keeps an accepted event across a redis-server restart (AOF on)', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const first = await open({ prefix })
+    const d = delivery()
+    const { id } = await first.accept(d)
+    await first.close()
+    await server.stop()
+    await server.start()
+    const again = await open({ prefix })
+    expect(await again.getEvent(id)).toMatchObject({ id, body: d.body, hash: d.hash })
+    expect(await again.accept({ ...d, receivedAt: Date.now() })).toEqual({ id, duplicate: true })
+    expect((await takeId(again, id)).kind).toBe('match')
+  })
+
+  it('adds a job again for intent whose job is gone (the sweep)', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const backend = await open({ prefix })
+    const queue = new Queue('schedule', { connection: { host: '127.0.0.1', port: server.port }, prefix })
+    try {
+      // As if the process died between writing the event and adding its job.
+      const { id } = await backend.accept(delivery())
+      expect(await queue.remove(id)).toBe(1)
+      expect(await queue.getJobState(id)).toBe('unknown')
+      const match = await takeId(backend, id, 10_000)
+
+      const runs = (await backend.dispatch(match, [{ recipe: 'r', stepIndex: 0, action: 'log', runAt: Date.now(), queue: true }]))!
+      const runId = runs[0]!.id
+      await until('the run has its job', async () => (await queue.getJobState(runId)) !== 'unknown')
+      expect(await queue.remove(runId)).toBe(1)
+      const step = await takeId(backend, runId, 10_000)
+      expect(step.kind).toBe('step')
+    } finally {
+      await queue.close()
+    }
+  })
+
+  it('records text cut in the middle of an emoji (which cjson would refuse) and unicode input as given', async () => {
+    const backend = await open()
+    const { id } = await backend.accept(delivery({ title: '' }))
+    expect((await backend.listEvents())[0]).toMatchObject({ id, title: '' })
+    const match = await takeId(backend, id)
+    const runs = (await backend.dispatch(match, [
+      { recipe: 'r😀', stepIndex: 0, stepName: 'ünï', action: 'log', runAt: Date.now(), queue: true },
+    ]))!
+    const runId = runs[0]!.id
+    const step = await takeId(backend, runId)
+    await backend.claim(step, Date.now())
+    const cut = 'boom 😀'.slice(0, -1)
+    await backend.settle(step, { patch: { state: 'dead', error: cut, input: { text: 'héllo 😀 \u2028', lone: cut }, result: null } })
+    expect(await backend.getRun(runId)).toMatchObject({
+      recipe: 'r😀',
+      stepName: 'ünï',
+      state: 'dead',
+      error: 'boom \ufffd',
+      input: { text: 'héllo 😀 \u2028', lone: cut },
+      result: null,
+    })
+  })
+
+  it('makes exactly one of concurrent identical deliveries to two replicas new', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const [a, b] = [await open({ prefix }), await open({ prefix })]
+    const d = delivery()
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).accept(d)))
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1)
+    expect(new Set(results.map((r) => r.id)).size).toBe(1)
+  })
+
+  it('hands a step another replica left unsettled to a live one once its lease expires', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const [a, b] = [await open({ prefix }), await open({ prefix })]
+    const { id } = await a.accept(delivery())
+    const match = await takeId(a, id, 5000, 'A')
+    const runs = (await a.dispatch(match, [{ recipe: 'r', stepIndex: 0, action: 'log', runAt: Date.now(), queue: true }]))!
+    const runId = runs[0]!.id
+    const held = await takeId(a, runId, 5000, 'A')
+    const leasedAt = Date.now()
+    expect(await a.claim(held, Date.now())).toMatchObject({ state: 'running', attempt: 1 })
+    // A dies holding it: no settle, no release.
+    await a.close()
+    const taken = await takeId(b, runId, 8000, 'B')
+    expect(Date.now() - leasedAt, 'not before the lease expired').toBeGreaterThanOrEqual(950)
+    expect(taken.token).not.toBe(held.token)
+    expect(await b.getRun(runId), 'as A left it').toMatchObject({ state: 'running', attempt: 1 })
+    await b.settle(taken, { patch: { state: 'done' } })
+    expect(await b.stats()).toMatchObject({ scheduled: 0, leased: 0 })
+  })
+})
