@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { ensurePrivateDir, tightenFile, writePrivateFile } from './store/files.js'
-import { EVENT_TYPES, type ResolvedConfig } from './types.js'
+import { EVENT_TYPES } from './types.js'
+import type { ResolvedConfig } from './config/resolved.js'
 
 /** Where the generated key is kept: `.audiorista/key` beside the config. */
 export function keyFile(rootDir: string): string {

@@ -9,7 +9,8 @@ import type { Setup } from './setup.js'
 import type { Backend } from './store/backend.js'
 import { createBackend } from './store/create.js'
 import { prepareSqliteFiles } from './store/sqlite.js'
-import type { Logger, ResolvedConfig } from './types.js'
+import type { Logger } from './types.js'
+import type { ResolvedConfig } from './config/resolved.js'
 
 export interface Runner {
   config: ResolvedConfig

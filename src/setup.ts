@@ -6,7 +6,7 @@ import { resolveConfig } from './config/resolve.js'
 import { ConfigError, type ConfigIssue } from './errors.js'
 import { type Plan, planRecipes } from './queue/plan.js'
 import { createRenderer, type Renderer } from './render/renderer.js'
-import type { ResolvedConfig } from './types.js'
+import type { ResolvedConfig } from './config/resolved.js'
 
 export interface SetupOptions {
   /** `--config FILE` (or a folder to look in). */

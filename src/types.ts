@@ -1,6 +1,8 @@
 /**
- * Shared types of audiorista-runner. The public ones are re-exported from
- * `src/index.ts`; everything a config file or a plugin author touches is here.
+ * The public types of audiorista-runner: what a config file, a plugin or a
+ * recipe test writes against, all re-exported from `src/index.ts`. The
+ * runner's own view of a validated config is `ResolvedConfig`
+ * (config/resolved.ts), which is not exported: it can change freely.
  */
 import type { StandardSchemaV1 } from './standard-schema.js'
 
@@ -277,45 +279,6 @@ export interface Config {
   plugins?: string[]
   /** The recipes. */
   recipes?: Recipe[]
-}
-
-/** Config after validation: defaults applied, durations in ms, paths absolute. */
-export interface ResolvedConfig {
-  /** Folder of the config file; relative paths resolve against it. */
-  rootDir: string
-  /** The config file, when there is one. */
-  filepath?: string
-  server: {
-    host: string
-    port: number
-    basePath: string
-    bodyLimit: number
-    headersTimeout: number
-    requestTimeout: number
-    keepAliveTimeout: number
-  }
-  auth: {
-    /** undefined: any key or none (allowUnauthenticated). */
-    keys?: Record<EventType, string[]>
-    allowUnauthenticated: boolean
-    /** True when the key was generated on first run. */
-    generated?: boolean
-  }
-  store: { driver: 'sqlite'; path: string; lease: number } | { driver: 'redis'; url: string; prefix: string; lease: number }
-  queue: { concurrency: number; timeout: number; retry: ResolvedRetry }
-  dedupe: { window: number }
-  retention: number
-  vars: Record<string, unknown>
-  actions: Record<string, ActionSettings>
-  plugins: string[]
-  recipes: Recipe[]
-}
-
-export interface ResolvedRetry {
-  attempts: number
-  delay: number
-  factor: number
-  maxDelay: number
 }
 
 // ---------------------------------------------------------------- plugins

@@ -4,7 +4,8 @@ import { parseDuration } from '../duration.js'
 import type { ConfigIssue } from '../errors.js'
 import { importModule } from '../config/import-module.js'
 import { validateWith } from '../schema.js'
-import type { ActionPlugin, Logger, ResolvedConfig } from '../types.js'
+import type { ActionPlugin, Logger } from '../types.js'
+import type { ResolvedConfig } from '../config/resolved.js'
 
 /** A plugin with its validated settings and resolved limits. */
 export interface ActionEntry {

@@ -8,7 +8,7 @@ import { EVENT_STATUSES, type EventStatus, listEvents, retryRun } from '../queue
 import { type Setup, setup } from '../setup.js'
 import { type Backend, FINAL_STATES, type StepRun } from '../store/backend.js'
 import { createBackend } from '../store/create.js'
-import type { ResolvedConfig } from '../types.js'
+import type { ResolvedConfig } from '../config/resolved.js'
 import { reportError } from './output.js'
 
 /** The config and its existing store; `readOnly` takes no lock, so listing works beside a running runner. */

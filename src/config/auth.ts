@@ -1,4 +1,5 @@
-import { EVENT_TYPES, type EventType, type ResolvedConfig } from '../types.js'
+import { EVENT_TYPES, type EventType } from '../types.js'
+import type { ResolvedConfig } from './resolved.js'
 import { NOT_AN_EVENT } from './recipes.js'
 import { at, isPlainObject, type Validator } from './validate.js'
 

@@ -3,7 +3,8 @@
  * `retry`): their checks, and their normalised forms for the engine.
  */
 import { parseDuration } from '../duration.js'
-import type { DebounceOption, OnceOption, ResolvedRetry, RetryOptions } from '../types.js'
+import type { DebounceOption, OnceOption, RetryOptions } from '../types.js'
+import type { ResolvedRetry } from './resolved.js'
 import { DURATION_HINT, type Validator } from './validate.js'
 
 const RETRY_KEYS = ['attempts', 'delay', 'factor', 'maxDelay'] as const

@@ -1,4 +1,4 @@
-import type { ResolvedConfig } from '../types.js'
+import type { ResolvedConfig } from './resolved.js'
 import { loadConfig, type LoadOptions } from './load.js'
 import { resolveConfig } from './resolve.js'
 

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path'
 import { ConfigError, type ConfigIssue } from '../errors.js'
-import type { ActionSettings, ResolvedConfig } from '../types.js'
+import type { ActionSettings } from '../types.js'
+import type { ResolvedConfig } from './resolved.js'
 import { resolveAuth } from './auth.js'
 import { checkRetry } from './flow.js'
 import { checkRecipes } from './recipes.js'

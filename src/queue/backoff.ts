@@ -1,4 +1,4 @@
-import type { ResolvedRetry } from '../types.js'
+import type { ResolvedRetry } from '../config/resolved.js'
 
 /**
  * Delay before attempt `attempt + 1`: exponential from `delay`, capped at

@@ -6,7 +6,8 @@ import { type PatternUse, regexIssues } from '../match/redos.js'
 import { resolveDebounce, resolveOnce, resolveRetry } from '../config/flow.js'
 import type { CompiledInput, CompiledString, Renderer } from '../render/renderer.js'
 import { checkSchema } from '../schema.js'
-import type { DebounceOption, EventType, OnceOption, Recipe, ResolvedConfig, ResolvedRetry, Step } from '../types.js'
+import type { DebounceOption, EventType, OnceOption, Recipe, Step } from '../types.js'
+import type { ResolvedConfig, ResolvedRetry } from '../config/resolved.js'
 
 /** A step ready to run: its plugin, compiled input and resolved limits. */
 export interface PlannedStep {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { HttpError } from '../errors.js'
-import type { EventType, ResolvedConfig } from '../types.js'
+import type { EventType } from '../types.js'
+import type { ResolvedConfig } from '../config/resolved.js'
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest()
 

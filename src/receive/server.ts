@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { ResolvedConfig } from '../types.js'
+import type { ResolvedConfig } from '../config/resolved.js'
 import type { Receiver } from './receiver.js'
 import { sendJson } from './respond.js'
 

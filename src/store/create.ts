@@ -1,6 +1,6 @@
 import { RunnerError } from '../errors.js'
 import { redactText } from '../redact.js'
-import type { ResolvedConfig } from '../types.js'
+import type { ResolvedConfig } from '../config/resolved.js'
 import type { Backend } from './backend.js'
 import { createSqliteBackend } from './sqlite.js'
 

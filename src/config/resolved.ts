@@ -1,0 +1,45 @@
+/**
+ * The config after validation (defaults applied, durations in ms, paths
+ * absolute): what the runner's modules read. Internal: users write against
+ * `Config` in types.ts, which the package exports; this is not exported.
+ */
+import type { ActionSettings, EventType, Recipe } from '../types.js'
+
+/** Config after validation: defaults applied, durations in ms, paths absolute. */
+export interface ResolvedConfig {
+  /** Folder of the config file; relative paths resolve against it. */
+  rootDir: string
+  /** The config file, when there is one. */
+  filepath?: string
+  server: {
+    host: string
+    port: number
+    basePath: string
+    bodyLimit: number
+    headersTimeout: number
+    requestTimeout: number
+    keepAliveTimeout: number
+  }
+  auth: {
+    /** undefined: any key or none (allowUnauthenticated). */
+    keys?: Record<EventType, string[]>
+    allowUnauthenticated: boolean
+    /** True when the key was generated on first run. */
+    generated?: boolean
+  }
+  store: { driver: 'sqlite'; path: string; lease: number } | { driver: 'redis'; url: string; prefix: string; lease: number }
+  queue: { concurrency: number; timeout: number; retry: ResolvedRetry }
+  dedupe: { window: number }
+  retention: number
+  vars: Record<string, unknown>
+  actions: Record<string, ActionSettings>
+  plugins: string[]
+  recipes: Recipe[]
+}
+
+export interface ResolvedRetry {
+  attempts: number
+  delay: number
+  factor: number
+  maxDelay: number
+}
