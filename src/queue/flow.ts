@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Renderer } from '../render/renderer.js'
 import type { Backend, StepRun } from '../store/backend.js'
 import type { TemplateContext } from '../types.js'
@@ -12,7 +13,7 @@ export type Gate = { action: 'run' } | { action: 'defer'; until: number; reason:
  * debounce nor repeats a `once`.
  */
 export function createFlow({ backend, renderer }: { backend: Backend; renderer: Renderer }) {
-  const key = (parts: string[]) => parts.join('\u0000')
+  const key = (parts: string[]) => boundedKey(parts.join('\u0000'))
   const render = (ctx: TemplateContext, template: PlannedDebounce['key']) => renderer.renderString(template, ctx, 'none')
 
   /** The debounces that apply to this run: a recipe's on its first step, then the step's own. */
@@ -105,4 +106,16 @@ export function createFlow({ backend, renderer }: { backend: Backend; renderer: 
       if (recipe.once && firstRunId) await backend.releaseOnce(key(['recipe', run.recipe, render(ctx, recipe.once.key)]), firstRunId)
     },
   }
+}
+
+/** Longest key kept as written; a longer one (a payload value in its template) is stored as its hash. */
+export const MAX_KEY_LENGTH = 256
+
+/**
+ * Once keys can live forever and debounce keys are in every write of their
+ * window, so their size must not follow a payload's: a long key is kept as
+ * its SHA-256. Short keys stay readable and unchanged from older versions.
+ */
+function boundedKey(key: string): string {
+  return key.length <= MAX_KEY_LENGTH ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`
 }

@@ -13,6 +13,11 @@ import type { EventType } from '../types.js'
  * is a loop that takes work, runs it and settles it; the rules (what a cut-off
  * run means, which steps a failure skips, an event's status) live above too,
  * in `src/queue/rules.ts`, so backends only store and schedule.
+ *
+ * Payload text reaches a backend only as data (bound SQL parameters, Lua
+ * script arguments), never as part of a statement or a key it cannot bound:
+ * keys derived from config templates (once, debounce) are hashed or length-
+ * checked by the caller.
  */
 export interface Backend {
   /** `sqlite`, `redis`, or a third party's name; shown in logs. */
@@ -52,7 +57,11 @@ export interface Backend {
    * anyone else is never handed out until that lease expires.
    */
   take(request: TakeRequest): Promise<Work[]>
-  /** Renew leases; resolves with the work whose lease was lost (expired and taken by another, or ended). */
+  /**
+   * Renew leases; resolves with the work whose lease was lost (expired and
+   * taken by another, or ended). Work that settled into its own reschedule
+   * has ended: extending it reports it lost.
+   */
   extend(work: Work[]): Promise<Work[]>
   /** Give work back unstarted (shutting down): due again at once for any worker. */
   release(work: Work[]): Promise<void>
@@ -78,7 +87,11 @@ export interface Backend {
 
   // Flow control
 
-  /** Take a `once` key for `runId`, atomically; false when another run holds it unexpired. Taking it again for the same run is true. */
+  /**
+   * Take a `once` key for `runId`, atomically; false when another run holds
+   * it unexpired. Taking it again for the same run is true. `expiresAt` is
+   * compared with the backend's clock as given by `now` (null: never).
+   */
   claimOnce(key: string, runId: string, now: number, expiresAt: number | null): Promise<boolean>
   /** Give a `once` key back, if `runId` still holds it. */
   releaseOnce(key: string, runId: string): Promise<void>
@@ -96,9 +109,13 @@ export interface Backend {
 
   // Upkeep
 
-  /** Delete finished events and runs received before `before`, and expired keys. Unfinished work is never pruned. */
+  /**
+   * Delete events received before `before` whose runs are all final, with
+   * their runs, and expired dedupe and once keys. An event with any open run
+   * keeps all its runs (its finished steps are what `retry` builds on).
+   */
   prune(now: number, before: number): Promise<PruneResult>
-  /** Work in the schedule: all of it, what is due now, and what is leased. */
+  /** Work in the schedule: all of it, what is due now and not leased, and what is leased. */
   stats(): Promise<ScheduleStats>
   /** True while the backend can take writes. Cheap: no I/O while healthy (it is asked on every delivery). */
   isReady(): boolean
@@ -111,8 +128,8 @@ export interface Limiter {
   /**
    * Take a slot of `lane` for `holder`: at most `concurrency` holders at once
    * (a slot not released expires after `lease` ms), and at most `rate.limit`
-   * slots taken per `rate.interval`. Resolves 0 when taken, else the ms to
-   * wait before asking again.
+   * slots taken in any `rate.interval` (a sliding window). Resolves 0 when
+   * taken, else the ms to wait before asking again (at least 1).
    */
   acquire(lane: string, holder: string, limits: LaneLimits, lease: number): Promise<number>
   /** Give a slot back. */
@@ -246,7 +263,8 @@ export interface RunPatch {
   attempt?: number
   /**
    * In the same write, mark the pending later steps of this run's recipe
-   * skipped with this reason, so a crash cannot run them after a failure.
+   * skipped with this reason as their `error`, so a crash cannot run them
+   * after a failure.
    */
   skipLater?: string
 }

@@ -159,6 +159,31 @@ describe('once', () => {
     expect(skipped).toHaveLength(2)
   })
 
+  it('keeps a once key from a huge payload value at a bounded size, and still tells values apart', async () => {
+    sink = await createHttpSink()
+    t = await startTestRunner({
+      ...base,
+      server: { bodyLimit: '1mb' },
+      recipes: [{ name: 'per-name', on: 'title-ready', once: '{{name}}', do: [{ action: 'http', with: { url: sink.url } }] }],
+    })
+    const keys: string[] = []
+    const store = t.runner.store
+    const claimOnce = store.claimOnce.bind(store)
+    store.claimOnce = (key, ...rest) => {
+      keys.push(key)
+      return claimOnce(key, ...rest)
+    }
+    const huge = 'x'.repeat(200_000)
+    await t.post('title-ready', { id: 1, name: huge })
+    await t.post('title-ready', { id: 2, name: huge })
+    await t.post('title-ready', { id: 3, name: `${huge}y` })
+    await t.runner.engine.idle()
+    expect(sink.requests).toHaveLength(2)
+    expect(keys).toHaveLength(3)
+    for (const key of keys) expect(key).toMatch(/^sha256:[0-9a-f]{64}$/)
+    expect(new Set(keys).size).toBe(2)
+  })
+
   it('gives the key back when the step fails for good, so a later event may try again', async () => {
     sink = await createHttpSink()
     sink.replyOnce({ status: 400 })

@@ -186,6 +186,31 @@ describe.skipIf(!haveRedis())('redis backend', () => {
     })
   })
 
+  it('treats payload text as data: protocol, Lua and key syntax in a body, title and once key reach Redis as values only', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const backend = await open({ prefix })
+    const other = await backend.accept(delivery())
+    const hostile = [
+      '\r\n*1\r\n$8\r\nFLUSHALL\r\n',
+      "'); redis.call('FLUSHALL') --",
+      ']] .. redis.call("DEL", KEYS[1]) .. [[',
+      `${prefix}:event:*`,
+      '*',
+    ]
+    const body = JSON.stringify({ id: 1, name: hostile.join(' ') })
+    const { id } = await backend.accept(delivery({ body, title: hostile.join(' ') }))
+    for (const key of hostile) {
+      expect(await backend.claimOnce(key, 'run_a', Date.now(), null)).toBe(true)
+      expect(await backend.claimOnce(key, 'run_b', Date.now(), null)).toBe(false)
+    }
+    // Nothing was flushed or deleted, and every value reads back as sent.
+    expect((await backend.getEvent(other.id))?.id).toBe(other.id)
+    expect((await backend.getEvent(id))?.body).toBe(body)
+    expect((await backend.listEvents()).map((e) => e.title)).toEqual([hostile.join(' '), 'A title'])
+    // A glob in a once key is one key, not a pattern: another key is still free.
+    expect(await backend.claimOnce('something else', 'run_b', Date.now(), null)).toBe(true)
+  })
+
   it('makes exactly one of concurrent identical deliveries to two replicas new', async () => {
     const prefix = `t-${randomUUID().slice(0, 8)}`
     const [a, b] = [await open({ prefix }), await open({ prefix })]
