@@ -229,8 +229,8 @@ export interface SqliteStoreOptions {
 export interface RedisStoreOptions {
   /** Redis, with BullMQ as the work queue: any number of replicas share it. */
   driver: 'redis'
-  /** `redis://[:password@]host:6379[/db]` (or `rediss://` for TLS). */
-  url: string
+  /** `redis://[:password@]host:6379[/db]` (or `rediss://` for TLS); typically `process.env.REDIS_URL` (unset is reported at load). */
+  url: string | undefined
   /** Prefix of every key, so several runners can share one Redis (default `audiorista`). */
   prefix?: string
   /** How long work taken by a replica stays its own without renewal; a killed replica's work returns to the others after it (default '30s'). */
