@@ -26,7 +26,8 @@ const HEADER = `# Reliability
 What the reliability suite (\`test/reliability/\`) does to the runner, and what it found.
 Every row is one scenario run against a real runner (a child process started from
 \`dist/cli/main.js\`, or an in-process one on a loopback port) with real sockets, a real
-SQLite file and loopback targets (HTTP sink, Slack API stand-in, SMTP server).
+SQLite file (or, for the \`replicas-*\` rows, two runner processes on one real
+redis-server) and loopback targets (HTTP sink, Slack API stand-in, SMTP server).
 
 - **tried**: deliveries (or requests, or steps) the scenario sent.
 - **lost**: acknowledged (2xx) deliveries missing from the store, or steps that never finished.
