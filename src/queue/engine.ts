@@ -59,6 +59,9 @@ export function createEngine({ config, backend, plan, renderer, log }: EngineOpt
   let renewer: NodeJS.Timeout | undefined
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref())
 
+  let looping: Promise<void> | undefined
+  /** Leases found lost while their work still runs. */
+  const lostLeases = new Set<string>()
   async function loop(): Promise<void> {
     let failures = 0
     while (!stopping) {
@@ -85,10 +88,12 @@ export function createEngine({ config, backend, plan, renderer, log }: EngineOpt
     }
   }
 
+  // Keyed by lease: the same work taken again after its lease was lost is another entry, renewed on its own.
   function begin(work: Work): void {
-    held.set(work.id, work)
+    held.set(work.token, work)
     void handle(work).finally(() => {
-      held.delete(work.id)
+      held.delete(work.token)
+      lostLeases.delete(work.token)
       room?.()
       room = undefined
     })
@@ -172,8 +177,12 @@ export function createEngine({ config, backend, plan, renderer, log }: EngineOpt
   async function renew(): Promise<void> {
     if (held.size === 0) return
     try {
-      const lost = await backend.extend([...held.values()])
-      for (const w of lost) log.warn(about(w), 'lost the lease on this work; another worker may run it too')
+      const lost = await backend.extend([...held.values()].filter((w) => !lostLeases.has(w.token)))
+      for (const w of lost) {
+        // Said once: the work goes on (its outcome is written all the same), the lease is not asked for again.
+        lostLeases.add(w.token)
+        log.warn(about(w), 'lost the lease on this work; another worker may run it too')
+      }
     } catch (err) {
       log.warn({ err }, 'could not renew leases')
     }
@@ -184,7 +193,7 @@ export function createEngine({ config, backend, plan, renderer, log }: EngineOpt
       if (started) return
       started = true
       renewer = setInterval(() => void renew(), Math.max(50, backend.lease / 3)).unref()
-      void loop()
+      looping = loop()
     },
     offer(accepted) {
       const { id, type, payload, text, receivedAt } = accepted
@@ -214,6 +223,8 @@ export function createEngine({ config, backend, plan, renderer, log }: EngineOpt
         await Promise.race([done(), sleep(1000)])
       }
       clearInterval(renewer)
+      // A take in flight ends within its wait; what it brings is given back by the loop.
+      await Promise.race([looping, sleep(TAKE_WAIT + 2_000)])
       // Whatever is still held never got to record an outcome: give it back, due at once.
       await backend.release([...held.values()]).catch(() => {})
     },

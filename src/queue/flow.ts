@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Renderer } from '../render/renderer.js'
+import { reasons } from './rules.js'
 import type { Backend, StepRun } from '../store/backend.js'
 import type { TemplateContext } from '../types.js'
 import type { PlannedDebounce, PlannedRecipe, PlannedStep } from './plan.js'
@@ -72,6 +73,7 @@ export function createFlow({ backend, renderer }: { backend: Backend; renderer: 
             now,
             wait: d.debounce.wait,
             scope: d.scope,
+            reason: reasons.coalescedInto(run.id),
             ...(d.debounce.maxWait ? { maxWait: d.debounce.maxWait } : {}),
           })
           replaced.push(...result.replaced)
@@ -112,10 +114,10 @@ export function createFlow({ backend, renderer }: { backend: Backend; renderer: 
 export const MAX_KEY_LENGTH = 256
 
 /**
- * Once keys can live forever and debounce keys are in every write of their
- * window, so their size must not follow a payload's: a long key is kept as
+ * Once keys can live forever, and debounce keys and limit lanes are in every
+ * write of their window, so their size must not follow a payload's: a long key is kept as
  * its SHA-256. Short keys stay readable and unchanged from older versions.
  */
-function boundedKey(key: string): string {
+export function boundedKey(key: string): string {
   return key.length <= MAX_KEY_LENGTH ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`
 }

@@ -2,6 +2,7 @@ import PQueue from 'p-queue'
 import type { ActionEntry } from '../actions/registry.js'
 import type { Limiter } from '../store/backend.js'
 import type { Logger } from '../types.js'
+import { boundedKey } from './flow.js'
 
 export interface Limits {
   /**
@@ -54,7 +55,10 @@ export function createLimits(global: PQueue, cluster?: Limiter): Limits {
 
   /**
    * The backend's limiter holds the slots, so the limit holds for every
-   * worker on it: the slot is taken outside the global queue, as below.
+   * worker on it. The slot and the rate token are taken once a global slot
+   * is held, right before the task (so a slot's expiry, `hold`, covers the
+   * task, and starts are spaced as the target sees them); while the limit is
+   * full the global slot is given back and the run waits outside it.
    */
   async function shared<T>(
     name: string,
@@ -65,7 +69,7 @@ export function createLimits(global: PQueue, cluster?: Limiter): Limits {
     hold: number,
     task: () => Promise<T>,
   ) {
-    const lane = `${name}\u0000${key ?? ''}`
+    const lane = laneName(name, key)
     const holder = `${process.pid}:${++holders}:${Math.random().toString(36).slice(2, 8)}`
     const limits = {
       ...(entry.concurrency !== undefined ? { concurrency: entry.concurrency } : {}),
@@ -74,16 +78,24 @@ export function createLimits(global: PQueue, cluster?: Limiter): Limits {
     let told = false
     for (;;) {
       if (stopped) return stoppedValue
-      const wait = await cluster!.acquire(lane, holder, limits, hold)
-      if (wait <= 0) break
+      const out = await global.add(
+        async (): Promise<{ value: T } | { wait: number }> => {
+          if (stopped) return { value: stoppedValue }
+          const wait = await cluster!.acquire(lane, holder, limits, hold)
+          if (wait > 0) return { wait }
+          try {
+            return { value: await task() }
+          } finally {
+            await cluster!.release(lane, holder).catch(() => {})
+          }
+        },
+        { priority: 1 },
+      )
+      if (out === undefined) return stoppedValue
+      if ('value' in out) return out.value
       if (!told) log.info({ limitKey: key }, describe(name, entry, key))
       told = true
-      await new Promise((r) => setTimeout(r, wait))
-    }
-    try {
-      return (await global.add(async () => (stopped ? stoppedValue : task()), { priority: 1 })) as T
-    } finally {
-      await cluster!.release(lane, holder).catch(() => {})
+      await new Promise((r) => setTimeout(r, out.wait))
     }
   }
 
@@ -97,7 +109,7 @@ export function createLimits(global: PQueue, cluster?: Limiter): Limits {
       if (entry.concurrency === undefined && entry.rateLimit === undefined)
         return global.add(async () => (stopped ? stoppedValue : task())) as Promise<typeof stoppedValue>
       if (cluster) return shared(name, entry, key, log, stoppedValue, hold, task)
-      const id = `${name}\u0000${key ?? ''}`
+      const id = laneName(name, key)
       let lane = lanes.get(id)
       if (!lane) {
         lane = {
@@ -155,3 +167,6 @@ export function createLimits(global: PQueue, cluster?: Limiter): Limits {
     },
   }
 }
+
+/** An action's lane per limit key (a Slack channel from the payload, say): bounded in size like once keys. */
+const laneName = (name: string, key: string | undefined) => boundedKey(`${name}\u0000${key ?? ''}`)

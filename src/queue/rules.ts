@@ -66,6 +66,7 @@ export async function listEvents(backend: Backend, { status, limit = 20, ...quer
 export const reasons = {
   stepFailed: (stepIndex: number) => `skipped: step ${stepIndex + 1} failed`,
   recipeDisabled: (recipe: string) => `skipped: recipe "${recipe}" is disabled (enabled: false)`,
+  coalescedInto: (runId: string) => `coalesced into run ${runId} (debounce: a later event replaced this one)`,
   cutOffOnLastAttempt: (attempt: number, attempts: number) =>
     `cut off by a restart on attempt ${attempt} of ${attempts} (did it crash the process?)`,
 }
@@ -82,6 +83,8 @@ export type CutOffDecision =
  * job whose earlier step failed for good is not continued.
  */
 export function cutOff(run: StepRun, planned: PlannedStep | undefined, siblings: StepRun[], plan: Plan, attempts: number): CutOffDecision {
+  // Decided on what was read: written only if no other worker has written the run since.
+  const expect = { state: run.state, attempt: run.attempt }
   const failedBefore = siblings.find(
     (r) =>
       r.recipe === run.recipe &&
@@ -91,15 +94,20 @@ export function cutOff(run: StepRun, planned: PlannedStep | undefined, siblings:
   )
   if (failedBefore) {
     const why = reasons.stepFailed(failedBefore.stepIndex)
-    return { kind: 'skip', patch: { state: 'skipped', error: why, skipLater: why }, because: failedBefore }
+    return { kind: 'skip', patch: { state: 'skipped', error: why, skipLater: why, expect }, because: failedBefore }
   }
   const allowed = planned?.retry.attempts ?? attempts
   if (run.attempt >= allowed)
     return {
       kind: 'dead',
-      patch: { state: 'dead', error: reasons.cutOffOnLastAttempt(run.attempt, allowed), skipLater: reasons.stepFailed(run.stepIndex) },
+      patch: {
+        state: 'dead',
+        error: reasons.cutOffOnLastAttempt(run.attempt, allowed),
+        skipLater: reasons.stepFailed(run.stepIndex),
+        expect,
+      },
     }
-  return { kind: 'resume', patch: { state: 'retrying', runAt: Date.now() } }
+  return { kind: 'resume', patch: { state: 'retrying', runAt: Date.now(), expect } }
 }
 
 const RETRYABLE: readonly RunState[] = ['dead', 'skipped', 'previewed']
@@ -133,10 +141,19 @@ export async function retryRun(backend: Backend, plan: Plan, runId: string): Pro
     const why = `${planned.label} would only preview again (${planned.previewReason})`
     throw new RunnerError('still_preview', `${why}; set its credentials, then retry ${runId}`, { status: 409 })
   }
+  const now = Date.now()
+  // Two people (or a console and a CLI) retrying at once: one of them wins.
+  const reset = { state: 'pending', error: null, attempt: 0, runAt: now, expect: { state: run.state, attempt: run.attempt } } as const
+  if (!(await backend.updateRun(run.id, reset)))
+    throw new RunnerError(
+      'run_changed',
+      `run ${runId} changed while it was being retried (retried by someone else?); see: audiorista-runner events`,
+      {
+        status: 409,
+      },
+    )
   for (const r of stepsAfter(run, await backend.runsForEvent(run.eventId)))
     await backend.updateRun(r.id, { state: 'pending', error: null, attempt: 0 })
-  const now = Date.now()
-  await backend.updateRun(run.id, { state: 'pending', error: null, attempt: 0, runAt: now })
   await backend.schedule([{ runId: run.id, at: now }])
   return (await backend.getRun(run.id))!
 }

@@ -147,8 +147,9 @@ export function createStepRunner({ config, backend, plan, renderer, log, limits,
       rlog.error('step was cut off on its last attempt (its worker died); marking it dead')
       return settled(decision.patch)
     }
+    // Written meanwhile by a worker whose lease ran out (it was alive after all): read it again.
+    if (!(await backend.updateRun(run.id, decision.patch))) return { release: true }
     rlog.warn('step was cut off (its worker died or restarted); running it again')
-    await backend.updateRun(run.id, decision.patch)
     run.state = 'retrying'
     run.runAt = Date.now()
     return undefined
@@ -183,18 +184,22 @@ export function createStepRunner({ config, backend, plan, renderer, log, limits,
     }
 
     let input: unknown
-    const coalesced: ScheduleEntry[] = []
     try {
       const replaced: StepRun[] = []
       const gate = await flow.gate(run, plannedRecipe, planned, ctx, replaced)
-      if (replaced.length) coalesced.push(...(await continueReplaced(replaced, rlog)))
+      // The backend has put the step after each of them in the schedule, in the same write.
+      if (replaced.length)
+        rlog.info(
+          { replaced: replaced.map((r) => r.id) },
+          `debounce: coalesced ${replaced.length} earlier run${replaced.length === 1 ? '' : 's'} into this one (latest payload wins)`,
+        )
       if (gate.action === 'defer') {
         rlog.info({ until: new Date(gate.until).toISOString() }, `${planned.label}: ${gate.reason}`)
-        return settled(undefined, [...coalesced, { runId: run.id, at: gate.until }])
+        return settled(undefined, [{ runId: run.id, at: gate.until }])
       }
       if (gate.action === 'skip') {
         rlog.info(`${planned.label} skipped: ${gate.reason}`)
-        return withMore(skip(run, gate.reason, siblings, gate.job), coalesced)
+        return skip(run, gate.reason, siblings, gate.job)
       }
       const { value, issues } = await renderStepInput(planned, ctx, renderer)
       if (issues.length) throw new PermanentError(issues.map((i) => `${i.path}: ${i.message}`).join('; '), { code: 'invalid_input' })
@@ -203,7 +208,7 @@ export function createStepRunner({ config, backend, plan, renderer, log, limits,
       const msg = redactText(err instanceof Error ? err.message : String(err))
       rlog.error({ error: msg }, `${planned.label} failed for good: its input or flow-control key did not render`)
       await flow.release(run, plannedRecipe, planned, ctx, siblings.find((r) => r.stepIndex === 0)?.id).catch(() => {})
-      return withMore(dead(run, planned, { error: msg }, siblings), coalesced)
+      return dead(run, planned, { error: msg }, siblings)
     }
 
     const key = safeKey(planned, input)
@@ -217,31 +222,14 @@ export function createStepRunner({ config, backend, plan, renderer, log, limits,
       planned.timeout + 5_000,
       () => runAttempt(attempt, backend, renderer, running),
     )
-    if (result.outcome === 'stopped')
-      return coalesced.length ? settled(undefined, [...coalesced, { runId: run.id, at: Date.now() }]) : { release: true }
-    if (result.outcome === 'gone') return settled(undefined, coalesced)
-    if (result.outcome === 'ok') return withMore(settled(result.patch, following(run, siblings)), coalesced)
+    // Not claimed (stopping; or no longer claimable: skipped by a debounce, or running under another lease):
+    // the work goes back, and whoever takes it next reads the run again. Ending it here could drop a running run.
+    if (result.outcome === 'stopped' || result.outcome === 'gone') return { release: true }
+    if (result.outcome === 'ok') return settled(result.patch, following(run, siblings))
     const outcome = await failed(run, planned, input, result, siblings, rlog)
     if ('settle' in outcome && outcome.settle.patch?.state === 'dead')
       await flow.release(run, plannedRecipe, planned, ctx, siblings.find((r) => r.stepIndex === 0)?.id)
-    return withMore(outcome, coalesced)
-  }
-
-  /** Runs a step debounce coalesced away: their recipes go on with the step after them. */
-  async function continueReplaced(replaced: StepRun[], rlog: Logger): Promise<ScheduleEntry[]> {
-    rlog.info(
-      { replaced: replaced.map((r) => r.id) },
-      `debounce: coalesced ${replaced.length} earlier run${replaced.length === 1 ? '' : 's'} into this one (latest payload wins)`,
-    )
-    const next: ScheduleEntry[] = []
-    for (const r of replaced)
-      next.push(
-        ...following(
-          r,
-          (await backend.runsForEvent(r.eventId)).filter((x) => x.recipe === r.recipe),
-        ),
-      )
-    return next
+    return outcome
   }
 
   return {
@@ -250,11 +238,6 @@ export function createStepRunner({ config, backend, plan, renderer, log, limits,
       for (const c of running.values()) c.abort(SHUTDOWN)
     },
   }
-}
-
-function withMore(outcome: StepOutcome, more: ScheduleEntry[]): StepOutcome {
-  if (!more.length || !('settle' in outcome)) return outcome
-  return { settle: { ...outcome.settle, schedule: [...(outcome.settle.schedule ?? []), ...more] } }
 }
 
 function safeKey(planned: PlannedStep, input: unknown): string | undefined {

@@ -46,8 +46,12 @@ export interface Backend {
   getRun(id: string): Promise<StepRun | undefined>
   /** Runs of an event, by recipe then step. */
   runsForEvent(eventId: string): Promise<StepRun[]>
-  /** Change a run's record (a person retries it; a rule decides about a cut-off run). Schedules nothing. */
-  updateRun(id: string, patch: RunPatch): Promise<void>
+  /**
+   * Change a run's record (a person retries it; a rule decides about a
+   * cut-off run). Schedules nothing. False, and nothing written, when the
+   * patch's `expect` no longer holds.
+   */
+  updateRun(id: string, patch: RunPatch): Promise<boolean>
 
   // The schedule
 
@@ -72,7 +76,13 @@ export interface Backend {
    * (the match work ends either way).
    */
   dispatch(work: Work, runs: NewRun[]): Promise<StepRun[] | undefined>
-  /** Start an attempt: a pending or retrying run becomes running and its attempt counts. Undefined when it is neither. */
+  /**
+   * Start an attempt: a pending or retrying run becomes running, its attempt
+   * counts, and the claim belongs to this lease (`work.token`). Claiming
+   * again under the same lease (the first answer was lost on the way)
+   * returns the run as it is and counts nothing. Undefined when the run is
+   * neither pending nor retrying nor claimed under this lease.
+   */
   claim(work: Work, now: number): Promise<StepRun | undefined>
   /**
    * End work, in one write: apply `patch` to its run (step work), and
@@ -97,11 +107,15 @@ export interface Backend {
   releaseOnce(key: string, runId: string): Promise<void>
   /**
    * Make `runId` the pending run of debounce `key`, atomically: the latest
-   * run wins. A still-pending run it replaces is marked skipped (all the
-   * pending runs of its job for `scope: 'job'`) and its once keys are given
-   * back. Resolves with when the run is due (never later than the window's
-   * first arrival + `maxWait`; its `runAt` is set to it) and what it
-   * replaced. Asking again for the run already registered returns its due time.
+   * run wins. A still-pending run it replaces is marked skipped with
+   * `reason` (all the pending runs of its job for `scope: 'job'`) and its
+   * once keys are given back; for `scope: 'run'`, the run right after it in
+   * its recipe is put in the schedule, due now, in the same write (a step
+   * coalesced away lets its recipe go on, whatever becomes of the answer).
+   * Resolves with when the run is due (never later than the window's first
+   * arrival + `maxWait`; its `runAt` is set to it) and what it replaced.
+   * Asking again for the run already registered returns its due time and
+   * replaces nothing.
    */
   debounce(request: DebounceRequest): Promise<{ dueAt: number; replaced: StepRun[] }>
   /** The debounce of `key` fires for `runId`: later runs start a new window. */
@@ -262,6 +276,13 @@ export interface RunPatch {
   /** Set the attempt counter (a person retried the run; a shutdown cut an attempt off). */
   attempt?: number
   /**
+   * Written only if the run is still in this state at this attempt (a rule
+   * deciding on what it read, such as a cut-off run, must not overwrite what
+   * another worker wrote since): otherwise nothing of the patch is written.
+   * In `settle`, the work still ends and `schedule` still applies.
+   */
+  expect?: { state: RunState; attempt: number }
+  /**
    * In the same write, mark the pending later steps of this run's recipe
    * skipped with this reason as their `error`, so a crash cannot run them
    * after a failure.
@@ -276,6 +297,8 @@ export interface DebounceRequest {
   wait: number
   maxWait?: number
   scope: 'run' | 'job'
+  /** The `error` of each run it replaces (the rules word it). */
+  reason: string
 }
 
 export interface PruneResult {

@@ -1,5 +1,4 @@
 import { RunnerError } from '../errors.js'
-import { redactText } from '../redact.js'
 import type { ResolvedConfig } from '../config/resolved.js'
 import type { Backend } from './backend.js'
 import { createSqliteBackend } from './sqlite.js'
@@ -33,11 +32,25 @@ export async function createBackend(config: Pick<ResolvedConfig, 'store'>, optio
         })
       } catch (err) {
         if (err instanceof RunnerError) throw err
-        throw new RunnerError('store_unavailable', `could not reach Redis at ${redactText(store.url)}: ${(err as Error).message}`, {
+        throw new RunnerError('store_unavailable', `could not reach Redis at ${redisLocation(store.url)}: ${(err as Error).message}`, {
           cause: err,
         })
       }
     }
+  }
+}
+
+/**
+ * Where a Redis URL points, for messages: `host:port[/db]` and nothing else. The URL itself is never echoed:
+ * a password may hold any character, and no pattern finds the end of one reliably (`redis://:a'b@host`).
+ */
+export function redisLocation(url: string): string {
+  try {
+    const { hostname, port, pathname } = new URL(url)
+    const db = pathname.replace(/^\//, '')
+    return `${hostname || '127.0.0.1'}:${port || '6379'}${/^\d+$/.test(db) ? `/${db}` : ''}`
+  } catch {
+    return 'store.url'
   }
 }
 

@@ -16,15 +16,33 @@ export function connectionOptions(url: string): RedisOptions {
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
     throw new RunnerError('redis_url_invalid', `store.url must start with redis:// or rediss://, not ${parsed.protocol}//`)
   const options: RedisOptions = { host: parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(parsed.port || 6379) }
-  if (parsed.username) options.username = decodeURIComponent(parsed.username)
-  if (parsed.password) options.password = decodeURIComponent(parsed.password)
+  try {
+    if (parsed.username) options.username = decodeURIComponent(parsed.username)
+    if (parsed.password) options.password = decodeURIComponent(parsed.password)
+  } catch {
+    throw new RunnerError('redis_url_invalid', 'store.url: the user or password is not valid percent-encoding (%XX)')
+  }
   const db = parsed.pathname.replace(/^\//, '')
   if (db) {
-    if (!/^\d+$/.test(db)) throw new RunnerError('redis_url_invalid', `store.url: the database must be a number, not ${db}`)
+    // Not echoed: in a URL whose password holds a `/`, the path is the rest of the password.
+    if (!/^\d+$/.test(db)) throw new RunnerError('redis_url_invalid', 'store.url: the database (the path after host:port) must be a number')
     options.db = Number(db)
   }
   if (parsed.protocol === 'rediss:') options.tls = {}
   return options
+}
+
+/**
+ * An error of a Redis client as it may travel on (a cause, a log line): its name, message and code only.
+ * ioredis puts the command on a reply error, and when that command is AUTH, its arguments are the password.
+ */
+export function shownError(err: unknown): Error {
+  const from = err instanceof Error ? err : new Error(String(err))
+  const shown = new Error(from.message)
+  shown.name = from.name
+  const code = (from as { code?: unknown }).code
+  if (typeof code === 'string' || typeof code === 'number') Object.assign(shown, { code })
+  return shown
 }
 
 /** Reconnect every 100 ms at first, then every 2 s at most: a Redis that comes back is used again within seconds. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Limiter } from './backend.js'
+import { pxArg } from './redis-records.js'
 import type { RunScript } from './redis-scripts.js'
 
 /**
@@ -20,8 +21,8 @@ export function createRedisLimiter(run: RunScript, prefix: string): Limiter {
         holder,
         limits.concurrency === undefined ? '' : String(limits.concurrency),
         limits.rate ? String(limits.rate.limit) : '',
-        limits.rate ? String(Math.ceil(limits.rate.interval)) : '0',
-        String(Math.ceil(lease)),
+        limits.rate ? pxArg(limits.rate.interval) : '0',
+        pxArg(lease),
         // Each start is its own member: one holder may start more than once in a window.
         `${holder}:${randomUUID()}`,
       )

@@ -52,6 +52,18 @@ export function luaJson(value: unknown): string {
   return JSON.stringify(value, (_key, v) => (typeof v === 'string' ? v.replace(LONE_SURROGATE, '\ufffd') : v))
 }
 
+/** The longest expiry a script is given, ms (about 100 years): `PX` takes an integer, and far more than this overflows Redis's clock. */
+const MAX_PX = 100 * 365 * 24 * 3600 * 1000
+
+/**
+ * A duration as a script's `PX` argument: an integer in [0, MAX_PX] written without an exponent (`String(1e21)`
+ * is `1e+21`, which Redis refuses). Not a number is 0 (no expiry to wait for).
+ */
+export function pxArg(ms: number): string {
+  if (Number.isNaN(ms) || ms <= 0) return '0'
+  return String(Math.min(MAX_PX, Math.ceil(ms)))
+}
+
 /** A patch as the scripts take it: strings only, absent fields left alone. */
 export function encodePatch(patch: RunPatch): string {
   const out: Record<string, string | boolean> = { state: patch.state }
@@ -62,6 +74,10 @@ export function encodePatch(patch: RunPatch): string {
   if (patch.error === null) out.clearError = true
   if (patch.attempt !== undefined) out.attempt = String(patch.attempt)
   if (patch.skipLater !== undefined) out.skipLater = patch.skipLater
+  if (patch.expect) {
+    out.expectState = patch.expect.state
+    out.expectAttempt = String(patch.expect.attempt)
+  }
   return luaJson(out)
 }
 
@@ -82,7 +98,6 @@ type RecordMethods =
   | 'claim'
   | 'claimOnce'
   | 'releaseOnce'
-  | 'debounce'
   | 'releaseDebounce'
   | 'prune'
 
@@ -128,32 +143,17 @@ export function createRedisRecords({ redis, run, guard, prefix }: RecordsOptions
       )
     },
     async updateRun(id, patch) {
-      await run('arUpdate', [], id, String(Date.now()), encodePatch(patch))
+      return (await run<number>('arUpdate', [], id, String(Date.now()), encodePatch(patch))) === 1
     },
     async claim(work, now) {
-      const flat = await run<FlatHash | null>('arClaim', [], work.id, String(now))
+      const flat = await run<FlatHash | null>('arClaim', [], work.id, String(now), work.token)
       return flat ? toRun(flat) : undefined
     },
     async claimOnce(onceKey, runId, now, expiresAt) {
-      return (await run<number>('arClaimOnce', [], onceKey, runId, expiresAt === null ? '' : String(Math.ceil(expiresAt - now)))) === 1
+      return (await run<number>('arClaimOnce', [], onceKey, runId, expiresAt === null ? '' : pxArg(expiresAt - now))) === 1
     },
     async releaseOnce(onceKey, runId) {
       await run('arReleaseOnce', [], onceKey, runId)
-    },
-    async debounce({ key: debounceKey, runId, now, wait, maxWait, scope }) {
-      const why = `coalesced into run ${runId} (debounce: a later event replaced this one)`
-      const [dueAt, replaced] = await run<[string, FlatHash[]]>(
-        'arDebounce',
-        [],
-        debounceKey,
-        runId,
-        String(now),
-        String(wait),
-        maxWait === undefined ? '' : String(maxWait),
-        scope,
-        why,
-      )
-      return { dueAt: Number(dueAt), replaced: replaced.map(toRun) }
     },
     async releaseDebounce(debounceKey, runId) {
       await run('arReleaseDebounce', [], debounceKey, runId)

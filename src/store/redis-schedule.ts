@@ -3,7 +3,7 @@ import type { Job } from 'bullmq'
 import type { RedisOptions } from 'ioredis'
 import { StoreUnavailableError } from '../errors.js'
 import type { ScheduleStats, Work } from './backend.js'
-import { retryStrategy } from './redis-connection.js'
+import { retryStrategy, shownError } from './redis-connection.js'
 
 /**
  * The schedule of the Redis backend, on BullMQ: one queue, and one worker
@@ -40,6 +40,19 @@ export const QUEUE_NAME = 'schedule'
 /** How much longer than its block a fetch may take before `take` stops waiting for it (Redis slow or gone). */
 const FETCH_SLACK = 1500
 
+/** How long `close` waits for takes and the fetch in flight, and then for the jobs they got to go back, ms. */
+const CLOSE_WAIT = 2000
+
+/** How long an extension at hand-out may take before the job is kept for a later take instead, ms. */
+const HAND_EXTEND_TIMEOUT = 1000
+
+/** The smallest interface of a Redis client this module needs to let go of it. */
+interface Client {
+  status: string
+  disconnect(reconnect?: boolean): void
+  on(event: string, listener: (...args: unknown[]) => void): unknown
+}
+
 /** BullMQ's errors for a lock that is not ours any more carry a negative code. */
 const lostLease = (err: unknown) => typeof (err as { code?: unknown })?.code === 'number' && (err as { code: number }).code < 0
 
@@ -48,10 +61,37 @@ export async function createRedisSchedule({ connection, prefix, lease }: RedisSc
 
   // A block never outlasts the `wait` of the take that asked for it, even when a delayed job is further away:
   // BullMQ blocks for its fixed drainDelay, or until the next delayed job, and only a subclass can cap that.
+  // And `close` ends a block at once: the fetch then moves no job to active (BullMQ does so only when the
+  // wait says a job is due), where force-closing the connection under it could lose a job just moved.
   class ManualWorker extends Worker {
     maxBlock = 5
+    private stopped = false
+    private stopWaiting: (() => void) | undefined
     protected override getBlockTimeout(blockUntil: number): number {
       return Math.min(super.getBlockTimeout(blockUntil), this.maxBlock)
+    }
+    /** Wraps BullMQ's (private) `waitForJob`, the one place a block can be cut short without closing a connection. */
+    cutShortBlocks() {
+      const self = this as unknown as { waitForJob(blockUntil: number): Promise<number> }
+      const original = self.waitForJob.bind(this)
+      self.waitForJob = async (blockUntil) => {
+        if (this.stopped) return Number.POSITIVE_INFINITY
+        const waiting = original(blockUntil)
+        waiting.catch(() => {})
+        const stop = new Promise<number>((resolve) => {
+          this.stopWaiting = () => resolve(Number.POSITIVE_INFINITY)
+        })
+        try {
+          return await Promise.race([waiting, stop])
+        } finally {
+          this.stopWaiting = undefined
+        }
+      }
+    }
+    /** No block from now on, and the one in progress ends as if nothing were due (so no job is moved to active). */
+    stopBlocking() {
+      this.stopped = true
+      this.stopWaiting?.()
     }
   }
 
@@ -74,30 +114,65 @@ export async function createRedisSchedule({ connection, prefix, lease }: RedisSc
     removeOnComplete: { count: 0 },
     removeOnFail: { count: 0 },
   })
+  worker.cutShortBlocks()
   // Connection trouble shows in isReady and in failed writes; BullMQ reconnects by itself.
   queue.on('error', () => {})
   worker.on('error', () => {})
+  // Our clients, and BullMQ's: `close` disconnects them all, since BullMQ's own close only asks them to quit,
+  // which a client without a connection refuses, and then it reconnects forever.
+  const clients = new Set<Client>()
+  const own = (client: Client | undefined) => {
+    if (!client || clients.has(client)) return
+    clients.add(client)
+    // After BullMQ's close nobody listens: without this, ioredis prints each failed reconnection.
+    client.on('error', () => {})
+  }
+  const letGo = async () => {
+    for (const backend of [queue.getBackend(), worker.getBackend()]) {
+      for (const client of [backend.client, backend.blockingClient]) if (client) own(await withTimeout(client, 200).catch(() => undefined))
+    }
+  }
+  const disconnectAll = () => {
+    for (const client of clients) client.disconnect()
+  }
   try {
     await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()])
+    await letGo()
     await worker.startStalledCheckTimer()
   } catch (err) {
     await Promise.allSettled([worker.close(true), queue.close()])
+    await letGo().catch(() => {})
+    disconnectAll()
     throw err
   }
 
   const held = new Map<string, Job>()
-  // Jobs a fetch got after the take that started it had stopped waiting: the next take hands them out.
+  // Jobs fetched and not handed out yet (a fetch that came back after its take had stopped waiting): the next take hands them out.
   const fetched: Array<{ job: Job; at: number }> = []
   let fetching: Promise<void> | undefined
+  // Takes in progress: `close` waits for them, and what they got but did not hand out goes back.
+  const taking = new Set<Promise<unknown>>()
   let closed = false
+  // Set once `close` has given the fetched jobs back: a fetch that lands later gives its job back itself.
+  let gaveBack = false
+
+  const giveBack = (job: Job) => job.moveToWait(job.token).catch(() => {})
+  /** Not handed out: kept for the next take, or given back once `close` has given the others back. */
+  const keep = (entries: typeof fetched) => {
+    if (gaveBack) for (const { job } of entries) void giveBack(job)
+    else fetched.unshift(...entries)
+  }
 
   const fetch = (name: string, block: boolean, seconds: number): Promise<void> => {
+    if (closed) return Promise.resolve()
     if (!fetching) {
       worker.maxBlock = seconds
       const p = worker
         .getNextJob(`${name}:${randomUUID()}`, { block })
         .then((job) => {
-          if (job) fetched.push({ job, at: Date.now() })
+          if (!job) return
+          if (gaveBack) void giveBack(job)
+          else fetched.push({ job, at: Date.now() })
         })
         .finally(() => {
           if (fetching === p) fetching = undefined
@@ -107,18 +182,6 @@ export async function createRedisSchedule({ connection, prefix, lease }: RedisSc
       fetching = p
     }
     return fetching
-  }
-
-  const within = async (p: Promise<void>, ms: number): Promise<boolean> => {
-    let timer: NodeJS.Timeout | undefined
-    const late = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), ms)
-    })
-    try {
-      return await Promise.race([p.then(() => false), late])
-    } finally {
-      clearTimeout(timer)
-    }
   }
 
   const toWork = (job: Job): Work => ({ kind: job.name === 'match' ? 'match' : 'step', id: job.id!, token: job.token! })
@@ -140,23 +203,44 @@ export async function createRedisSchedule({ connection, prefix, lease }: RedisSc
     )
   }
 
-  return {
-    async take(name, limit, wait) {
-      if (closed) throw new StoreUnavailableError('the store is closed')
-      const out: Work[] = []
-      const hand = () => {
-        while (out.length < limit && fetched.length > 0) {
-          const { job, at } = fetched.shift()!
-          // Fetched long ago: most of its lease is gone, so it goes back for anyone rather than out.
-          if (Date.now() - at > lease / 2) {
-            job.moveToWait(job.token).catch(() => {})
-            continue
+  /**
+   * Hands fetched jobs out, up to `limit` in `out`. A job fetched more than a quarter of a lease ago has its
+   * lock extended first, so what is handed out has close to a full lease; one whose lock is lost is dropped
+   * (it expired: BullMQ hands it to someone again), one that cannot be extended now stays for a later take.
+   */
+  const hand = async (out: Work[], limit: number) => {
+    while (!closed && out.length < limit && fetched.length > 0) {
+      const batch = fetched.splice(0, limit - out.length)
+      const now = Date.now()
+      const kept = await Promise.all(
+        batch.map(async ({ job, at }): Promise<boolean | undefined> => {
+          if (now - at <= lease / 4) return true
+          try {
+            return (await withTimeout(job.extendLock(job.token!, lease), HAND_EXTEND_TIMEOUT)) === 1
+          } catch (err) {
+            return lostLease(err) ? false : undefined
           }
-          held.set(job.token!, job)
-          out.push(toWork(job))
+        }),
+      )
+      const later: typeof fetched = []
+      batch.forEach((entry, i) => {
+        if (kept[i] === false) return
+        if (kept[i] === undefined) later.push(entry)
+        else if (closed) later.push({ ...entry, at: Date.now() })
+        else {
+          held.set(entry.job.token!, entry.job)
+          out.push(toWork(entry.job))
         }
-      }
-      hand()
+      })
+      keep(later)
+      if (later.length > 0) break
+    }
+  }
+
+  const takeSome = async (name: string, limit: number, wait: number): Promise<Work[]> => {
+    const out: Work[] = []
+    try {
+      await hand(out, limit)
       const deadline = Date.now() + Math.max(0, wait)
       while (out.length < limit && !closed) {
         const left = deadline - Date.now()
@@ -168,11 +252,11 @@ export async function createRedisSchedule({ connection, prefix, lease }: RedisSc
         try {
           late = await within(fetch(name, block, Math.max(0.001, left / 1000)), (block ? left : 0) + FETCH_SLACK)
         } catch (err) {
-          hand()
-          if (out.length > 0) return out
-          throw new StoreUnavailableError('could not take work from Redis', { cause: err })
+          await hand(out, limit)
+          if (out.length > 0) break
+          throw new StoreUnavailableError('could not take work from Redis', { cause: shownError(err) })
         }
-        hand()
+        await hand(out, limit)
         if (late) break
         if (out.length === had) {
           if (!block || Date.now() >= deadline) break
@@ -180,7 +264,31 @@ export async function createRedisSchedule({ connection, prefix, lease }: RedisSc
           if (Date.now() - started < 5) await new Promise((r) => setTimeout(r, 5))
         }
       }
-      return out
+    } finally {
+      // Closing: nothing is handed out. What this take got goes back with the rest of the fetched jobs.
+      if (closed) {
+        const back: typeof fetched = []
+        for (const w of out.splice(0)) {
+          const job = held.get(w.token)
+          held.delete(w.token)
+          if (job) back.push({ job, at: Date.now() })
+        }
+        keep(back)
+      }
+    }
+    return out
+  }
+
+  return {
+    async take(name, limit, wait) {
+      if (closed) throw new StoreUnavailableError('the store is closed')
+      const p = takeSome(name, limit, wait)
+      taking.add(p)
+      try {
+        return await p
+      } finally {
+        taking.delete(p)
+      }
     },
     async extend(work) {
       const lost: Work[] = []
@@ -240,15 +348,51 @@ export async function createRedisSchedule({ connection, prefix, lease }: RedisSc
     async close() {
       if (closed) return
       closed = true
-      // Fetched but never handed out: back for anyone now. What was handed out keeps its lease until it expires.
+      // No new fetch, and a block in progress ends: then the takes and the fetch in flight come back soon.
+      worker.stopBlocking()
+      await within(
+        Promise.allSettled([...taking, fetching]).then(() => {}),
+        CLOSE_WAIT,
+      )
+      // Fetched but never handed out: back for anyone now, as `release` does. What was handed out keeps its lease until it expires.
+      gaveBack = true
       const unhanded = fetched.splice(0)
       await within(
-        Promise.all(unhanded.map(({ job }) => job.moveToWait(job.token).catch(() => {}))).then(() => {}),
-        1000,
+        Promise.all(unhanded.map(({ job }) => giveBack(job))).then(() => {}),
+        CLOSE_WAIT,
       )
-      await worker.close(true).catch(() => {})
-      await queue.close().catch(() => {})
+      await within(
+        worker.close(true).catch(() => {}),
+        CLOSE_WAIT,
+      )
+      await within(
+        queue.close().catch(() => {}),
+        CLOSE_WAIT,
+      )
+      await letGo().catch(() => {})
+      disconnectAll()
       held.clear()
     },
   }
+}
+
+/** Resolves true when `p` has not settled within `ms` (it is left running), false when it has (resolved or rejected: the rejection is thrown). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), ms)
+  })
+  try {
+    return await Promise.race([p.then(() => false), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreUnavailableError(`Redis did not answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
 }

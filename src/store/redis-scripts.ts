@@ -14,6 +14,18 @@ local function runKey(id) return P .. ':run:' .. id end
 local function eventKey(id) return P .. ':event:' .. id end
 local function int(n) return string.format('%d', n) end
 
+-- Arguments are checked before anything is written: Redis does not roll a script back, so a command
+-- that fails after a write would leave half of it (and the caller, told it failed, writes it again).
+local function bad(what) error({ err = 'ERR bad argument: ' .. what }) end
+local function num(s, what)
+  if type(s) ~= 'string' or not string.match(s, '^%-?%d+%.?%d*$') then bad(what) end
+  return s
+end
+local function str(s, what)
+  if type(s) ~= 'string' then bad(what) end
+  return s
+end
+
 -- A run coalesced away or skipped never ran: its once keys are not used up.
 local function dropOnceOf(runId)
   local set = runKey(runId) .. ':once'
@@ -31,9 +43,28 @@ local function skipIfPending(runId, why, now)
   return call('HGETALL', key)
 end
 
+-- A patch as encodePatch writes it (strings, and clearError); false, with nothing written, when the run is
+-- gone or its expect no longer holds.
+local function checkPatch(patch)
+  if type(patch) ~= 'table' then bad('patch') end
+  str(patch.state, 'patch.state')
+  for _, f in ipairs({ 'input', 'result', 'error', 'skipLater', 'expectState' }) do
+    if patch[f] ~= nil then str(patch[f], 'patch.' .. f) end
+  end
+  for _, f in ipairs({ 'runAt', 'attempt' }) do
+    if patch[f] ~= nil then num(patch[f], 'patch.' .. f) end
+  end
+  if patch.expectState ~= nil then num(patch.expectAttempt, 'patch.expectAttempt') end
+  return patch
+end
+
 local function patchRun(id, now, patch)
   local key = runKey(id)
-  if call('EXISTS', key) == 0 then return end
+  if call('EXISTS', key) == 0 then return false end
+  if patch.expectState ~= nil then
+    local cur = call('HMGET', key, 'state', 'attempt')
+    if cur[1] ~= patch.expectState or tonumber(cur[2]) ~= tonumber(patch.expectAttempt) then return false end
+  end
   local fields = { 'state', patch.state, 'updatedAt', now }
   for _, f in ipairs({ 'runAt', 'input', 'result', 'error', 'attempt' }) do
     if patch[f] ~= nil then
@@ -43,21 +74,36 @@ local function patchRun(id, now, patch)
   end
   call('HSET', key, unpack(fields))
   if patch.clearError then call('HDEL', key, 'error') end
+  -- The claim belongs to an attempt in progress: a run that is no longer running has none.
+  if patch.state ~= 'running' then call('HDEL', key, 'claim') end
   if patch.skipLater ~= nil then
     local run = call('HMGET', key, 'eventId', 'recipe', 'stepIndex')
     local index = tonumber(run[3])
-    for _, rid in ipairs(call('SMEMBERS', eventKey(run[1]) .. ':runs')) do
-      local other = call('HMGET', runKey(rid), 'recipe', 'stepIndex', 'state')
-      if other[1] == run[2] and tonumber(other[2]) > index and other[3] == 'pending' then
-        call('HSET', runKey(rid), 'state', 'skipped', 'error', patch.skipLater, 'updatedAt', now)
+    if run[1] and index then
+      for _, rid in ipairs(call('SMEMBERS', eventKey(run[1]) .. ':runs')) do
+        local other = call('HMGET', runKey(rid), 'recipe', 'stepIndex', 'state')
+        if other[1] == run[2] and (tonumber(other[2]) or -1) > index and other[3] == 'pending' then
+          call('HSET', runKey(rid), 'state', 'skipped', 'error', patch.skipLater, 'updatedAt', now)
+        end
       end
     end
   end
+  return true
 end
 
 -- Runs due at a time: the record says when, and the intent set says a job must exist
 -- for it (the sweep re-adds one if a process died before adding it). Answers, per
 -- entry, whether the run exists and whether its job did already.
+local function checkEntries(entries)
+  if type(entries) ~= 'table' then bad('entries') end
+  for _, e in ipairs(entries) do
+    if type(e) ~= 'table' then bad('entry') end
+    str(e.runId, 'entry.runId')
+    num(e.at, 'entry.at')
+  end
+  return entries
+end
+
 local function scheduleRuns(entries, now)
   local out = {}
   for _, e in ipairs(entries) do
@@ -75,26 +121,28 @@ end
 const script = (body: string) => `${COMMON}\n${body}`
 
 export const SCRIPTS = {
-  /** ARGV: P, id, type, body, hash, hasTitle, title, receivedAt, dedupeWindow, now → { id, duplicate } */
+  /** ARGV: P, id, type, body, hash, hasTitle, title, receivedAt, dedupeWindow (integer ms, 0: none), now → { id, duplicate } */
   arAccept: script(`
-local id, type, receivedAt, window = ARGV[2], ARGV[3], ARGV[8], tonumber(ARGV[9])
+local id, type, receivedAt, window, now = ARGV[2], ARGV[3], num(ARGV[8], 'receivedAt'), ARGV[9], num(ARGV[10], 'now')
+if not string.match(window, '^%d+$') or #window > 15 then bad('dedupeWindow') end
 local dedupe = P .. ':dedupe:' .. type .. ':' .. ARGV[5]
 local existing = call('GET', dedupe)
 if existing and call('EXISTS', eventKey(existing)) == 1 then return { existing, 1 } end
+-- The one command here that can refuse its arguments (the expiry) goes first: a refusal writes nothing.
+if window ~= '0' then call('SET', dedupe, id, 'PX', window) end
 call('HSET', eventKey(id), 'id', id, 'type', type, 'body', ARGV[4], 'hash', ARGV[5], 'receivedAt', receivedAt)
 if ARGV[6] == '1' then call('HSET', eventKey(id), 'title', ARGV[7]) end
 call('ZADD', P .. ':events', receivedAt, id)
 call('ZADD', P .. ':events:' .. type, receivedAt, id)
-call('ZADD', P .. ':unmatched', ARGV[10], id)
-if window > 0 then call('SET', dedupe, id, 'PX', window) end
+call('ZADD', P .. ':unmatched', now, id)
 return { id, 0 }
 `),
 
   /** ARGV: P, sourceId, copyId, now → 1, or 0 when the source is gone */
   arReplay: script(`
-local src, id, now = eventKey(ARGV[2]), ARGV[3], ARGV[4]
-if call('EXISTS', src) == 0 then return 0 end
+local src, id, now = eventKey(ARGV[2]), ARGV[3], num(ARGV[4], 'now')
 local e = call('HMGET', src, 'type', 'body', 'hash', 'title')
+if not (e[1] and e[2] and e[3]) then return 0 end
 call('HSET', eventKey(id), 'id', id, 'type', e[1], 'body', e[2], 'hash', e[3], 'receivedAt', now)
 if e[4] then call('HSET', eventKey(id), 'title', e[4]) end
 call('ZADD', P .. ':events', now, id)
@@ -105,12 +153,21 @@ return 1
 
   /** ARGV: P, eventId, now, runs (JSON) → 1 when recorded, 0 when matched already or gone */
   arDispatch: script(`
-local eventId, now = ARGV[2], ARGV[3]
+local eventId, now = ARGV[2], num(ARGV[3], 'now')
 local key = eventKey(eventId)
+local runs = cjson.decode(ARGV[4])
+if type(runs) ~= 'table' then bad('runs') end
+for _, r in ipairs(runs) do
+  if type(r) ~= 'table' then bad('run') end
+  for _, f in ipairs({ 'id', 'recipe', 'action' }) do str(r[f], 'run.' .. f) end
+  num(r.stepIndex, 'run.stepIndex')
+  num(r.runAt, 'run.runAt')
+  if r.stepName ~= nil then str(r.stepName, 'run.stepName') end
+end
 -- Matched or gone: no match work is left for it either way.
 call('ZREM', P .. ':unmatched', eventId)
 if call('EXISTS', key) == 0 or call('HEXISTS', key, 'dispatchedAt') == 1 then return 0 end
-for _, r in ipairs(cjson.decode(ARGV[4])) do
+for _, r in ipairs(runs) do
   local fields = { 'id', r.id, 'eventId', eventId, 'recipe', r.recipe, 'stepIndex', r.stepIndex, 'action', r.action,
     'state', 'pending', 'attempt', '0', 'runAt', r.runAt, 'createdAt', now, 'updatedAt', now }
   if r.stepName ~= nil then
@@ -125,20 +182,24 @@ call('HSET', key, 'dispatchedAt', now)
 return 1
 `),
 
-  /** ARGV: P, runId, now → the run (flat hash), or nil when not pending or retrying */
+  /**
+   * ARGV: P, runId, now, lease token → the run (flat hash), or nil when neither pending nor retrying nor
+   * claimed under this token. The token is kept in the run's \`claim\` field while it is running.
+   */
   arClaim: script(`
-local key = runKey(ARGV[2])
-local state = call('HGET', key, 'state')
-if state ~= 'pending' and state ~= 'retrying' then return nil end
-call('HSET', key, 'state', 'running', 'updatedAt', ARGV[3])
-call('HINCRBY', key, 'attempt', 1)
+local key, now, token = runKey(ARGV[2]), num(ARGV[3], 'now'), str(ARGV[4], 'token')
+local run = call('HMGET', key, 'state', 'attempt', 'claim')
+-- Claimed under this lease already (its answer was lost): as it is, nothing counted.
+if run[1] == 'running' and token ~= '' and run[3] == token then return call('HGETALL', key) end
+if run[1] ~= 'pending' and run[1] ~= 'retrying' then return nil end
+call('HSET', key, 'state', 'running', 'attempt', int((tonumber(run[2]) or 0) + 1), 'claim', token, 'updatedAt', now)
 return call('HGETALL', key)
 `),
 
-  /** ARGV: P, runId, now, patch (JSON) */
+  /** ARGV: P, runId, now, patch (JSON) → 1 written, 0 not (the run is gone, or the patch's expect no longer holds) */
   arUpdate: script(`
-patchRun(ARGV[2], ARGV[3], cjson.decode(ARGV[4]))
-return 1
+local now = num(ARGV[3], 'now')
+return patchRun(ARGV[2], now, checkPatch(cjson.decode(ARGV[4]))) and 1 or 0
 `),
 
   /**
@@ -146,10 +207,13 @@ return 1
    * → per entry { runId, at, jobExisted }
    */
   arSettle: script(`
-local kind, id, now = ARGV[2], ARGV[3], ARGV[4]
-local entries = cjson.decode(ARGV[6])
+local kind, id, now = ARGV[2], ARGV[3], num(ARGV[4], 'now')
+local entries = checkEntries(cjson.decode(ARGV[6]))
+local patch = nil
+if kind == 'step' and ARGV[5] ~= '' then patch = checkPatch(cjson.decode(ARGV[5])) end
 if kind == 'step' then
-  if ARGV[5] ~= '' then patchRun(id, now, cjson.decode(ARGV[5])) end
+  -- A patch whose expect no longer holds writes nothing; the work ends and the entries apply all the same.
+  if patch then patchRun(id, now, patch) end
   local again = false
   for _, e in ipairs(entries) do if e.runId == id then again = true end end
   if not again then call('ZREM', P .. ':scheduled', id) end
@@ -159,14 +223,15 @@ end
 return scheduleRuns(entries, now)
 `),
 
-  /** ARGV: P, key, runId, ttl ('' never expires, <= 0 expired already) → 1 taken, 0 held by another */
+  /** ARGV: P, key, runId, ttl (integer ms; '' never expires, 0 expired already) → 1 taken, 0 held by another */
   arClaimOnce: script(`
 local key, runId, ttl = P .. ':once:' .. ARGV[2], ARGV[3], ARGV[4]
+if ttl ~= '' and (not string.match(ttl, '^%d+$') or #ttl > 15) then bad('ttl') end
 local held = call('GET', key)
 if held and held ~= runId then return 0 end
 if ttl == '' then
   call('SET', key, runId)
-elseif tonumber(ttl) > 0 then
+elseif ttl ~= '0' then
   call('SET', key, runId, 'PX', ttl)
 else
   call('DEL', key)
@@ -183,19 +248,27 @@ call('SREM', runKey(runId) .. ':once', ARGV[2])
 return 1
 `),
 
-  /** ARGV: P, key, runId, now, wait, maxWait ('' none), scope, why → { dueAt, { replaced runs (flat hashes) } } */
+  /**
+   * ARGV: P, key, runId, now, wait, maxWait ('' none), scope, why
+   * → { dueAt, { replaced runs (flat hashes) }, { scheduled: runId, at, jobExisted } }.
+   * A step it coalesced away has the step after it scheduled here, so its recipe goes on whatever happens
+   * to the answer; the same run asking again replaces nothing.
+   */
   arDebounce: script(`
-local dk, runId, now = P .. ':debounce:' .. ARGV[2], ARGV[3], tonumber(ARGV[4])
+local dk, runId, now = P .. ':debounce:' .. ARGV[2], ARGV[3], tonumber(num(ARGV[4], 'now'))
+local wait = tonumber(num(ARGV[5], 'wait'))
+local maxWait = nil
+if ARGV[6] ~= '' then maxWait = tonumber(num(ARGV[6], 'maxWait')) end
 local row = call('HMGET', dk, 'runId', 'firstAt', 'dueAt')
-if row[1] == runId then return { row[3], {} } end
+if row[1] == runId then return { row[3], {}, {} } end
 local firstAt = now
-local replaced = {}
+local replaced, next = {}, {}
 if row[1] then
   local held = call('HMGET', runKey(row[1]), 'state', 'eventId', 'recipe')
   if held[1] == 'pending' then
-    firstAt = tonumber(row[2])
+    firstAt = tonumber(row[2]) or now
     local candidates = { row[1] }
-    if ARGV[7] == 'job' then candidates = call('SMEMBERS', eventKey(held[2]) .. ':runs') end
+    if ARGV[7] == 'job' and held[2] then candidates = call('SMEMBERS', eventKey(held[2]) .. ':runs') end
     for _, rid in ipairs(candidates) do
       if ARGV[7] ~= 'job' or call('HGET', runKey(rid), 'recipe') == held[3] then
         local r = skipIfPending(rid, ARGV[8], ARGV[4])
@@ -205,14 +278,27 @@ if row[1] then
         end
       end
     end
+    -- A step coalesced away: its recipe goes on with the step after it, scheduled in this same write.
+    if ARGV[7] ~= 'job' and #replaced > 0 and held[2] then
+      local index = tonumber(call('HGET', runKey(row[1]), 'stepIndex')) or -1
+      local best, bestIndex, bestAt = nil, nil, nil
+      for _, rid in ipairs(call('SMEMBERS', eventKey(held[2]) .. ':runs')) do
+        local r = call('HMGET', runKey(rid), 'recipe', 'stepIndex', 'state', 'runAt')
+        local i = tonumber(r[2]) or -1
+        if r[1] == held[3] and i > index and (bestIndex == nil or i < bestIndex) then best, bestIndex, bestAt = rid, i, r[4] end
+      end
+      if best and call('HGET', runKey(best), 'state') == 'pending' then
+        next = { { runId = best, at = int(math.max(tonumber(bestAt) or now, now)) } }
+      end
+    end
   end
 end
-local dueAt = now + tonumber(ARGV[5])
-if ARGV[6] ~= '' then dueAt = math.min(dueAt, firstAt + tonumber(ARGV[6])) end
+local dueAt = now + wait
+if maxWait then dueAt = math.min(dueAt, firstAt + maxWait) end
 call('HSET', dk, 'runId', runId, 'firstAt', int(firstAt), 'dueAt', int(dueAt))
 call('SADD', P .. ':debounces', ARGV[2])
 if call('EXISTS', runKey(runId)) == 1 then call('HSET', runKey(runId), 'runAt', int(dueAt), 'updatedAt', ARGV[4]) end
-return { int(dueAt), replaced }
+return { int(dueAt), replaced, scheduleRuns(next, ARGV[4]) }
 `),
 
   /** ARGV: P, key, runId */
@@ -340,7 +426,9 @@ return { #rows / 2, missing }
 local t = call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local holder, concurrency, limit = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local interval, lease = tonumber(ARGV[5]), tonumber(ARGV[6])
+local interval, lease = tonumber(num(ARGV[5], 'interval')), tonumber(num(ARGV[6], 'lease'))
+if ARGV[3] ~= '' and not concurrency then bad('concurrency') end
+if ARGV[4] ~= '' and not limit then bad('rate limit') end
 if concurrency then
   call('ZREMRANGEBYSCORE', KEYS[1], '-inf', int(now))
   if not call('ZSCORE', KEYS[1], holder) and call('ZCARD', KEYS[1]) >= concurrency then

@@ -3,8 +3,8 @@ import { RunnerError, StoreUnavailableError } from '../errors.js'
 import type { Backend, StepRun } from './backend.js'
 import { newId } from './ids.js'
 import { createRedisLimiter } from './redis-limiter.js'
-import { checkDurability, connectionOptions, retryStrategy } from './redis-connection.js'
-import { createRedisRecords, encodePatch, luaJson } from './redis-records.js'
+import { checkDurability, connectionOptions, retryStrategy, shownError } from './redis-connection.js'
+import { createRedisRecords, encodePatch, type FlatHash, luaJson, pxArg, toRun } from './redis-records.js'
 import { createRedisSchedule } from './redis-schedule.js'
 import { type RunScript, SCRIPTS } from './redis-scripts.js'
 import { startSweep } from './redis-sweep.js'
@@ -38,7 +38,7 @@ const SWEEP_GRACE = 3000
  *   P:event:<id>:runs       set of its run ids
  *   P:events, P:events:<type>  zset of event ids by receivedAt (listing, pruning)
  *   P:dedupe:<type>:<hash>  event id, PX the dedupe window
- *   P:run:<id>              hash: the run; input and result as JSON
+ *   P:run:<id>              hash: the run; input and result as JSON; claim: the lease token while running
  *   P:run:<id>:once         set of the once keys it took
  *   P:once:<key>            run id, PX until it expires (none: never)
  *   P:debounce:<key>        hash: runId firstAt dueAt; P:debounces: set of keys
@@ -90,12 +90,13 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     await checkDurability(redis, onWarning, requireDurable)
   } catch (err) {
     redis.disconnect()
-    if (err instanceof RunnerError || !lastError) throw err
-    throw new Error(lastError.message, { cause: lastError })
+    if (err instanceof RunnerError) throw err
+    // Why the connection failed, rather than that it did; and never the command (AUTH's is the password).
+    throw shownError(lastError ?? err)
   }
   const schedule = await createRedisSchedule({ connection: base, prefix, lease }).catch((err) => {
     redis.disconnect()
-    throw err
+    throw err instanceof RunnerError ? err : shownError(err)
   })
 
   const run: RunScript = async <T>(name: string, keys: string[], ...args: string[]) => {
@@ -104,7 +105,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       const fn = (redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[name]!
       return (await fn.call(redis, ...keys, prefix, ...args)) as T
     } catch (err) {
-      throw new StoreUnavailableError(`Redis could not do this (${(err as Error).message})`, { cause: err })
+      throw new StoreUnavailableError(`Redis could not do this (${(err as Error).message})`, { cause: shownError(err) })
     }
   }
   /** Reads and job moves: closed and Redis errors are StoreUnavailableError, as for writes. */
@@ -114,7 +115,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       return await fn()
     } catch (err) {
       if (err instanceof RunnerError) throw err
-      throw new StoreUnavailableError(`Redis could not do this (${(err as Error).message})`, { cause: err })
+      throw new StoreUnavailableError(`Redis could not do this (${(err as Error).message})`, { cause: shownError(err) })
     }
   }
   /**
@@ -153,7 +154,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
         d.title === undefined ? '0' : '1',
         d.title ?? '',
         String(d.receivedAt),
-        String(Math.ceil(d.dedupeWindow)),
+        pxArg(d.dedupeWindow),
         String(Date.now()),
       )
       if (duplicate === 1) return { id: got, duplicate: true }
@@ -224,6 +225,21 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       const rows = await run<Array<[string, string, number]>>('arSettle', [], 'none', '', String(Date.now()), '', entriesJson(entries))
       await jobOp(() => schedule.add('step', scheduled(rows)))
     },
+    async debounce({ key, runId, now, wait, maxWait, scope, reason }) {
+      const [dueAt, replaced, rows] = await run<[string, FlatHash[], Array<[string, string, number]>]>(
+        'arDebounce',
+        [],
+        key,
+        runId,
+        String(now),
+        String(wait),
+        maxWait === undefined ? '' : String(maxWait),
+        scope,
+        reason,
+      )
+      await addLater('step', scheduled(rows))
+      return { dueAt: Number(dueAt), replaced: replaced.map(toRun) }
+    },
     stats: () => guard(() => schedule.stats()),
     isReady: () => !closed && redis.status === 'ready',
     async close() {
@@ -231,7 +247,10 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       closed = true
       sweeper.stop()
       await schedule.close()
-      await redis.quit().catch(() => redis.disconnect())
+      // quit lets commands in flight finish; without a connection it is refused (no offline queue), and a
+      // client that is not disconnected keeps reconnecting: disconnect in any case.
+      await withTimeout(redis.quit(), 1000).catch(() => {})
+      redis.disconnect()
     },
   }
 }

@@ -166,9 +166,23 @@ export function createSqliteBackend({ path, synchronous = 'normal', lease = 30_0
     return rows
   }
 
+  /** Run id → the lease that claimed it: leases live in this process's memory, so its claims do too. */
+  const claims = new Map<string, string>()
+  const claimTx = (work: Work, now: number) => {
+    const claimed = q.claim.get(now, work.id)
+    if (claimed) {
+      later(() => claims.set(work.id, work.token))
+      return toRun(claimed)
+    }
+    // Claimed under this lease already: the same answer again, nothing counted.
+    const run = q.getRun.get(work.id)
+    return run?.state === 'running' && claims.get(work.id) === work.token ? toRun(run) : undefined
+  }
+
   const settleTx = (work: Work, { patch, schedule: entries = [] }: Settlement) => {
     const now = Date.now()
     if (work.kind === 'step') {
+      later(() => claims.delete(work.id))
       if (patch) updateRun(q, work.id, patch, now)
       if (!entries.some((e) => e.runId === work.id)) {
         q.unschedule.run(work.id)
@@ -185,18 +199,20 @@ export function createSqliteBackend({ path, synchronous = 'normal', lease = 30_0
     return true
   }
 
-  const debounceTx = ({ key, runId, now, wait, maxWait, scope }: DebounceRequest) => {
+  const debounceTx = ({ key, runId, now, wait, maxWait, scope, reason }: DebounceRequest) => {
     const row = q.getDebounce.get(key)
     if (row?.run_id === runId) return { dueAt: row.due_at, replaced: [] as StepRun[] }
     const held = row ? q.getRun.get(row.run_id) : undefined
-    const why = `coalesced into run ${runId} (debounce: a later event replaced this one)`
     let replaced: StepRun[] = []
     let firstAt = now
     if (held && held.state === 'pending') {
       firstAt = row!.first_at
-      replaced = (scope === 'job' ? q.skipJob.all(why, now, held.event_id, held.recipe) : q.skipRun.all(why, now, held.id)).map(toRun)
+      replaced = (scope === 'job' ? q.skipJob.all(reason, now, held.event_id, held.recipe) : q.skipRun.all(reason, now, held.id)).map(toRun)
       // A run coalesced away never ran: the once keys it took are not used up.
       for (const r of replaced) q.dropOnceOf.run(r.id)
+      // A step coalesced away: its recipe goes on with the step after it.
+      const next = scope === 'run' && replaced.length ? q.nextRun.get(held.event_id, held.recipe, held.step_index) : undefined
+      if (next?.state === 'pending') scheduleRuns([{ runId: next.id, at: Math.max(next.run_at, now) }], now)
     }
     const dueAt = Math.min(now + wait, maxWait === undefined ? Number.POSITIVE_INFINITY : firstAt + maxWait)
     q.putDebounce.run(key, runId, firstAt, dueAt)
@@ -246,7 +262,7 @@ export function createSqliteBackend({ path, synchronous = 'normal', lease = 30_0
     extend: async (work) => schedule.extend(work, lease),
     release: async (work) => schedule.release(work),
     dispatch: (work, runs) => write(() => dispatchTx(work.id, runs, Date.now())),
-    claim: (work, now) => write(() => toRunOrUndefined(q.claim.get(now, work.id))),
+    claim: (work, now) => write(() => claimTx(work, now)),
     settle: (work, settlement) => write(() => settleTx(work, settlement)),
     schedule: (entries) => write(() => scheduleRuns(entries, Date.now())),
     claimOnce: (key, runId, now, expiresAt) => write(() => claimOnceTx(key, runId, now, expiresAt)),
@@ -315,7 +331,7 @@ function prepareQueries(db: Database.Database) {
       "UPDATE runs SET state = 'running', attempt = attempt + 1, updated_at = ? WHERE id = ? AND state IN ('pending', 'retrying') RETURNING *",
     ),
     update: db.prepare(
-      'UPDATE runs SET state = @state, run_at = coalesce(@runAt, run_at), input = coalesce(@input, input), result = coalesce(@result, result), error = CASE WHEN @clearError THEN NULL ELSE coalesce(@error, error) END, attempt = coalesce(@attempt, attempt), updated_at = @now WHERE id = @id',
+      'UPDATE runs SET state = @state, run_at = coalesce(@runAt, run_at), input = coalesce(@input, input), result = coalesce(@result, result), error = CASE WHEN @clearError THEN NULL ELSE coalesce(@error, error) END, attempt = coalesce(@attempt, attempt), updated_at = @now WHERE id = @id AND (@expectState IS NULL OR (state = @expectState AND attempt = @expectAttempt))',
     ),
     schedule: db.prepare('UPDATE runs SET due_at = ?, run_at = ?, updated_at = ? WHERE id = ?'),
     unschedule: db.prepare('UPDATE runs SET due_at = NULL WHERE id = ?'),
@@ -328,6 +344,9 @@ function prepareQueries(db: Database.Database) {
       'SELECT run_id, first_at, due_at FROM debounces WHERE key = ?',
     ),
     putDebounce: db.prepare('INSERT OR REPLACE INTO debounces (key, run_id, first_at, due_at) VALUES (?, ?, ?, ?)'),
+    nextRun: db.prepare<[string, string, number], RunRow>(
+      'SELECT * FROM runs WHERE event_id = ? AND recipe = ? AND step_index > ? ORDER BY step_index LIMIT 1',
+    ),
     dropDebounce: db.prepare('DELETE FROM debounces WHERE key = ? AND run_id = ?'),
     delayRun: db.prepare('UPDATE runs SET run_at = ?, updated_at = ? WHERE id = ?'),
     skipRun: db.prepare<[string, number, string], RunRow>(
@@ -344,9 +363,12 @@ function prepareQueries(db: Database.Database) {
   }
 }
 
-function updateRun(q: Queries, id: string, patch: RunPatch, now: number): void {
-  q.update.run({
+/** Applies a patch; false, with nothing written, when its `expect` no longer holds. */
+function updateRun(q: Queries, id: string, patch: RunPatch, now: number): boolean {
+  const changed = q.update.run({
     id,
+    expectState: patch.expect?.state ?? null,
+    expectAttempt: patch.expect?.attempt ?? null,
     state: patch.state,
     runAt: patch.runAt ?? null,
     input: patch.input === undefined ? null : JSON.stringify(patch.input),
@@ -355,11 +377,13 @@ function updateRun(q: Queries, id: string, patch: RunPatch, now: number): void {
     clearError: patch.error === null ? 1 : 0,
     attempt: patch.attempt ?? null,
     now,
-  })
+  }).changes
+  if (changed === 0) return false
   if (patch.skipLater !== undefined) {
     const run = q.getRun.get(id)
     if (run) q.skipLater.run(patch.skipLater, now, run.event_id, run.recipe, run.step_index)
   }
+  return true
 }
 
 function prune(db: Database.Database, now: number, before: number): PruneResult {

@@ -287,7 +287,10 @@ export function describeBackendConformance(name: string, factory: BackendFactory
         const claimed = must(await a.claim(work, Date.now()), 'first claim')
         expect(claimed).toMatchObject({ id: runId, state: 'running', attempt: 1 })
         expect(await b.getRun(runId)).toMatchObject({ state: 'running', attempt: 1 })
-        expect(await a.claim(work, Date.now()), 'a running run').toBeUndefined()
+        // The first answer was lost on the way: the same lease claims again, and nothing more is counted.
+        expect(await a.claim(work, Date.now()), 'claimed again under the same lease').toMatchObject({ state: 'running', attempt: 1 })
+        expect(await b.claim({ ...work, token: `${work.token}-other` }, Date.now()), 'a run claimed under another lease').toBeUndefined()
+        expect(await b.getRun(runId)).toMatchObject({ state: 'running', attempt: 1 })
 
         const at = Date.now() + 400
         await a.settle(work, { patch: { state: 'retrying', error: 'boom' }, schedule: [{ runId, at }] })
@@ -343,6 +346,31 @@ export function describeBackendConformance(name: string, factory: BackendFactory
         expect(runOf(after, 'a', 0).state, 'an earlier step').toBe('pending')
         expect(runOf(after, 'b', 0).state, 'another recipe').toBe('pending')
         expect(runOf(after, 'b', 1).state, 'another recipe').toBe('pending')
+      })
+
+      it('writes a patch with expect only while the run is as expected, in updateRun and in settle', async () => {
+        const { a, b } = await pair()
+        const { eventId, runs } = await seed(a, [newRun('r', 0, { queue: true }), newRun('r', 1), newRun('s', 0)])
+        const [runId, other] = [runOf(runs, 'r', 0).id, runOf(runs, 's', 0).id]
+        const { work } = await takeId(a, 'A', runId)
+        await a.claim(work, Date.now())
+        // B read the run as pending: its decision is stale now that A claimed it.
+        const stale = { state: 'pending', attempt: 0 } as const
+        expect(await b.updateRun(runId, { state: 'dead', error: 'stale', skipLater: 'stale', expect: stale })).toBe(false)
+        expect(await b.getRun(runId)).toMatchObject({ state: 'running', attempt: 1 })
+        expect((await b.getRun(runId))?.error).toBeUndefined()
+        expect(runOf(await b.runsForEvent(eventId), 'r', 1).state, 'skipLater of a patch not written').toBe('pending')
+        expect(await b.updateRun(runId, { state: 'retrying', runAt: Date.now(), expect: { state: 'running', attempt: 1 } })).toBe(true)
+        expect(await b.getRun(runId)).toMatchObject({ state: 'retrying', attempt: 1 })
+
+        // In settle, a stale patch is not written, but the work ends and its schedule applies.
+        await a.settle(work, {
+          patch: { state: 'done', expect: { state: 'running', attempt: 1 } },
+          schedule: [{ runId: other, at: Date.now() }],
+        })
+        expect(await b.getRun(runId)).toMatchObject({ state: 'retrying' })
+        await takeId(b, 'B', other)
+        expect(runOf(await b.runsForEvent(eventId), 'r', 1).state).toBe('pending')
       })
 
       it('updates a run without scheduling it; schedule puts it in', async () => {
@@ -499,16 +527,16 @@ export function describeBackendConformance(name: string, factory: BackendFactory
         const key = `debounce:${randomUUID()}`
         const [r1, r2, r3] = [await pendingRun(a), await pendingRun(a), await pendingRun(a)]
         const t = Date.now()
-        const first = await a.debounce({ key, runId: r1.id, now: t, wait: 1000, scope: 'run' })
+        const first = await a.debounce({ key, runId: r1.id, now: t, wait: 1000, scope: 'run', reason: 'coalesced' })
         expect(first).toEqual({ dueAt: t + 1000, replaced: [] })
         expect(await b.getRun(r1.id), 'runAt is set to dueAt').toMatchObject({ state: 'pending', runAt: t + 1000 })
-        expect(await b.debounce({ key, runId: r1.id, now: t + 50, wait: 1000, scope: 'run' }), 'asked again').toEqual({
+        expect(await b.debounce({ key, runId: r1.id, now: t + 50, wait: 1000, scope: 'run', reason: 'coalesced' }), 'asked again').toEqual({
           dueAt: t + 1000,
           replaced: [],
         })
         expect(await a.claimOnce('once-of-r1', r1.id, t, null)).toBe(true)
 
-        const second = await b.debounce({ key, runId: r2.id, now: t + 100, wait: 1000, scope: 'run' })
+        const second = await b.debounce({ key, runId: r2.id, now: t + 100, wait: 1000, scope: 'run', reason: 'coalesced' })
         expect(second.dueAt).toBe(t + 1100)
         expect(second.replaced.map((r) => r.id)).toEqual([r1.id])
         expect(await a.getRun(r1.id)).toMatchObject({ state: 'skipped' })
@@ -516,9 +544,27 @@ export function describeBackendConformance(name: string, factory: BackendFactory
         expect(await a.claimOnce('once-of-r1', 'run_someone_else', t + 100, null), 'a replaced run gives its once keys back').toBe(true)
 
         await a.releaseDebounce(key, r2.id)
-        const third = await b.debounce({ key, runId: r3.id, now: t + 200, wait: 1000, scope: 'run' })
+        const third = await b.debounce({ key, runId: r3.id, now: t + 200, wait: 1000, scope: 'run', reason: 'coalesced' })
         expect(third, 'a new window').toEqual({ dueAt: t + 1200, replaced: [] })
         expect(await a.getRun(r2.id), 'the fired run is not replaced').toMatchObject({ state: 'pending' })
+      })
+
+      it('schedules the step after a run a step debounce replaced, in the same write; asking again replaces nothing', async () => {
+        const { a, b } = await pair()
+        const first = await seed(a, [newRun('d', 0), newRun('d', 1), newRun('d', 2)])
+        const second = await seed(a, [newRun('d', 0), newRun('d', 1)])
+        const key = `k-${randomUUID()}`
+        const t = Date.now()
+        const [a0, a1, b0] = [runOf(first.runs, 'd', 0).id, runOf(first.runs, 'd', 1).id, runOf(second.runs, 'd', 0).id]
+        await a.debounce({ key, runId: a0, now: t, wait: 1000, scope: 'run', reason: 'coalesced' })
+        const answer = await b.debounce({ key, runId: b0, now: t + 5, wait: 1000, scope: 'run', reason: 'coalesced into b' })
+        expect(answer.replaced.map((r) => r.id)).toEqual([a0])
+        expect(await a.getRun(a0)).toMatchObject({ state: 'skipped', error: 'coalesced into b' })
+        // Its recipe goes on with the next step, even if this answer never reached the caller.
+        await takeId(b, 'B', a1)
+        expect(runOf(await a.runsForEvent(first.eventId), 'd', 2).state).toBe('pending')
+        const again = await b.debounce({ key, runId: b0, now: t + 10, wait: 1000, scope: 'run', reason: 'coalesced into b' })
+        expect(again).toEqual({ dueAt: answer.dueAt, replaced: [] })
       })
 
       it('caps the delay at maxWait from the first arrival', async () => {
@@ -527,7 +573,7 @@ export function describeBackendConformance(name: string, factory: BackendFactory
         const runs = [await pendingRun(a), await pendingRun(a), await pendingRun(a)]
         const t = Date.now()
         const ask = (i: number, now: number) =>
-          a.debounce({ key, runId: must(runs[i], 'run').id, now, wait: 1000, maxWait: 1500, scope: 'run' })
+          a.debounce({ key, runId: must(runs[i], 'run').id, now, wait: 1000, maxWait: 1500, scope: 'run', reason: 'coalesced' })
         expect((await ask(0, t)).dueAt).toBe(t + 1000)
         expect((await ask(1, t + 800)).dueAt).toBe(t + 1500)
         expect((await ask(2, t + 1400)).dueAt).toBe(t + 1500)
@@ -540,8 +586,8 @@ export function describeBackendConformance(name: string, factory: BackendFactory
         const old = await seed(a, [newRun('j', 0), newRun('j', 1), newRun('j', 2), newRun('other', 0)])
         const latest = await pendingRun(a, 'j')
         const t = Date.now()
-        await a.debounce({ key, runId: runOf(old.runs, 'j', 0).id, now: t, wait: 1000, scope: 'job' })
-        const { replaced } = await b.debounce({ key, runId: latest.id, now: t + 10, wait: 1000, scope: 'job' })
+        await a.debounce({ key, runId: runOf(old.runs, 'j', 0).id, now: t, wait: 1000, scope: 'job', reason: 'coalesced' })
+        const { replaced } = await b.debounce({ key, runId: latest.id, now: t + 10, wait: 1000, scope: 'job', reason: 'coalesced' })
         const job = [0, 1, 2].map((i) => runOf(old.runs, 'j', i).id)
         expect(replaced.map((r) => r.id).sort()).toEqual([...job].sort())
         const after = await a.runsForEvent(old.eventId)
@@ -557,7 +603,7 @@ export function describeBackendConformance(name: string, factory: BackendFactory
         for (let i = 0; i < 6; i++) runs.push(await pendingRun(a))
         const t = Date.now()
         const answers = await Promise.all(
-          runs.map((run, i) => (i % 2 ? b : a).debounce({ key, runId: run.id, now: t + i, wait: 1000, scope: 'run' })),
+          runs.map((run, i) => (i % 2 ? b : a).debounce({ key, runId: run.id, now: t + i, wait: 1000, scope: 'run', reason: 'coalesced' })),
         )
         const states = await Promise.all(runs.map(async (run) => must(await a.getRun(run.id), 'run').state))
         expect(states.filter((s) => s === 'pending')).toHaveLength(1)
@@ -566,7 +612,7 @@ export function describeBackendConformance(name: string, factory: BackendFactory
         expect(replaced, 'each loser replaced exactly once').toHaveLength(5)
         expect(new Set(replaced).size).toBe(5)
         const survivor = must(runs[states.indexOf('pending')], 'survivor')
-        const again = await b.debounce({ key, runId: survivor.id, now: t + 100, wait: 1000, scope: 'run' })
+        const again = await b.debounce({ key, runId: survivor.id, now: t + 100, wait: 1000, scope: 'run', reason: 'coalesced' })
         expect(again.replaced).toEqual([])
         expect(again.dueAt).toBe(must(await a.getRun(survivor.id), 'survivor').runAt)
       })

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { StoreUnavailableError } from '../../src/errors.js'
 import type { Config } from '../../src/types.js'
 import { join } from 'node:path'
 import { startChild, writeConfig } from '../helpers/child.js'
@@ -21,6 +22,24 @@ async function runsOf(runner: TestRunner) {
 }
 
 describe('engine edge cases', () => {
+  it('a claim whose answer is lost (the store failed after writing it) still runs the step once, and it ends done', async () => {
+    sink = await createHttpSink()
+    t = await startTestRunner({ ...base, recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'http', with: { url: sink.url } }] }] })
+    const store = t.runner.store
+    const claim = store.claim.bind(store)
+    let failed = 0
+    store.claim = async (work, now) => {
+      const run = await claim(work, now)
+      if (failed++ === 0) throw new StoreUnavailableError('the connection dropped before the answer')
+      return run
+    }
+    expect((await t.post('title-ready', { id: 1 })).status).toBe(202)
+    await t.runner.engine.idle()
+    expect(failed).toBeGreaterThanOrEqual(2)
+    expect(sink.requests).toHaveLength(1)
+    expect((await runsOf(t)).map((r) => [r.state, r.attempt])).toEqual([['done', 1]])
+  })
+
   it('a Retry-After longer than a timer can wait does not retry at once', async () => {
     sink = await createHttpSink({ reply: { status: 503, headers: { 'retry-after': String(30 * 86400) } } })
     t = await startTestRunner({ ...base, recipes: [{ name: 'r', on: 'title-ready', do: [{ action: 'http', with: { url: sink.url } }] }] })

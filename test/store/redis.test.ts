@@ -1,9 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto'
+import { createServer } from 'node:net'
+import { inspect } from 'node:util'
 import { Queue } from 'bullmq'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { RunnerError, StoreUnavailableError } from '../../src/errors.js'
 import type { Backend, Delivery, Work } from '../../src/store/backend.js'
+import { createBackend } from '../../src/store/create.js'
 import { createRedisBackend, type RedisBackendOptions } from '../../src/store/redis.js'
+import { SCRIPTS } from '../../src/store/redis-scripts.js'
 import { haveRedis, startRedis, type TestRedis } from '../helpers/redis.js'
 
 /** Behaviour of the Redis backend that the shared conformance suite does not cover. */
@@ -238,5 +243,175 @@ describe.skipIf(!haveRedis())('redis backend', () => {
     expect(await b.getRun(runId), 'as A left it').toMatchObject({ state: 'running', attempt: 1 })
     await b.settle(taken, { patch: { state: 'done' } })
     expect(await b.stats()).toMatchObject({ scheduled: 0, leased: 0 })
+  })
+
+  it('gives back what a take fetched but had not handed out when closed during it, and hands out nothing then', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const backend = await open({ prefix, lease: 30_000 })
+    const queue = new Queue('schedule', { connection: { host: '127.0.0.1', port: server.port }, prefix })
+    try {
+      await Promise.all(Array.from({ length: 300 }, () => backend.accept(delivery())))
+      await until('300 jobs due', async () => (await queue.getJobCounts('waiting')).waiting === 300)
+      let closing = false
+      let tookWhileClosing: boolean | undefined
+      const taking = backend.take({ worker: 'T', limit: 300, wait: 1000 }).then((works) => {
+        tookWhileClosing = closing
+        return works
+      })
+      await sleep(15)
+      closing = true
+      const closeStart = Date.now()
+      await backend.close()
+      expect(Date.now() - closeStart, 'close is bounded').toBeLessThan(4000)
+      const works = await taking
+      if (tookWhileClosing) expect(works, 'a take that ends while closing hands out nothing').toEqual([])
+      // Right after close, long before any stalled check (lease 30 s): only what was handed out is active.
+      const counts = await queue.getJobCounts('waiting', 'active')
+      expect(counts.active).toBe(works.length)
+      expect(counts.waiting).toBe(300 - works.length)
+    } finally {
+      await queue.close()
+    }
+  })
+
+  it('lets go of every connection when closed while Redis is down: nothing reconnects afterwards', async () => {
+    const own = await startRedis()
+    const printed: unknown[][] = []
+    const spy = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
+      printed.push(args)
+    })
+    const count = async () => {
+      const probe = new Redis(own.url)
+      try {
+        const list = (await probe.call('CLIENT', 'LIST')) as string
+        return list.trim().split('\n').length - 1 // not the probe itself
+      } finally {
+        probe.disconnect()
+      }
+    }
+    try {
+      const backend = await createRedisBackend({ url: own.url, prefix: 't-down', lease: 1000 })
+      expect(await count(), 'its connections while up').toBeGreaterThanOrEqual(3)
+      await own.stop()
+      await until('isReady turns false', () => !backend.isReady(), 5000)
+      // Long enough for the clients to back off a few times.
+      await sleep(500)
+      const start = Date.now()
+      await backend.close()
+      expect(Date.now() - start).toBeLessThan(8000)
+      await own.start()
+      // Longer than the longest reconnection delay (2 s): a client left reconnecting would be back by now.
+      await sleep(2500)
+      expect(await count(), 'connections from the closed backend').toBe(0)
+      expect(printed.filter((args) => String(args[0]).includes('[ioredis]'))).toEqual([])
+    } finally {
+      spy.mockRestore()
+      await own.close()
+    }
+  })
+
+  it('never shows the password of store.url in an error, whatever characters it holds', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const address = probe.address()
+        probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+      })
+    })
+    // A server that wants a password: a wrong one is refused by AUTH, whose arguments ioredis keeps on the error.
+    const guarded = await startRedis()
+    const admin = new Redis(guarded.url)
+    await admin.call('CONFIG', 'SET', 'requirepass', 'the-right-one')
+    admin.disconnect()
+    try {
+      const secrets = ["abc'def", 'ab"c<d>e|f`g\\h', 'p@ss w0rd', "x'); DROP"]
+      for (const secret of secrets) {
+        for (const [port, db] of [
+          [closedPort, '/2'],
+          [guarded.port, ''],
+          [guarded.port, '/2'],
+        ] as const) {
+          const url = `redis://:${encodeURIComponent(secret).replace(/%27/g, "'")}@127.0.0.1:${port}${db}`
+          const err = (await createBackend({ store: { driver: 'redis', url, prefix: 'p', lease: 1000 } }).catch(
+            (e: unknown) => e,
+          )) as RunnerError
+          expect(err).toBeInstanceOf(RunnerError)
+          expect(err.code).toBe('store_unavailable')
+          expect(err.message).toContain(`could not reach Redis at 127.0.0.1:${port}${db}: `)
+          if (port === guarded.port) expect(err.message).toMatch(db ? /WRONGPASS|NOAUTH/ : /WRONGPASS/)
+          // Everything a logger could print of it: the message, the stack, the causes and their fields.
+          const shown = `${inspect(err, { depth: 20 })} ${JSON.stringify(err, Object.getOwnPropertyNames(err))}`
+          for (const part of [secret, encodeURIComponent(secret)]) expect(shown).not.toContain(part)
+        }
+      }
+    } finally {
+      await guarded.close()
+    }
+    // A password with a `/` (unencoded) makes the rest of it the URL's path: not echoed either.
+    const err = (await createBackend({
+      store: { driver: 'redis', url: `redis://u:pw@127.0.0.1:${closedPort}/sec'ret`, prefix: 'p', lease: 1000 },
+    }).catch((e: unknown) => e)) as RunnerError
+    expect(err.code).toBe('redis_url_invalid')
+    expect(err.message).not.toContain('sec')
+  })
+
+  it('clamps an out-of-range dedupe window instead of failing the delivery after writing it', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const backend = await open({ prefix })
+    const d = delivery({ dedupeWindow: 1e21 })
+    const first = await backend.accept(d)
+    expect(await backend.accept(d)).toEqual({ id: first.id, duplicate: true })
+    expect((await backend.accept(delivery({ dedupeWindow: Number.NaN }))).duplicate).toBe(false)
+    expect(await backend.claimOnce('far', 'run_a', Date.now(), Date.now() + 1e22)).toBe(true)
+    expect(await backend.claimOnce('far', 'run_b', Date.now(), null)).toBe(false)
+    expect(await backend.listEvents()).toHaveLength(2)
+  })
+
+  it('writes nothing when a script refuses its arguments, and skips later steps past a run whose record is gone', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const backend = await open({ prefix })
+    const raw = new Redis(server.url)
+    try {
+      for (const [name, lua] of Object.entries(SCRIPTS)) raw.defineCommand(name, { lua, numberOfKeys: 0 })
+      const call = (name: string, ...args: string[]) =>
+        (raw as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[name]!.call(raw, prefix, ...args)
+      const keys = async () =>
+        (await raw.keys(`${prefix}:*`)).filter((k) => !k.startsWith(`${prefix}:schedule`) && k !== `${prefix}:sweep`).sort()
+
+      await expect(call('arAccept', 'evt_x', 'title-updated', '{}', 'h', '0', '', '1', '1e+21', '1')).rejects.toThrow(/bad argument/)
+      expect(await keys(), 'a refused accept').toEqual([])
+
+      const { id } = await backend.accept(delivery())
+      const before = await keys()
+      const runs = JSON.stringify([
+        { id: 'run_a', recipe: 'r', stepIndex: '0', action: 'log', runAt: '1' },
+        { id: 'run_b', recipe: 'r' },
+      ])
+      await expect(call('arDispatch', id, String(Date.now()), runs)).rejects.toThrow(/bad argument/)
+      expect(await keys(), 'a refused dispatch').toEqual(before)
+      expect(await raw.zscore(`${prefix}:unmatched`, id), 'still due for matching').not.toBeNull()
+
+      const match = await takeId(backend, id)
+      const [one, two, three] = (await backend.dispatch(
+        match,
+        [0, 1, 2].map((i) => ({ recipe: 'r', stepIndex: i, action: 'log', runAt: Date.now() })),
+      ))!
+      await expect(
+        call(
+          'arSettle',
+          'step',
+          one!.id,
+          String(Date.now()),
+          JSON.stringify({ state: 'dead' }),
+          JSON.stringify([{ runId: two!.id, at: 'soon' }]),
+        ),
+      ).rejects.toThrow(/bad argument/)
+      expect(await backend.getRun(one!.id), 'a refused settle').toMatchObject({ state: 'pending' })
+
+      await raw.del(`${prefix}:run:${two!.id}`)
+      expect(await backend.updateRun(one!.id, { state: 'dead', skipLater: 'an earlier step failed' })).toBe(true)
+      expect(await backend.getRun(three!.id)).toMatchObject({ state: 'skipped', error: 'an earlier step failed' })
+    } finally {
+      raw.disconnect()
+    }
   })
 })
