@@ -7,6 +7,11 @@ import type { ScheduleStats, Work } from './backend.js'
  * rebuilt at open. A leased item sits in the heap at its lease's end, so a
  * lease that runs out makes the work due again with no timer of its own;
  * the only timer is the one a waiting `take` sets for the earliest item.
+ *
+ * Steps come before matches: of the work due, a take hands out steps first,
+ * then events to match. Matching only makes more steps, so an arrival burst
+ * waits as unmatched events (one row each) rather than as thousands of
+ * pending runs whose events fall out of the cache before their turn.
  */
 export interface LocalSchedule {
   /** Schedule (or reschedule) work at `at`; ends any lease on it. */
@@ -45,28 +50,31 @@ interface Entry {
 
 export function createLocalSchedule(): LocalSchedule {
   const items = new Map<string, Item>()
-  const heap: Entry[] = []
+  /** One min-heap per kind, steps first (see above). */
+  const heaps: Record<Work['kind'], Entry[]> = { step: [], match: [] }
+  const KINDS = ['step', 'match'] as const
   let seq = 0
   let tokens = 0
   const waiters = new Set<() => void>()
 
   const before = (a: Entry, b: Entry) => a.at < b.at || (a.at === b.at && a.seq < b.seq)
-  const swap = (i: number, j: number) => {
+  const swap = (heap: Entry[], i: number, j: number) => {
     const t = heap[i]!
     heap[i] = heap[j]!
     heap[j] = t
   }
   function push(item: Item, at: number): void {
     item.version++
+    const heap = heaps[item.kind]
     heap.push({ at, seq: seq++, id: item.id, version: item.version })
     for (let i = heap.length - 1; i > 0; ) {
       const parent = (i - 1) >> 1
       if (!before(heap[i]!, heap[parent]!)) break
-      swap(i, parent)
+      swap(heap, i, parent)
       i = parent
     }
   }
-  function pop(): void {
+  function pop(heap: Entry[]): void {
     const last = heap.pop()
     if (heap.length === 0 || !last) return
     heap[0] = last
@@ -77,15 +85,25 @@ export function createLocalSchedule(): LocalSchedule {
       if (l < heap.length && before(heap[l]!, heap[m]!)) m = l
       if (r < heap.length && before(heap[r]!, heap[m]!)) m = r
       if (m === i) break
-      swap(i, m)
+      swap(heap, i, m)
       i = m
     }
   }
-  const live = (e: Entry) => items.get(e.id)?.version === e.version
-  /** The earliest live entry, dropping stale ones on the way. */
-  function top(): Entry | undefined {
-    while (heap.length > 0 && !live(heap[0]!)) pop()
+  // An entry is stale once its item changed (or changed kind, which moves it to the other heap).
+  const live = (e: Entry, kind: Work['kind']) => {
+    const item = items.get(e.id)
+    return item?.version === e.version && item.kind === kind
+  }
+  /** The earliest live entry of a kind, dropping stale ones on the way. */
+  function top(kind: Work['kind']): Entry | undefined {
+    const heap = heaps[kind]
+    while (heap.length > 0 && !live(heap[0]!, kind)) pop(heap)
     return heap[0]
+  }
+  /** The earliest live entry of any kind. */
+  function earliest(): Entry | undefined {
+    const [s, m] = [top('step'), top('match')]
+    return !s ? m : !m ? s : before(m, s) ? m : s
   }
   const wake = () => {
     for (const w of waiters) w()
@@ -109,14 +127,16 @@ export function createLocalSchedule(): LocalSchedule {
     has: (id) => items.has(id),
     take(worker, limit, lease, now = Date.now()) {
       const out: Work[] = []
-      while (out.length < limit) {
-        const e = top()
-        if (!e || e.at > now) break
-        pop()
-        const item = items.get(e.id)!
-        item.lease = { token: `${worker}#${++tokens}`, until: now + lease }
-        push(item, item.lease.until)
-        out.push({ kind: item.kind, id: item.id, token: item.lease.token })
+      for (const kind of KINDS) {
+        while (out.length < limit) {
+          const e = top(kind)
+          if (!e || e.at > now) break
+          pop(heaps[kind])
+          const item = items.get(e.id)!
+          item.lease = { token: `${worker}#${++tokens}`, until: now + lease }
+          push(item, item.lease.until)
+          out.push({ kind: item.kind, id: item.id, token: item.lease.token })
+        }
       }
       return out
     },
@@ -145,7 +165,7 @@ export function createLocalSchedule(): LocalSchedule {
       if (work.length) wake()
     },
     wait(ms) {
-      const next = top()
+      const next = earliest()
       const delay = Math.max(0, Math.min(ms, next ? next.at - Date.now() : ms))
       return new Promise<void>((resolve) => {
         const done = () => {

@@ -190,7 +190,9 @@ export async function createRedisSchedule({ connection, prefix, lease }: RedisSc
     if (entries.length === 0) return
     const now = Date.now()
     // A job id that exists already is left as it is by BullMQ: that is what makes adding again safe.
-    await queue.addBulk(entries.map((e) => ({ name: kind, data: {}, opts: { jobId: e.id, delay: Math.max(0, e.at - now) } })))
+    // Steps before matches (as on SQLite): BullMQ hands out jobs without a priority before prioritized ones.
+    const priority = kind === 'match' ? { priority: 1 } : {}
+    await queue.addBulk(entries.map((e) => ({ name: kind, data: {}, opts: { jobId: e.id, delay: Math.max(0, e.at - now), ...priority } })))
     await Promise.all(
       entries
         .filter((e) => e.existed)

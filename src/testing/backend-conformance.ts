@@ -301,6 +301,18 @@ export function describeBackendConformance(name: string, factory: BackendFactory
         expect(await b.claim(retry.work, Date.now())).toMatchObject({ state: 'running', attempt: 2 })
       })
 
+      it('hands out due steps before due events to match, whichever was due first', async () => {
+        const { a, b } = await pair()
+        const { runs } = await seed(a, [newRun('r', 0, { queue: true, runAt: Date.now() + 300 })])
+        const runId = runOf(runs, 'r', 0).id
+        const { id: eventId } = await a.accept(delivery())
+        await sleep(300 + SLOP)
+        const [first] = await b.take({ worker: 'B', limit: 1, wait: 1000 })
+        expect(first, 'the step, due later than the event').toMatchObject({ kind: 'step', id: runId })
+        const [second] = await b.take({ worker: 'B', limit: 1, wait: 1000 })
+        expect(second).toMatchObject({ kind: 'match', id: eventId })
+      })
+
       it('settles a step and schedules the next; the finished run is not handed out again', async () => {
         const { a, b } = await pair()
         const { runs } = await seed(a, [newRun('r', 0, { queue: true }), newRun('r', 1)])
