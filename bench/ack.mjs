@@ -4,22 +4,28 @@
  * run (plus, in full runs, C: the runner with no recipe, for diagnosis). Both
  * servers run in child processes; the runner acknowledges only
  * after its SQLite commit, and queues one http step per event to a sink in a
- * third process, as the shipped config would.
+ * third process, as the shipped config would. Each round also runs B on
+ * Redis: one replica, then two on the same Redis and prefix with 16 of the 32
+ * connections each (skipped without redis-server); in full runs, one replica
+ * on a Redis with `appendfsync everysec` as well.
  *
- *   node bench/ack.mjs [--quick] [--profile]
+ *   node bench/ack.mjs [--quick] [--profile] [--no-redis]
  */
 import { peakRssMb, startBaseline, startSink, stopChild } from './lib/children.mjs'
 import { load } from './lib/load.mjs'
 import { fmt, say, standalone } from './lib/report.mjs'
 import { startRunnerChild } from './lib/runner.mjs'
+import { describe, REDIS_1_EVERYSEC, REDIS_SETUPS, redisSkipReason, rssText, startSetup, worstRss } from './lib/stores.mjs'
 
 export const TARGET_RATIO = 0.4
 const CONNECTIONS = 32
 
-export async function ackBench({ quick = false, profile = false } = {}) {
+export async function ackBench({ quick = false, profile = false, redis = true } = {}) {
   const duration = quick ? 2 : 10
   const warmup = quick ? 1 : 2
   const rounds = quick ? 1 : 2
+  const skipRedis = redisSkipReason({ redis })
+  const redisSetups = skipRedis ? [] : quick ? REDIS_SETUPS : [...REDIS_SETUPS, REDIS_1_EVERYSEC]
   const sink = await startSink()
   let baseline
   const a = []
@@ -27,6 +33,24 @@ export async function ackBench({ quick = false, profile = false } = {}) {
   // Diagnostic (full runs only): the runner with no recipe, i.e. the receiver and the
   // store without step work. The engine still records each event as matched.
   const c = []
+  // B on each Redis setup, by setup key.
+  const r = Object.fromEntries(redisSetups.map((s) => [s.key, []]))
+  /** Warm-up, then the measured run, against a fresh setup; stopped after. */
+  const measure = async (setup) => {
+    const started = await setup()
+    try {
+      await load({ url: started.url, connections: CONNECTIONS, duration: warmup })
+      const result = await load({ url: started.url, connections: CONNECTIONS, duration })
+      result.rss = started.peakRss()
+      return result
+    } finally {
+      await started.stop()
+    }
+  }
+  const sqlite = (steps, label) => async () => {
+    const runner = await startRunnerChild({ sinkUrl: sink.url, steps, profile, label })
+    return { url: runner.url, peakRss: () => [peakRssMb(runner.child.pid)], stop: runner.stop }
+  }
   try {
     baseline = await startBaseline()
     for (let round = 1; round <= rounds; round++) {
@@ -34,65 +58,64 @@ export async function ackBench({ quick = false, profile = false } = {}) {
       await load({ url: baseline.url, connections: CONNECTIONS, duration: warmup })
       a.push(await load({ url: baseline.url, connections: CONNECTIONS, duration }))
       say(`ack round ${round}/${rounds}: B runner (durable ack, fresh store), ${CONNECTIONS} connections, ${duration} s`)
-      const runner = await startRunnerChild({ sinkUrl: sink.url, profile, label: 'ack' })
-      try {
-        await load({ url: runner.url, connections: CONNECTIONS, duration: warmup })
-        const r = await load({ url: runner.url, connections: CONNECTIONS, duration })
-        r.rss = peakRssMb(runner.child.pid)
-        b.push(r)
-      } finally {
-        await runner.stop()
+      b.push(await measure(sqlite(true, 'ack')))
+      if (!quick) {
+        say(`ack round ${round}/${rounds}: C runner with no recipe (diagnostic), ${CONNECTIONS} connections, ${duration} s`)
+        c.push(await measure(sqlite(false, 'ack-no-recipe')))
       }
-      if (quick) continue
-      say(`ack round ${round}/${rounds}: C runner with no recipe (diagnostic), ${CONNECTIONS} connections, ${duration} s`)
-      const bare = await startRunnerChild({ sinkUrl: sink.url, steps: false, profile, label: 'ack-no-recipe' })
-      try {
-        await load({ url: bare.url, connections: CONNECTIONS, duration: warmup })
-        c.push(await load({ url: bare.url, connections: CONNECTIONS, duration }))
-      } finally {
-        await bare.stop()
+      for (const setup of redisSetups) {
+        say(`ack round ${round}/${rounds}: B on ${describe(setup)}, fresh Redis, ${CONNECTIONS} connections, ${duration} s`)
+        r[setup.key].push(await measure(() => startSetup(setup, { sinkUrl: sink.url, profile, label: 'ack' })))
       }
     }
   } finally {
     await stopChild(baseline?.child)
     await stopChild(sink.child)
   }
-  for (const r of [...a, ...b, ...c]) {
-    if (r.ok === 0) throw new Error('no 2xx answers: the server under test is not answering')
+  for (const x of [...a, ...b, ...c, ...Object.values(r).flat()]) {
+    if (x.ok === 0) throw new Error('no 2xx answers: the server under test is not answering')
   }
-  const mean = (list, f) => list.reduce((s, r) => s + f(r), 0) / list.length
+  const mean = (list, f) => list.reduce((s, x) => s + f(x), 0) / list.length
   const worst = (list, f) => Math.max(...list.map(f))
-  const rpsA = mean(a, (r) => r.rps)
-  const rpsB = mean(b, (r) => r.rps)
+  const rpsA = mean(a, (x) => x.rps)
+  const rpsB = mean(b, (x) => x.rps)
   const ratio = rpsB / rpsA
   const line = (list) =>
-    `${fmt.int(mean(list, (r) => r.rps))} req/s (${list.map((r) => fmt.int(r.rps)).join(' / ')}), p50 ${fmt.ms(mean(list, (r) => r.latency.p50))}, p99 ${fmt.ms(worst(list, (r) => r.latency.p99))}`
-  const problems = b.reduce((s, r) => s + r.non2xx + r.errors + r.duplicates, 0)
+    `${fmt.int(mean(list, (x) => x.rps))} req/s (${list.map((x) => fmt.int(x.rps)).join(' / ')}), p50 ${fmt.ms(mean(list, (x) => x.latency.p50))}, p99 ${fmt.ms(worst(list, (x) => x.latency.p99))}`
+  const problems = [...b, ...Object.values(r).flat()].reduce((s, x) => s + x.non2xx + x.errors + x.duplicates, 0)
+  const redisRatios = Object.fromEntries(redisSetups.map((s) => [s.key, mean(r[s.key], (x) => x.rps) / rpsA]))
+  const redisRows = skipRedis
+    ? [{ measure: 'B on Redis ×1 and ×2', result: skipRedis }]
+    : redisSetups.map((s) => ({
+        measure: `B on ${describe(s, s.replicas > 1 ? `${CONNECTIONS / s.replicas} conn. each` : `${CONNECTIONS} conn.`)}`,
+        result: `ratio to A ${fmt.ratio(redisRatios[s.key])}: ${line(r[s.key])}, peak RSS ${rssText(worstRss(r[s.key].map((x) => x.rss)))}`,
+      }))
   return {
     title: '1. Durable ack throughput',
     rows: [
       { measure: `A: bare node:http, parse JSON, 202 (${CONNECTIONS} conn.)`, result: line(a) },
       {
         measure: `B: runner, SQLite group commit + 1 http step/event (${CONNECTIONS} conn.)`,
-        result: `${line(b)}, peak RSS ${fmt.mb(worst(b, (r) => r.rss ?? 0))}`,
+        result: `${line(b)}, peak RSS ${fmt.mb(worst(b, (x) => x.rss[0] ?? 0))}`,
       },
       { measure: 'ratio B/A', result: fmt.ratio(ratio), target: `>= ${TARGET_RATIO}`, met: ratio >= TARGET_RATIO },
       ...(c.length
         ? [
             {
               measure: 'C: runner with no recipe (diagnostic: receiver + store, no step work)',
-              result: `${line(c)}; ratio C/A ${fmt.ratio(mean(c, (r) => r.rps) / rpsA)}`,
+              result: `${line(c)}; ratio C/A ${fmt.ratio(mean(c, (x) => x.rps) / rpsA)}`,
             },
           ]
         : []),
+      ...redisRows,
     ],
     notes: [
-      `Ack: ${rounds} round(s) of A then B${c.length ? ' then C' : ''}, ${duration} s each after a ${warmup} s warm-up, a fresh runner and store for each; every request distinct. Per-round req/s in brackets; p99 is the worst round's. The runner's steps run in the same process while it acknowledges, as in production, so B pays for them.`,
+      `Ack: ${rounds} round(s) of A then B${c.length ? ' then C' : ''}${redisSetups.length ? ` then B on ${redisSetups.map((s) => s.name + (s.appendfsync === 'always' ? '' : ` (${s.appendfsync})`)).join(', ')}` : ''}, ${duration} s each after a ${warmup} s warm-up, a fresh runner and store for each; every request distinct. Per-round req/s in brackets; p99 is the worst round's. The runner's steps run in the same process while it acknowledges, as in production, so B pays for them.`,
       ...(problems
         ? [`Ack: the runner answered ${problems} requests with something other than a new-delivery 202 (errors, duplicates or non-2xx).`]
         : []),
     ],
-    raw: { a, b, ratio },
+    raw: { a, b, c, redis: r, ratio, redisRatios },
   }
 }
 

@@ -26,14 +26,22 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   })
 }
 
+/** `command ...args` as a tracked child (killed when the bench exits). */
+export function spawnTracked(command, args, options = {}) {
+  const child = spawn(command, args, options)
+  live.add(child)
+  // A command that cannot be spawned emits 'error' and no 'exit': it has exited all the same.
+  child.exited = new Promise((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }))
+    child.once('error', (error) => resolve({ code: null, signal: null, error }))
+  })
+  void child.exited.then(() => live.delete(child))
+  return child
+}
+
 /** `node ...args` as a tracked child. */
 export function spawnNode(args, options = {}) {
-  const child = spawn(process.execPath, args, options)
-  live.add(child)
-  child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
-  void child.exited.then(() => live.delete(child))
-  child.once('error', () => live.delete(child))
-  return child
+  return spawnTracked(process.execPath, args, options)
 }
 
 /**

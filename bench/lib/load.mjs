@@ -24,7 +24,9 @@ export function nextBody() {
 export const PAYLOAD_BYTES = Buffer.byteLength(FIXTURE)
 
 /**
- * One autocannon run against `POST {url}/webhooks/title-ready`. Latencies are
+ * One autocannon run against `POST {url}/webhooks/title-ready`. `url` may be
+ * a list (replicas): autocannon gives connection i the URL i % length, so
+ * each gets an equal share of the connections (and of `amount`, `overallRate`). Latencies are
  * kept exactly (every response, in ms) rather than read from autocannon's
  * integer-millisecond histogram. Resolves with req/s (2xx per second), the
  * status counts and latency percentiles.

@@ -1,6 +1,6 @@
 /**
  * What every part shares: the build check, the machine line, the table, and
- * running one part on its own (`node bench/ack.mjs [--quick] [--profile]`).
+ * running one part on its own (`node bench/ack.mjs [--quick] [--profile] [--no-redis]`).
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
@@ -65,12 +65,14 @@ export function table(parts) {
 }
 
 export function parseArgs(argv = process.argv.slice(2)) {
-  const known = new Set(['--quick', '--write', '--profile', '--only', '--help'])
-  const args = { quick: false, write: false, profile: false, only: undefined, help: false }
+  const known = new Set(['--quick', '--write', '--profile', '--only', '--no-redis', '--help'])
+  const args = { quick: false, write: false, profile: false, only: undefined, redis: true, help: false }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
-    if (!known.has(a.split('=')[0])) throw new Error(`unknown option ${a} (use --quick, --write, --profile, --only PARTS, --help)`)
+    if (!known.has(a.split('=')[0]))
+      throw new Error(`unknown option ${a} (use --quick, --write, --profile, --only PARTS, --no-redis, --help)`)
     if (a === '--quick') args.quick = true
+    else if (a === '--no-redis') args.redis = false
     else if (a === '--write') args.write = true
     else if (a === '--profile') args.profile = true
     else if (a === '--help') args.help = true
@@ -89,10 +91,10 @@ export async function standalone(moduleUrl, part) {
   const watchdog = setTimeout(() => {
     say('took too long; stopping')
     process.exit(1)
-  }, 280_000).unref()
+  }, 360_000).unref()
   try {
     ensureBuilt()
-    const result = await part({ quick: args.quick, profile: args.profile })
+    const result = await part({ quick: args.quick, profile: args.profile, redis: args.redis })
     process.stdout.write(`${table([result])}\n`)
     for (const note of result.notes ?? []) process.stdout.write(`\n- ${note}`)
     process.stdout.write('\n')

@@ -1,7 +1,8 @@
 /**
  * The runner under test: the built CLI (`dist/cli/main.js start`) in a child
  * process, with a shipped-like config (one recipe that matches the seed
- * payload and queues one `http` step) and its store in a temp folder.
+ * payload and queues one `http` step) and its store in a temp folder, or
+ * the `store` it is given (a Redis one, shared by replicas: lib/stores.mjs).
  */
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -23,11 +24,11 @@ export const BENCH_KEY = 'bench-key-7d1f0c2a9e'
  * the shipped build hook it has no debounce: every event must make its own
  * request. NODE_ENV=production, as a deployment runs it.
  */
-export function benchConfig({ dir, sinkUrl, concurrency = 16, steps = true }) {
+export function benchConfig({ dir, sinkUrl, concurrency = 16, steps = true, store }) {
   const config = {
     server: { host: '127.0.0.1' },
     auth: { keys: [BENCH_KEY] },
-    store: { driver: 'sqlite', path: join(dir, 'runner.db') },
+    store: store ?? { driver: 'sqlite', path: join(dir, 'runner.db') },
     queue: { concurrency, timeout: '30s', retry: { attempts: 5, delay: '2s', factor: 2, maxDelay: '15m' } },
     dedupe: { window: '24h' },
     recipes: [
@@ -58,10 +59,12 @@ export async function startRunnerChild({
   profile = false,
   label = 'runner',
   nodeFlags = [],
+  store,
 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'ar-bench-'))
   const file = join(dir, 'audiorista.config.json')
-  writeFileSync(file, JSON.stringify(benchConfig({ dir, sinkUrl, concurrency, steps }), null, 2))
+  const config = benchConfig({ dir, sinkUrl, concurrency, steps, store })
+  writeFileSync(file, JSON.stringify(config, null, 2))
   const port = await freePort()
   const profileDir = join(RESULTS, 'profiles')
   if (profile) mkdirSync(profileDir, { recursive: true })
@@ -91,5 +94,6 @@ export async function startRunnerChild({
     await stop()
     throw new Error(`${err.message}; its output:\n${log}`)
   }
-  return { child, url, dir, dbPath: join(dir, 'runner.db'), logFile: join(dir, 'runner.log'), stop }
+  // `store`: the store config it runs on, to open the same store beside it (lib/stores.mjs openReader).
+  return { child, url, dir, store: config.store, dbPath: config.store.path, logFile: join(dir, 'runner.log'), stop }
 }
