@@ -89,15 +89,12 @@ export function createLocalSchedule(): LocalSchedule {
       i = m
     }
   }
-  // An entry is stale once its item changed (or changed kind, which moves it to the other heap).
-  const live = (e: Entry, kind: Work['kind']) => {
-    const item = items.get(e.id)
-    return item?.version === e.version && item.kind === kind
-  }
+  // Every push bumps the item's version, so an entry of an older version (in either heap) is stale.
+  const live = (e: Entry) => items.get(e.id)?.version === e.version
   /** The earliest live entry of a kind, dropping stale ones on the way. */
   function top(kind: Work['kind']): Entry | undefined {
     const heap = heaps[kind]
-    while (heap.length > 0 && !live(heap[0]!, kind)) pop(heap)
+    while (heap.length > 0 && !live(heap[0]!)) pop(heap)
     return heap[0]
   }
   /** The earliest live entry of any kind. */

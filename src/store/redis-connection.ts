@@ -1,5 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis'
-import { RunnerError } from '../errors.js'
+import { RunnerError, StoreUnavailableError } from '../errors.js'
 
 /**
  * ioredis options from a `redis://[user:password@]host:port[/db]` URL
@@ -89,4 +89,13 @@ export async function checkDurability(redis: Redis, onWarning: ((message: string
   const { durable, warnings } = durability(config)
   if (!durable && requireDurable) throw new RunnerError('redis_not_durable', `the store must be durable, and it is not: ${warnings[0]}`)
   for (const warning of warnings) onWarning?.(warning)
+}
+
+/** `p`, or a StoreUnavailableError once `ms` have passed without an answer (`p` is left running). */
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreUnavailableError(`Redis did not answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
 }

@@ -3,7 +3,7 @@ import type { Job } from 'bullmq'
 import type { RedisOptions } from 'ioredis'
 import { StoreUnavailableError } from '../errors.js'
 import type { ScheduleStats, Work } from './backend.js'
-import { retryStrategy, shownError } from './redis-connection.js'
+import { retryStrategy, shownError, withTimeout } from './redis-connection.js'
 
 /**
  * The schedule of the Redis backend, on BullMQ: one queue, and one worker
@@ -389,12 +389,4 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer)
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnavailableError(`Redis did not answer within ${ms} ms`)), ms)
-  })
-  return Promise.race([p, late]).finally(() => clearTimeout(timer))
 }

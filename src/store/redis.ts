@@ -3,7 +3,7 @@ import { RunnerError, StoreUnavailableError } from '../errors.js'
 import type { Backend, StepRun } from './backend.js'
 import { newId } from './ids.js'
 import { createRedisLimiter } from './redis-limiter.js'
-import { checkDurability, connectionOptions, retryStrategy, shownError } from './redis-connection.js'
+import { checkDurability, connectionOptions, retryStrategy, shownError, withTimeout } from './redis-connection.js'
 import { createRedisRecords, encodePatch, type FlatHash, luaJson, pxArg, toRun } from './redis-records.js'
 import { createRedisSchedule } from './redis-schedule.js'
 import { type RunScript, SCRIPTS } from './redis-scripts.js'
@@ -253,12 +253,4 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       redis.disconnect()
     },
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnavailableError(`Redis did not answer within ${ms} ms`)), ms)
-  })
-  return Promise.race([p, late]).finally(() => clearTimeout(timer))
 }
