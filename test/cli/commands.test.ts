@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { runCli, runCliAsync, startChild, writeConfig } from '../helpers/child.js'
 import { fixtureProject, missionProject } from '../helpers/fixture-project.js'
 import { createHttpSink } from '../helpers/http-sink.js'
+import { retryThenReplay, twoStepConfig } from '../helpers/retry-replay.js'
 import { tempDir } from '../helpers/runner.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -164,20 +165,7 @@ describe('audiorista-runner retry and replay', () => {
     const sink = await createHttpSink()
     sink.replyOnce({ status: 404 })
     const dir = tempDir()
-    writeConfig(dir, {
-      auth: { allowUnauthenticated: true },
-      store: { path: join(dir, 'r.db') },
-      recipes: [
-        {
-          name: 'two',
-          on: 'title-ready',
-          do: [
-            { action: 'http', with: { url: `${sink.url}/a` } },
-            { action: 'http', with: { url: `${sink.url}/b` } },
-          ],
-        },
-      ],
-    })
+    writeConfig(dir, twoStepConfig(sink.url, { path: join(dir, 'r.db') }))
     try {
       const child = await startChild(dir)
       const res = await fetch(`${child.url}/webhooks/title-ready`, {
@@ -196,17 +184,7 @@ describe('audiorista-runner retry and replay', () => {
       expect(runId, listed.stdout).toBeDefined()
       expect(listed.stdout).toContain(`audiorista-runner retry ${runId}`)
 
-      const retried = await runCliAsync(['retry', runId!], { cwd: dir })
-      expect(retried.status, retried.stderr).toBe(0)
-      expect(retried.stdout).toMatch(/two step 1 \(http\): done/)
-      expect(retried.stdout).toMatch(/two step 2 \(http\): done/)
-      expect(sink.requests.map((r) => r.path)).toEqual(['/a', '/a', '/b'])
-
-      const replayed = await runCliAsync(['replay', id], { cwd: dir })
-      expect(replayed.status, replayed.stderr).toBe(0)
-      expect(replayed.stderr).toMatch(new RegExp(`replaying ${id} as evt_`))
-      expect(replayed.stdout.match(/: done/g)).toHaveLength(2)
-      expect(sink.requests.map((r) => r.path)).toEqual(['/a', '/a', '/b', '/a', '/b'])
+      await retryThenReplay(dir, runId!, id, sink)
 
       const missing = await runCliAsync(['events'], { cwd: tempDir() })
       expect(missing.status).toBe(1)

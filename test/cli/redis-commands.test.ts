@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCliAsync, startChild, writeConfig } from '../helpers/child.js'
 import { createHttpSink, type HttpSink } from '../helpers/http-sink.js'
 import { haveRedis, startRedis, type TestRedis } from '../helpers/redis.js'
+import { retryThenReplay, twoStepConfig } from '../helpers/retry-replay.js'
 import { tempDir } from '../helpers/runner.js'
 
 describe.skipIf(!haveRedis())('audiorista-runner events, retry and replay on Redis', () => {
@@ -24,20 +25,7 @@ describe.skipIf(!haveRedis())('audiorista-runner events, retry and replay on Red
   it('list a dead step, retry it and replay its event, run by the replica', async () => {
     sink.replyOnce({ status: 404 })
     const dir = tempDir()
-    writeConfig(dir, {
-      auth: { allowUnauthenticated: true },
-      store: { driver: 'redis', url: redis.url, prefix: 'cli', lease: '2s' },
-      recipes: [
-        {
-          name: 'two',
-          on: 'title-ready',
-          do: [
-            { action: 'http', with: { url: `${sink.url}/a` } },
-            { action: 'http', with: { url: `${sink.url}/b` } },
-          ],
-        },
-      ],
-    })
+    writeConfig(dir, twoStepConfig(sink.url, { driver: 'redis', url: redis.url, prefix: 'cli', lease: '2s' }))
     const child = await startChild(dir)
     try {
       const res = await fetch(`${child.url}/webhooks/title-ready`, {
@@ -58,16 +46,7 @@ describe.skipIf(!haveRedis())('audiorista-runner events, retry and replay on Red
       const runId = /(run_\S+) two step 1 \(http\)/.exec(listed.stdout)?.[1]
       expect(runId, listed.stdout).toBeDefined()
 
-      const retried = await runCliAsync(['retry', runId!], { cwd: dir })
-      expect(retried.status, retried.stderr).toBe(0)
-      expect(retried.stdout).toMatch(/two step 1 \(http\): done/)
-      expect(retried.stdout).toMatch(/two step 2 \(http\): done/)
-      expect(sink.requests.map((r) => r.path)).toEqual(['/a', '/a', '/b'])
-
-      const replayed = await runCliAsync(['replay', id], { cwd: dir })
-      expect(replayed.status, replayed.stderr).toBe(0)
-      expect(replayed.stdout.match(/: done/g)).toHaveLength(2)
-      expect(sink.requests.map((r) => r.path)).toEqual(['/a', '/a', '/b', '/a', '/b'])
+      await retryThenReplay(dir, runId!, id, sink)
       // The replica did the work: its log has the steps of the retry and of the replay.
       expect(child.output().match(/step 2 \(http\) done/g)).toHaveLength(2)
 

@@ -121,6 +121,50 @@ function checkStored(answers: Delivered[], bodies: string[], snap: Snapshot) {
   return { lost, storedTwice }
 }
 
+/** A recipe on title-ready with one http step to the sink, each replica naming itself in `x-replica`; `extra` adds queue or action settings. */
+const hook =
+  (sinkUrl: string, extra: Record<string, unknown>): ReplicaConfig =>
+  (name) => ({
+    auth: { allowUnauthenticated: true },
+    ...extra,
+    recipes: [
+      {
+        name: 'hook',
+        on: 'title-ready',
+        do: [{ name: 'build', action: 'http', with: { url: `${sinkUrl}/build?title={{id}}`, headers: { 'x-replica': name } } }],
+      },
+    ],
+  })
+
+/**
+ * Sends `n` deliveries, delivery i started at i × `every` ms, at most `inFlight` at once; `acked()` counts the
+ * acknowledged so far. Once the test is over (a failure half-way), the deliveries not started yet are not sent.
+ */
+function pacedBurst(n: number, inFlight: number, every: number, deliver: (i: number) => Promise<Delivered>) {
+  const t0 = Date.now()
+  const gen = generation
+  let ackedCount = 0
+  const answers = pool(n, inFlight, async (i) => {
+    await sleep(t0 + i * every - Date.now())
+    if (gen !== generation) return unsent()
+    const r = await deliver(i)
+    if (acked(r)) ackedCount++
+    return r
+  })
+  return { answers, acked: () => ackedCount }
+}
+
+/** Why deliveries were sent again, counted: `ECONNREFUSED ×171, 503 ×2`, or `none`. */
+const failureList = (answers: Delivered[]) =>
+  [
+    ...countBy(
+      answers.flatMap((x) => x.failures),
+      (f) => f,
+    ).entries(),
+  ]
+    .map(([k, v]) => `${k} ×${v}`)
+    .join(', ') || 'none'
+
 const states = (runs: StepRun[]) =>
   Object.entries(Object.fromEntries(countBy(runs, (r) => r.state)))
     .map(([s, n]) => `${n} ${s}`)
@@ -272,18 +316,7 @@ describe.skipIf(!haveRedis())('replicas: two runner processes on one Redis', () 
     const {
       replicas: [a, b],
       store: reader,
-    } = await cluster((name) => ({
-      auth: { allowUnauthenticated: true },
-      actions: { http: { concurrency: 1 } },
-      queue: { concurrency: 8 },
-      recipes: [
-        {
-          name: 'hook',
-          on: 'title-ready',
-          do: [{ name: 'build', action: 'http', with: { url: `${sink!.url}/build?title={{id}}`, headers: { 'x-replica': name } } }],
-        },
-      ],
-    }))
+    } = await cluster(hook(sink.url, { actions: { http: { concurrency: 1 } }, queue: { concurrency: 8 } }))
     const bodies = Array.from({ length: 20 }, (_, i) => title(200 + i))
     const answers = await Promise.all(bodies.map((body, i) => post((i % 2 ? b : a)!.url, 'title-ready', body)))
     const started = Date.now()
@@ -320,38 +353,25 @@ describe.skipIf(!haveRedis())('replicas: two runner processes on one Redis', () 
     const {
       replicas: [a, b],
       store: reader,
-    } = await cluster((name) => ({
-      auth: { allowUnauthenticated: true },
-      queue: { concurrency: CONCURRENCY, timeout: '10s', retry: { attempts: 10, delay: '50ms', factor: 2, maxDelay: '1s' } },
-      recipes: [
-        {
-          name: 'hook',
-          on: 'title-ready',
-          do: [{ name: 'build', action: 'http', with: { url: `${sink!.url}/build?title={{id}}`, headers: { 'x-replica': name } } }],
-        },
-      ],
-    }))
+    } = await cluster(
+      hook(sink.url, {
+        queue: { concurrency: CONCURRENCY, timeout: '10s', retry: { attempts: 10, delay: '50ms', factor: 2, maxDelay: '1s' } },
+      }),
+    )
     const N = 500
     const bodies = Array.from({ length: N }, (_, i) => title(i))
     const targets = [a!, b!]
     const deadline = Date.now() + 40_000
     // Paced (a new delivery every 6 ms, ~3 s in all) so that deliveries keep coming after the kill.
     // Attempt n of delivery i goes to replica (i + n) % 2: a sender behind a balancer resends to the other one.
-    const t0 = Date.now()
-    let ackedCount = 0
-    const gen = generation
-    const sender = pool(N, 16, async (i) => {
-      await sleep(t0 + i * 6 - Date.now())
-      if (gen !== generation) return unsent()
+    const burst = pacedBurst(N, 16, 6, (i) => {
       let n = 0
-      const r = await deliverWithRetry(() => targets[(i + n++) % 2]!.url, 'title-ready', bodies[i]!, { deadline, pause: 20 })
-      if (acked(r)) ackedCount++
-      return r
+      return deliverWithRetry(() => targets[(i + n++) % 2]!.url, 'title-ready', bodies[i]!, { deadline, pause: 20 })
     })
 
     // Kill A some way into the burst, while it has steps in flight at the sink.
-    const inFlightOk = await waitUntil(() => ackedCount >= 150 && sink!.inFlightFrom('A') >= 2, 20_000, 2)
-    const ackedBeforeKill = ackedCount
+    const inFlightOk = await waitUntil(() => burst.acked() >= 150 && sink!.inFlightFrom('A') >= 2, 20_000, 2)
+    const ackedBeforeKill = burst.acked()
     const sinkInFlightA = sink.inFlightFrom('A')
     await a!.kill('SIGKILL')
     const killedAt = Date.now()
@@ -360,7 +380,7 @@ describe.skipIf(!haveRedis())('replicas: two runner processes on one Redis', () 
     const running = await runningNow(reader)
     const snapMs = Date.now() - killedAt
 
-    const answers = await sender
+    const answers = await burst.answers
     const ackedAt = Date.now()
     const all = await settle(
       reader,
@@ -385,19 +405,13 @@ describe.skipIf(!haveRedis())('replicas: two runner processes on one Redis', () 
     // How soon B took A's cut-off steps over: the repeat's arrival after the kill.
     const takeover = repeated.map(([, calls]) => calls[1]!.at - killedAt)
     const { lost, storedTwice } = checkStored(answers, bodies, snap)
-    const failures = countBy(
-      answers.flatMap((x) => x.failures),
-      (f) => f,
-    )
     const notDone = snap.runs.filter((r) => r.state !== 'done')
     const missing = snap.runs.filter((r) => !byRun.has(r.id))
 
     row.tried = `${N} deliveries, ${snap.runs.length} step runs; killed after ${ackedBeforeKill} acks and ${callsAtKill} sink requests`
     row.lost = `${lost} acked not stored; ${notDone.length} steps not done`
     row.duplicated = `${storedTwice} stored twice; ${extra} repeated side effects (bound: A's in-flight steps at the kill = ${cutOff.size}, ≤ its queue.concurrency ${CONCURRENCY})`
-    row.notes = `A had ${sinkInFlightA} requests open at the sink and ${running.length} runs recorded running (read ${snapMs} ms after the kill); repeats arrived ${takeover.length ? `${Math.min(...takeover)}–${Math.max(...takeover)} ms` : 'never'} after the kill (lease ${LEASE} ms); ${answers.filter((x) => x.attempts > 1).length} deliveries resent (${
-      [...failures.entries()].map(([k, v]) => `${k} ×${v}`).join(', ') || 'none'
-    }), ${answers.filter((x) => x.duplicate).length} answered duplicate; all acked ${((ackedAt - killedAt) / 1000).toFixed(1)} s and all done ${(finishedAfterKill / 1000).toFixed(1)} s after the kill; steps done: A ${a!.stepsDone().length}, B ${b!.stepsDone().length}`
+    row.notes = `A had ${sinkInFlightA} requests open at the sink and ${running.length} runs recorded running (read ${snapMs} ms after the kill); repeats arrived ${takeover.length ? `${Math.min(...takeover)}–${Math.max(...takeover)} ms` : 'never'} after the kill (lease ${LEASE} ms); ${answers.filter((x) => x.attempts > 1).length} deliveries resent (${failureList(answers)}), ${answers.filter((x) => x.duplicate).length} answered duplicate; all acked ${((ackedAt - killedAt) / 1000).toFixed(1)} s and all done ${(finishedAfterKill / 1000).toFixed(1)} s after the kill; steps done: A ${a!.stepsDone().length}, B ${b!.stepsDone().length}`
     expect(inFlightOk, 'A never had steps in flight').toBe(true)
     expect(snapMs, 'the snapshot after the kill must be read before A’s leases expire').toBeLessThan(1200)
     expect(answers.filter((x) => !acked(x))).toEqual([])
@@ -431,35 +445,20 @@ describe.skipIf(!haveRedis())('replicas: two runner processes on one Redis', () 
       replicas: [a, b],
       store: reader,
       redis: server,
-    } = await cluster((name) => ({
-      auth: { allowUnauthenticated: true },
-      queue: { concurrency: 4, timeout: '10s', retry: { attempts: 10, delay: '100ms', factor: 2, maxDelay: '1s' } },
-      recipes: [
-        {
-          name: 'hook',
-          on: 'title-ready',
-          do: [{ name: 'build', action: 'http', with: { url: `${sink!.url}/build?title={{id}}`, headers: { 'x-replica': name } } }],
-        },
-      ],
-    }))
+    } = await cluster(
+      hook(sink.url, { queue: { concurrency: 4, timeout: '10s', retry: { attempts: 10, delay: '100ms', factor: 2, maxDelay: '1s' } } }),
+    )
     const N = 300
     const bodies = Array.from({ length: N }, (_, i) => title(i))
     const targets = [a!, b!]
     const deadline = Date.now() + 45_000
     // Paced (one new delivery every 15 ms, ~4.5 s in all) so that the burst spans the outage.
-    const t0 = Date.now()
-    let ackedCount = 0
-    const gen = generation
-    const sender = pool(N, 8, async (i) => {
-      await sleep(t0 + i * 15 - Date.now())
-      if (gen !== generation) return unsent()
-      const r = await deliverWithRetry(() => targets[i % 2]!.url, 'title-ready', bodies[i]!, { deadline, pause: 50, maxAttempts: 1000 })
-      if (acked(r)) ackedCount++
-      return r
-    })
+    const burst = pacedBurst(N, 8, 15, (i) =>
+      deliverWithRetry(() => targets[i % 2]!.url, 'title-ready', bodies[i]!, { deadline, pause: 50, maxAttempts: 1000 }),
+    )
 
-    await waitUntil(() => ackedCount >= 60 && sink!.calls.length >= 40, 15_000, 5)
-    const ackedBefore = ackedCount
+    await waitUntil(() => burst.acked() >= 60 && sink!.calls.length >= 40, 15_000, 5)
+    const ackedBefore = burst.acked()
     await server.stop()
     const stoppedAt = Date.now()
     // Both replicas notice: /readyz 503; a delivery gets 503 with Retry-After.
@@ -474,7 +473,7 @@ describe.skipIf(!haveRedis())('replicas: two runner processes on one Redis', () 
     const upSeen = await waitUntil(async () => (await readyz(a!)) === 200 && (await readyz(b!)) === 200, 15_000)
     const upMs = Date.now() - startedAt
 
-    const answers = await sender
+    const answers = await burst.answers
     const all = await settle(
       reader,
       (s) => s.events.length === N && s.runs.length === N && s.runs.every((r) => r.state === 'done'),
@@ -482,10 +481,6 @@ describe.skipIf(!haveRedis())('replicas: two runner processes on one Redis', () 
     )
     const { snap } = all
     const { lost, storedTwice } = checkStored(answers, bodies, snap)
-    const failures = countBy(
-      answers.flatMap((x) => x.failures),
-      (f) => f,
-    )
     const perRun = countBy(sink.calls, (c) => c.key)
     const extra = [...perRun.values()].reduce((sum, n) => sum + n - 1, 0)
     const notDone = snap.runs.filter((r) => r.state !== 'done')
@@ -493,9 +488,7 @@ describe.skipIf(!haveRedis())('replicas: two runner processes on one Redis', () 
     row.tried = `${N} deliveries (+2 probes during the outage), ${snap.runs.length} step runs`
     row.lost = `${lost} acked not stored; ${notDone.length} steps not done`
     row.duplicated = `${storedTwice} stored twice; ${extra} repeated side effects (at-least-once: leases ran out while Redis was down)`
-    row.notes = `/readyz 503 on both ${downMs} ms after the stop, 200 on both ${upMs} ms after the start (by themselves); probes during the outage: ${probes.map((p) => `${p.status} Retry-After ${p.retryAfter}`).join(', ')}; ${answers.filter((x) => x.attempts > 1).length} deliveries retried by the client (${
-      [...failures.entries()].map(([k, v]) => `${k} ×${v}`).join(', ') || 'none'
-    }), ${ackedBefore} acked before the stop; all ${snap.runs.length} steps done ${all.ok ? `${((Date.now() - startedAt) / 1000).toFixed(1)} s after the start` : 'NOT within 30 s'}`
+    row.notes = `/readyz 503 on both ${downMs} ms after the stop, 200 on both ${upMs} ms after the start (by themselves); probes during the outage: ${probes.map((p) => `${p.status} Retry-After ${p.retryAfter}`).join(', ')}; ${answers.filter((x) => x.attempts > 1).length} deliveries retried by the client (${failureList(answers)}), ${ackedBefore} acked before the stop; all ${snap.runs.length} steps done ${all.ok ? `${((Date.now() - startedAt) / 1000).toFixed(1)} s after the start` : 'NOT within 30 s'}`
     expect(downSeen, '/readyz 503 while Redis is down').toBe(true)
     expect(stillDown, '/readyz still 503 at the end of the outage').toBe(true)
     for (const p of probes) {
