@@ -142,13 +142,14 @@ export function createStepRunner({ config, backend, plan, renderer, log, limits,
     const planned = plan.byName.get(run.recipe)?.steps.find((s) => s.index === run.stepIndex)
     const rlog = log.child({ eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 })
     const decision = cutOff(run, planned, await backend.runsForEvent(run.eventId), plan, config.queue.retry.attempts)
-    if (decision.kind === 'skip') return settled(decision.patch)
+    // Written meanwhile by a worker whose lease ran out (it was alive after all): read it again. Ending the work
+    // here instead could take out of the schedule a retry that worker has just put in.
+    if (!(await backend.updateRun(run.id, decision.patch))) return { release: true }
+    if (decision.kind === 'skip') return settled()
     if (decision.kind === 'dead') {
       rlog.error('step was cut off on its last attempt (its worker died); marking it dead')
-      return settled(decision.patch)
+      return settled()
     }
-    // Written meanwhile by a worker whose lease ran out (it was alive after all): read it again.
-    if (!(await backend.updateRun(run.id, decision.patch))) return { release: true }
     rlog.warn('step was cut off (its worker died or restarted); running it again')
     run.state = 'retrying'
     run.runAt = Date.now()
