@@ -99,16 +99,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     throw err instanceof RunnerError ? err : shownError(err)
   })
 
-  const run: RunScript = async <T>(name: string, keys: string[], ...args: string[]) => {
-    if (closed) throw new StoreUnavailableError('the store is closed')
-    try {
-      const fn = (redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[name]!
-      return (await fn.call(redis, ...keys, prefix, ...args)) as T
-    } catch (err) {
-      throw new StoreUnavailableError(`Redis could not do this (${(err as Error).message})`, { cause: shownError(err) })
-    }
-  }
-  /** Reads and job moves: closed and Redis errors are StoreUnavailableError, as for writes. */
+  /** Every call to Redis: closed and Redis errors are StoreUnavailableError, never carrying the command (AUTH's is the password). */
   const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
     if (closed) throw new StoreUnavailableError('the store is closed')
     try {
@@ -118,6 +109,11 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       throw new StoreUnavailableError(`Redis could not do this (${(err as Error).message})`, { cause: shownError(err) })
     }
   }
+  const run: RunScript = <T>(name: string, keys: string[], ...args: string[]) =>
+    guard(async () => {
+      const fn = (redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[name]!
+      return (await fn.call(redis, ...keys, prefix, ...args)) as T
+    })
   /**
    * Job moves go over BullMQ's worker connection, which waits for Redis to come back rather than
    * failing: bounded here, so an outage does not hold up a shutdown. A move that lands later is
