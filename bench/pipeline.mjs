@@ -31,7 +31,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
  * (lib/stores.mjs openReader), beside the runners.
  */
 async function burst(setup, { sink, events, deadlineMs, profile }) {
-  const { listEvents } = await import(pathToFileURL(join(DIST, 'queue', 'rules.js')).href)
+  const { listEvents } = await import(pathToFileURL(join(DIST, 'queue', 'inspect.js')).href)
   const before = await sink.stats()
   let started
   let store

@@ -4,12 +4,13 @@ import { readConfig } from '../config/read.js'
 import { RunnerError } from '../errors.js'
 import { createLogger } from '../log.js'
 import { createEngine } from '../queue/engine.js'
-import { EVENT_STATUSES, type EventStatus, listEvents, retryRun } from '../queue/rules.js'
+import { type EventDetail, eventDetail, listEvents } from '../queue/inspect.js'
+import { EVENT_STATUSES, type EventStatus, retryRun } from '../queue/rules.js'
 import { type Setup, setup } from '../setup.js'
 import { type Backend, FINAL_STATES, type StepRun } from '../store/backend.js'
 import { createBackend } from '../store/create.js'
 import type { ResolvedConfig } from '../config/resolved.js'
-import { reportError } from './output.js'
+import { indent, reportError } from './output.js'
 
 /** The config and its existing store; `readOnly` takes no lock, so listing works beside a running runner. */
 async function openStore(configFile: string | undefined, readOnly: boolean): Promise<{ config: ResolvedConfig; store: Backend }> {
@@ -58,6 +59,45 @@ export async function eventsCommand(options: { config?: string; status?: string;
   } catch (err) {
     reportError(err)
   }
+}
+
+/** `events show ID`: one event, its payload, and each run with its masked input, result and error: what the console's detail page shows. */
+export async function showEventCommand(eventId: string, options: { config?: string; json?: boolean }): Promise<void> {
+  try {
+    const { store } = await openStore(options.config, true)
+    try {
+      const detail = await eventDetail(store, eventId)
+      if (!detail) throw new RunnerError('event_not_found', `no event ${eventId} in the store (see: audiorista-runner events)`)
+      process.stdout.write(options.json ? `${JSON.stringify(detail, null, 2)}\n` : formatDetail(detail))
+    } finally {
+      await store.close()
+    }
+  } catch (err) {
+    reportError(err)
+  }
+}
+
+function formatDetail({ event, runs }: EventDetail): string {
+  const time = (ms: number) => new Date(ms).toISOString()
+  const out = [`${event.id}  ${event.type}  ${event.status}`, `received: ${time(event.receivedAt)}`]
+  if (event.matchedAt !== undefined) out.push(`matched:  ${time(event.matchedAt)}`)
+  if (event.title !== undefined) out.push(`title:    ${event.title}`)
+  out.push('', 'payload:', indent(JSON.stringify(event.payload, null, 2), 2), '')
+  if (runs.length === 0) out.push(event.status === 'received' ? 'not matched yet' : 'no recipe matched it')
+  else out.push(`runs (${runs.length}):`)
+  for (const r of runs) {
+    const name = r.stepName ? ` "${r.stepName}"` : ''
+    const took = ((r.updatedAt - r.createdAt) / 1000).toFixed(1)
+    out.push(
+      `  ${r.id}  ${r.recipe} step ${r.step}${name} (${r.action}): ${r.state}, attempt ${r.attempt}, ${time(r.createdAt)} + ${took} s`,
+    )
+    if (r.input !== undefined) out.push(`    input:  ${indent(JSON.stringify(r.input, null, 2), 4).trimStart()}`)
+    if (r.result !== undefined) out.push(`    result: ${indent(JSON.stringify(r.result, null, 2), 4).trimStart()}`)
+    if (r.error !== undefined) out.push(`    error:  ${r.error}`)
+    if (r.state === 'dead' || r.state === 'skipped' || r.state === 'previewed') out.push(`    → audiorista-runner retry ${r.id}`)
+  }
+  if (event.status !== 'received') out.push('', `→ audiorista-runner replay ${event.id}   (runs it again as a new event)`)
+  return `${out.join('\n')}\n`
 }
 
 /** `replay`: run a stored event again, as a new event with its own runs. */

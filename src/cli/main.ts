@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { EVENT_STATUSES } from '../queue/rules.js'
 import { EVENT_TYPES } from '../types.js'
 import { checkCommand } from './check.js'
-import { eventsCommand, replayCommand, retryCommand } from './events.js'
+import { eventsCommand, replayCommand, retryCommand, showEventCommand } from './events.js'
 import { sendCommand } from './send.js'
 import { simulateCommand } from './simulate.js'
 import { startCommand } from './start.js'
@@ -14,6 +14,8 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 const program = new Command('audiorista-runner')
   .description('Run declarative recipes when Audiorista webhooks arrive.')
   .version(version, '-v, --version')
+  // Options after a subcommand are its own (`events show ID --json` is show's --json, not events').
+  .enablePositionalOptions()
   .showHelpAfterError('(run with --help for usage)')
   .addHelpText(
     'after',
@@ -53,6 +55,7 @@ program
   .argument('<file>', 'JSON payload file, or - for standard input')
   .option('-c, --config <file>', 'config file')
   .option('--run', 'execute the actions for real (in a throw-away store)')
+  .option('--json', 'print the dry run as JSON')
   .action(simulateCommand)
 
 program
@@ -67,9 +70,10 @@ program
   .addHelpText('after', '\nThe key is the first of: --key, --key-file, $AUDIORISTA_KEY, the generated .audiorista/key beside the config.')
   .action(sendCommand)
 
-program
+const events = program
   .command('events')
-  .description('list recent events with their status')
+  .description('list recent events with their status; `events show ID` for one event')
+  .enablePositionalOptions()
   .option('-c, --config <file>', 'config file')
   .option('-s, --status <status>', `only events with this status: ${EVENT_STATUSES.join(', ')}`)
   .option('-n, --limit <n>', 'how many (default 20)', positive)
@@ -80,6 +84,14 @@ program
       'logged what it would send (missing credentials: retry its run once they are set); else done.',
   )
   .action(eventsCommand)
+
+events
+  .command('show')
+  .description("one event: its payload, and each run's state, attempts, masked input, result and error")
+  .argument('<event-id>')
+  .option('-c, --config <file>', 'config file')
+  .option('--json', 'print JSON (what the console API answers for GET /admin/api/events/:id)')
+  .action(showEventCommand)
 
 program
   .command('replay')

@@ -26,3 +26,12 @@ export async function readInput(file: string): Promise<string> {
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks).toString('utf8')
 }
+
+/** Every line of `text` indented by `n` spaces. */
+export function indent(text: string, n: number): string {
+  const pad = ' '.repeat(n)
+  return text
+    .split('\n')
+    .map((l) => pad + l)
+    .join('\n')
+}

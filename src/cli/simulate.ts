@@ -1,92 +1,60 @@
-import { evaluate, explain } from '../match/condition.js'
-import { createLogger, silentLogger } from '../log.js'
-import { actionContext } from '../queue/attempt.js'
+import { RunnerError } from '../errors.js'
+import { createLogger } from '../log.js'
 import { createEngine } from '../queue/engine.js'
-import { matchRecipes, renderStepInput } from '../queue/decide.js'
 import type { Plan } from '../queue/plan.js'
+import { eventType, type Simulation, type StepSimulation, simulate } from '../queue/simulate.js'
 import { bodyHash } from '../receive/canonical.js'
 import { parseObject } from '../receive/body.js'
-import { buildContext } from '../render/context.js'
+import { redact } from '../redact.js'
 import { setup, type Setup } from '../setup.js'
 import { createMemoryBackend } from '../store/create.js'
-import { EVENT_TYPES, type EventInfo, type EventType, type Payload } from '../types.js'
-import { readInput, reportError } from './output.js'
-import { redact, redactText } from '../redact.js'
+import type { EventType, Payload } from '../types.js'
+import { indent, readInput, reportError } from './output.js'
 
 /** `simulate`: which recipes match one payload and why the others do not; each step's rendered input. */
-export async function simulateCommand(event: string, file: string, options: { config?: string; run?: boolean }): Promise<void> {
+export async function simulateCommand(
+  event: string,
+  file: string,
+  options: { config?: string; run?: boolean; json?: boolean },
+): Promise<void> {
   try {
-    if (!(EVENT_TYPES as readonly string[]).includes(event))
-      throw new Error(`unknown event "${event}"; use one of ${EVENT_TYPES.join(', ')}`)
+    const type = eventType(event)
+    if (options.run && options.json) throw new RunnerError('usage', '--json prints the dry run; it cannot be used with --run')
     const payload = parseObject(await readInput(file))
     const prepared = await setup(options.config ? { configFile: options.config } : {})
-    if (options.run) await runForReal(prepared, event as EventType, payload)
-    else await dryRun(prepared, event as EventType, payload)
+    if (options.run) await runForReal(prepared, type, payload)
+    else {
+      const simulation = await simulate(prepared, type, payload)
+      process.stdout.write(`${options.json ? JSON.stringify(simulation, null, 2) : formatSimulation(simulation)}\n`)
+    }
   } catch (err) {
     reportError(err)
   }
 }
 
-async function dryRun({ config, plan, renderer }: Setup, type: EventType, payload: Payload): Promise<void> {
-  const info: EventInfo = { id: 'evt_simulated', type, receivedAt: new Date().toISOString() }
-  const out: string[] = []
-  let matched = 0
-  // The engine's own decision, recipe by recipe.
-  for (const verdict of matchRecipes(plan, { type, payload, info }, config.vars)) {
-    const { recipe, events, steps } = verdict.recipe
-    if (!verdict.matched) {
-      const r = verdict.reason
-      if (r.kind === 'disabled') out.push(`✗ ${recipe.name}: disabled (enabled: false)`)
-      else if (r.kind === 'event') out.push(`✗ ${recipe.name}: runs on ${[...events].join(', ')}, not ${type}`)
-      else out.push(`✗ ${recipe.name}: ${r.path} did not hold: ${r.reason}`)
-      continue
-    }
-    matched++
-    out.push(`✓ ${recipe.name}: matches`)
-    const results: Record<string, unknown> = {}
-    for (const s of steps) {
-      const stepCtx = buildContext({ payload, event: info, vars: config.vars, recipe: { name: recipe.name }, steps: { ...results } })
-      const head = `    ${s.index + 1}. ${s.step.action}${s.step.name ? ` "${s.step.name}"` : ''}`
-      if (s.step.if && !evaluate(s.step.if, stepCtx)) {
-        out.push(`${head}: skipped, ${explain(s.step.if, stepCtx, 'if')?.reason ?? 'its condition does not hold'}`)
-        continue
-      }
-      try {
-        const { rendered, value, issues } = await renderStepInput(s, stepCtx, renderer)
-        const flow = [s.step.once ? 'once' : '', s.step.debounce ? 'debounced' : ''].filter(Boolean).join(', ')
-        out.push(`${head}${s.previewReason ? ` [preview mode: ${s.previewReason}]` : ''}${flow ? ` (${flow})` : ''}`)
-        out.push(indent(JSON.stringify(redact(rendered), null, 2), 7))
-        if (issues.length) {
-          out.push(`       ✗ invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`)
-          continue
-        }
-        const actx = actionContext(renderer, {
-          planned: s,
-          payload,
-          info,
-          steps: { ...results },
-          ctx: stepCtx,
-          log: silentLogger(),
-          signal: new AbortController().signal,
-          attempt: 1,
-          runId: 'run_simulated',
-          dryRun: true,
-        })
-        const preview = s.entry.plugin.preview ? await s.entry.plugin.preview(value, actx) : undefined
-        if (preview !== undefined)
-          out.push(indent(`→ ${typeof preview === 'string' ? redactText(preview) : JSON.stringify(redact(preview), null, 2)}`, 7))
-        if (s.step.name) results[s.step.name] = preview ?? value
-      } catch (err) {
-        out.push(`${head}: ✗ ${(err as Error).message}`)
-      }
-    }
+/** The dry run as `simulate` prints it. */
+export function formatSimulation({ event, matched, total, recipes }: Simulation): string {
+  const out = [`${event}: ${matched} of ${total} recipe${total === 1 ? '' : 's'} match${matched === 1 ? 'es' : ''}`, '']
+  for (const r of recipes) {
+    if (!r.matched) out.push(`✗ ${r.name}: ${r.reason.text}`)
+    else out.push(`✓ ${r.name}: matches`, ...r.steps.flatMap(formatStep))
   }
-  out.unshift(
-    `${type}: ${matched} of ${plan.recipes.length} recipe${plan.recipes.length === 1 ? '' : 's'} match${matched === 1 ? 'es' : ''}`,
-    '',
-  )
   out.push('', 'dry run: nothing was sent. Add --run to execute the actions.')
-  process.stdout.write(`${out.join('\n')}\n`)
+  return out.join('\n')
+}
+
+function formatStep(s: StepSimulation): string[] {
+  const head = `    ${s.index}. ${s.action}${s.name ? ` "${s.name}"` : ''}`
+  if (s.skipped !== undefined) return [`${head}: skipped, ${s.skipped}`]
+  const out: string[] = []
+  if ('input' in s) {
+    const flow = s.flow.length ? ` (${s.flow.join(', ')})` : ''
+    out.push(`${head}${s.previewMode ? ` [preview mode: ${s.previewMode}]` : ''}${flow}`, indent(JSON.stringify(s.input, null, 2), 7))
+  }
+  if (s.issues?.length) out.push(`       ✗ invalid input: ${s.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`)
+  if ('preview' in s) out.push(indent(`→ ${typeof s.preview === 'string' ? s.preview : JSON.stringify(s.preview, null, 2)}`, 7))
+  if (s.error !== undefined) out.push(`${head}: ✗ ${s.error}`)
+  return out
 }
 
 /** `--run`: the real engine on a throw-away in-memory backend, so retries and ordering are the real ones. */
@@ -124,12 +92,4 @@ async function runForReal({ config, plan: planned, renderer, registry }: Setup, 
 function withoutDebounce(plan: Plan): Plan {
   const recipes = plan.recipes.map(({ debounce: _, ...r }) => ({ ...r, steps: r.steps.map(({ debounce: __, ...s }) => s) }))
   return { ...plan, recipes, byName: new Map(recipes.map((r) => [r.recipe.name, r])) }
-}
-
-function indent(text: string, n: number): string {
-  const pad = ' '.repeat(n)
-  return text
-    .split('\n')
-    .map((l) => pad + l)
-    .join('\n')
 }

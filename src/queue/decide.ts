@@ -5,13 +5,13 @@ import { validateWith } from '../schema.js'
 import type { EventInfo, EventType, Payload, TemplateContext } from '../types.js'
 import { type Plan, type PlannedRecipe, type PlannedStep, rawWith } from './plan.js'
 
-/** Why a recipe does or does not run for an event. */
+/** Why a recipe does or does not run for an event; `actual`: the value found at `path` (undefined when missing). */
 export type RecipeVerdict =
   | { recipe: PlannedRecipe; matched: true }
   | {
       recipe: PlannedRecipe
       matched: false
-      reason: { kind: 'disabled' } | { kind: 'event' } | { kind: 'when'; path: string; reason: string }
+      reason: { kind: 'disabled' } | { kind: 'event' } | { kind: 'when'; path: string; reason: string; actual?: unknown }
     }
 
 /**
@@ -31,7 +31,8 @@ export function matchRecipes(
     const ctx = buildContext({ payload: event.payload, event: event.info, vars, recipe: { name: recipe.recipe.name }, steps: {} })
     if (evaluate(when, ctx)) return { recipe, matched: true }
     const why = explain(when, ctx)
-    return { recipe, matched: false, reason: { kind: 'when', path: why?.path ?? 'when', reason: why?.reason ?? 'false' } }
+    const reason = { kind: 'when' as const, path: why?.path ?? 'when', reason: why?.reason ?? 'false', actual: why?.actual }
+    return { recipe, matched: false, reason }
   })
 }
 

@@ -1,6 +1,5 @@
 import { RunnerError } from '../errors.js'
-import type { Backend, EventRecord, EventListQuery, RunPatch, RunState, StepRun } from '../store/backend.js'
-import type { EventType } from '../types.js'
+import type { Backend, EventRecord, RunPatch, RunState, StepRun } from '../store/backend.js'
 import type { Plan, PlannedStep } from './plan.js'
 
 /**
@@ -20,46 +19,13 @@ export const EVENT_STATUSES: readonly EventStatus[] = ['received', 'unmatched', 
 
 const OPEN: ReadonlySet<RunState> = new Set(['pending', 'running', 'retrying'])
 
-export function eventStatus({ dispatched, runStates }: Pick<EventRecord, 'dispatched' | 'runStates'>): EventStatus {
+export function eventStatus({ dispatched, runs }: Pick<EventRecord, 'dispatched' | 'runs'>): EventStatus {
   if (!dispatched) return 'received'
-  if (runStates.length === 0) return 'unmatched'
-  if (runStates.some((s) => OPEN.has(s))) return 'running'
-  if (runStates.includes('dead')) return 'dead'
-  if (runStates.includes('previewed')) return 'previewed'
+  if (runs.length === 0) return 'unmatched'
+  if (runs.some((r) => OPEN.has(r.state))) return 'running'
+  if (runs.some((r) => r.state === 'dead')) return 'dead'
+  if (runs.some((r) => r.state === 'previewed')) return 'previewed'
   return 'done'
-}
-
-export interface EventSummary {
-  id: string
-  type: EventType
-  receivedAt: number
-  status: EventStatus
-  runs: number
-  /** `name` of the body when it has one (titles do). */
-  title?: string
-}
-
-export interface EventQuery extends EventListQuery {
-  status?: EventStatus
-}
-
-/** Events newest first with their status; a status filter pages through the backend's listing until `limit` match. */
-export async function listEvents(backend: Backend, { status, limit = 20, ...query }: EventQuery = {}): Promise<EventSummary[]> {
-  const out: EventSummary[] = []
-  let before = query.before
-  const page = status ? Math.max(limit, 200) : limit
-  for (;;) {
-    const records = await backend.listEvents({ ...query, limit: page, ...(before ? { before } : {}) })
-    for (const r of records) {
-      const summary: EventSummary = { id: r.id, type: r.type, receivedAt: r.receivedAt, status: eventStatus(r), runs: r.runStates.length }
-      if (r.title !== undefined) summary.title = r.title
-      if (!status || summary.status === status) out.push(summary)
-      if (out.length === limit) return out
-    }
-    const last = records.at(-1)
-    if (!last || records.length < page) return out
-    before = { receivedAt: last.receivedAt, id: last.id }
-  }
 }
 
 /** Why runs were skipped or ended: built here only, so every place says it the same way. */

@@ -36,7 +36,7 @@ export interface Backend {
    */
   accept(delivery: Delivery): Promise<AcceptResult>
   getEvent(id: string): Promise<StoredEvent | undefined>
-  /** Events newest first (received time, then id), after the `before` cursor; with the states of their runs. */
+  /** Events newest first (received time, then id), after the `before` cursor; with a brief of each of their runs. */
   listEvents(query?: EventListQuery): Promise<EventRecord[]>
   /** A copy of a stored event as a new event, due for matching; its id. */
   replayEvent(id: string, now: number): Promise<string | undefined>
@@ -129,7 +129,7 @@ export interface Backend {
    * keeps all its runs (its finished steps are what `retry` builds on).
    */
   prune(now: number, before: number): Promise<PruneResult>
-  /** Work in the schedule: all of it, what is due now and not leased, and what is leased. */
+  /** Work in the schedule: all of it, what is due now and not leased (and since when), and what is leased. */
   stats(): Promise<ScheduleStats>
   /** True while the backend can take writes. Cheap: no I/O while healthy (it is asked on every delivery). */
   isReady(): boolean
@@ -189,6 +189,8 @@ export interface ScheduleStats {
   scheduled: number
   due: number
   leased: number
+  /** Earliest due time (ms since epoch) of the work that is due now and not leased; undefined when there is none. */
+  oldestDueAt?: number
 }
 
 export interface Delivery {
@@ -233,10 +235,19 @@ export interface EventRecord {
   type: EventType
   receivedAt: number
   dispatched: boolean
-  /** States of its runs, in no particular order. */
-  runStates: RunState[]
+  /** Its runs, in no particular order. */
+  runs: RunBrief[]
   /** `name` of the body when it has one (titles do). */
   title?: string
+}
+
+/** One run of an event in a listing: enough to tell the event's status, filter by recipe, and count outcomes over time. */
+export interface RunBrief {
+  recipe: string
+  action: string
+  state: RunState
+  /** Last change, ms since epoch. */
+  updatedAt: number
 }
 
 export type RunState = 'pending' | 'running' | 'done' | 'retrying' | 'dead' | 'skipped' | 'previewed'

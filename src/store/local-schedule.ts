@@ -155,8 +155,8 @@ export function createLocalSchedule(): LocalSchedule {
       for (const w of work) {
         const item = items.get(w.id)
         if (!item?.lease || item.lease.token !== w.token) continue
+        // Due again at once, and still due since its `at` (what `stats` reports as its age).
         delete item.lease
-        item.at = now
         push(item, now)
       }
       if (work.length) wake()
@@ -177,11 +177,16 @@ export function createLocalSchedule(): LocalSchedule {
     stats(now = Date.now()) {
       let due = 0
       let leased = 0
+      let oldestDueAt: number | undefined
       for (const item of items.values()) {
         if (item.lease && item.lease.until > now) leased++
-        else if (item.at <= now || item.lease) due++
+        else if (item.at <= now || item.lease) {
+          due++
+          // A lease that ran out, or work given back, leaves `at` as it was: the work has been due since then.
+          if (oldestDueAt === undefined || item.at < oldestDueAt) oldestDueAt = item.at
+        }
       }
-      return { scheduled: items.size, due, leased }
+      return oldestDueAt === undefined ? { scheduled: items.size, due, leased } : { scheduled: items.size, due, leased, oldestDueAt }
     },
     wakeAll: wake,
   }

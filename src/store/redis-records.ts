@@ -107,7 +107,7 @@ export function createRedisRecords({ redis, run, guard, prefix }: RecordsOptions
   return {
     getEvent: (id) => guard(async () => toEvent(await redis.hgetall(key('event', id)))),
     async listEvents({ type, before, limit = 20 } = {}) {
-      const rows = await run<Array<[string, string, string, number, string, number, string[]]>>(
+      const rows = await run<Array<[string, string, string, number, string, number, Array<[string, string, string, string]>]>>(
         'arList',
         [],
         type ? key('events', type) : key('events'),
@@ -115,13 +115,18 @@ export function createRedisRecords({ redis, run, guard, prefix }: RecordsOptions
         before ? String(before.receivedAt) : '',
         before?.id ?? '',
       )
-      return rows.map(([id, t, receivedAt, hasTitle, title, dispatched, states]) => {
+      return rows.map(([id, t, receivedAt, hasTitle, title, dispatched, runs]) => {
         const record: EventRecord = {
           id,
           type: t as EventRecord['type'],
           receivedAt: Number(receivedAt),
           dispatched: dispatched === 1,
-          runStates: states as RunState[],
+          runs: runs.map(([recipe, action, state, updatedAt]) => ({
+            recipe,
+            action,
+            state: state as RunState,
+            updatedAt: Number(updatedAt),
+          })),
         }
         if (hasTitle === 1) record.title = title
         return record

@@ -25,6 +25,11 @@ export interface RedisSchedule {
   /** Jobs for work due at a time; a job that exists already is moved to that time if it is waiting for a later one. */
   add(kind: Work['kind'], entries: Array<{ id: string; at: number; existed?: boolean }>): Promise<void>
   stats(): Promise<ScheduleStats>
+  /**
+   * Ids of the due, unleased jobs handed out first: up to `count` waiting ones (steps) and `count` prioritized
+   * ones (matches). BullMQ keeps no due time once a job is due; the records' intent does (redis.ts).
+   */
+  nextDue(count: number): Promise<string[]>
   close(): Promise<void>
 }
 
@@ -347,6 +352,7 @@ export async function createRedisSchedule({ connection, prefix, lease }: RedisSc
       const due = (c.waiting ?? 0) + (c.prioritized ?? 0)
       return { scheduled: due + (c.delayed ?? 0) + (c.active ?? 0), due, leased: c.active ?? 0 }
     },
+    nextDue: (count) => queue.getRanges(['waiting', 'prioritized'], 0, count - 1, true),
     async close() {
       if (closed) return
       closed = true

@@ -323,7 +323,7 @@ return out
 
   /**
    * ARGV: P, index key, limit, beforeAt ('' none), beforeId
-   * → per event { id, type, receivedAt, hasTitle, title, dispatched, { run states } }
+   * → per event { id, type, receivedAt, hasTitle, title, dispatched, { { recipe, action, state, updatedAt } per run } }
    */
   arList: script(`
 local index, limit, at, beforeId = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
@@ -344,15 +344,25 @@ local out = {}
 for _, id in ipairs(ids) do
   local e = call('HMGET', eventKey(id), 'type', 'receivedAt', 'title', 'dispatchedAt')
   if e[1] then
-    local states = {}
+    local runs = {}
     for _, rid in ipairs(call('SMEMBERS', eventKey(id) .. ':runs')) do
-      local s = call('HGET', runKey(rid), 'state')
-      if s then states[#states + 1] = s end
+      local r = call('HMGET', runKey(rid), 'recipe', 'action', 'state', 'updatedAt')
+      if r[3] then runs[#runs + 1] = { r[1] or '', r[2] or '', r[3], r[4] or '0' } end
     end
-    out[#out + 1] = { id, e[1], e[2], e[3] and 1 or 0, e[3] or '', e[4] and 1 or 0, states }
+    out[#out + 1] = { id, e[1], e[2], e[3] and 1 or 0, e[3] or '', e[4] and 1 or 0, runs }
   end
 end
 return out
+`),
+
+  /** ARGV: P, job ids… → the earliest due time their intent records (a string), or nil when none has intent */
+  arOldestDue: script(`
+local oldest = nil
+for i = 2, #ARGV do
+  local at = call('ZSCORE', P .. ':scheduled', ARGV[i]) or call('ZSCORE', P .. ':unmatched', ARGV[i])
+  if at and (oldest == nil or tonumber(at) < tonumber(oldest)) then oldest = at end
+end
+return oldest
 `),
 
   /** ARGV: P, before, offset, count → { events, runs, kept, scanned } of one page of events received before `before` */

@@ -30,6 +30,13 @@ const JOB_OP_TIMEOUT = 3000
 const SWEEP_GRACE = 3000
 
 /**
+ * How many jobs of each due list (waiting steps, prioritized matches) `stats` reads for `oldestDueAt`: the
+ * next to be handed out. Jobs queue in the order they became due, so the oldest is among them, unless work
+ * scheduled at a time already past (a recipe's next step after a long one) queued behind more than this.
+ */
+const OLDEST_DUE_RANGE = 16
+
+/**
  * The backend for replicas: records in Redis hashes and sorted sets, written
  * by Lua scripts (redis-scripts.ts) so each write is atomic across replicas,
  * and the schedule on BullMQ (redis-schedule.ts). Keys, under the prefix P:
@@ -236,7 +243,14 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       await addLater('step', scheduled(rows))
       return { dueAt: Number(dueAt), replaced: replaced.map(toRun) }
     },
-    stats: () => guard(() => schedule.stats()),
+    stats: () =>
+      guard(async () => {
+        const [counts, next] = await Promise.all([schedule.stats(), schedule.nextDue(OLDEST_DUE_RANGE)])
+        // Due times are in the intent (the records' own schedule), read in one script.
+        const at = next.length > 0 ? await run<string | null>('arOldestDue', [], ...next) : null
+        // A job already waiting stays due when its run is rescheduled later: due no later than now.
+        return at === null ? counts : { ...counts, oldestDueAt: Math.min(Number(at), Date.now()) }
+      }),
     isReady: () => !closed && redis.status === 'ready',
     async close() {
       if (closed) return

@@ -465,7 +465,7 @@ function listEvents(db: Database.Database, { type, before, limit = 20 }: EventLi
   const rows = db
     .prepare(
       `SELECT e.id, e.type, e.received_at, e.title, e.dispatched_at IS NOT NULL AS dispatched,
-        (SELECT group_concat(r.state) FROM runs r WHERE r.event_id = e.id) AS states
+        (SELECT json_group_array(json_array(r.recipe, r.action, r.state, r.updated_at)) FROM runs r WHERE r.event_id = e.id) AS runs
       FROM events e
       WHERE (@type IS NULL OR e.type = @type)
         AND (@at IS NULL OR e.received_at < @at OR (e.received_at = @at AND e.id < @id))
@@ -477,7 +477,7 @@ function listEvents(db: Database.Database, { type, before, limit = 20 }: EventLi
     received_at: number
     title: unknown
     dispatched: number
-    states: string | null
+    runs: string
   }>
   return rows.map((r) => {
     const record: EventRecord = {
@@ -485,7 +485,13 @@ function listEvents(db: Database.Database, { type, before, limit = 20 }: EventLi
       type: r.type,
       receivedAt: r.received_at,
       dispatched: r.dispatched === 1,
-      runStates: r.states ? (r.states.split(',') as RunState[]) : [],
+      // JSON, not a separator: recipe names come from the config and may hold any character.
+      runs: (JSON.parse(r.runs) as Array<[string, string, RunState, number]>).map(([recipe, action, state, updatedAt]) => ({
+        recipe,
+        action,
+        state,
+        updatedAt,
+      })),
     }
     if (typeof r.title === 'string') record.title = r.title
     return record

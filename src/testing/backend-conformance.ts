@@ -695,7 +695,7 @@ export function describeBackendConformance(name: string, factory: BackendFactory
     })
 
     describe('listing and upkeep', () => {
-      it('lists events newest first, pages by cursor, filters by type, with run states', async () => {
+      it('lists events newest first, pages by cursor, filters by type, with a brief of each run', async () => {
         const a = await create()
         const types: EventType[] = ['title-updated', 'title-ready', 'asset-transcoded']
         const base = Date.now()
@@ -725,20 +725,33 @@ export function describeBackendConformance(name: string, factory: BackendFactory
 
         const picked = must(accepted[4], 'an event')
         const { work } = await takeId(a, 'A', picked.id)
-        const runs = must(await a.dispatch(work, [newRun('r', 0), newRun('r', 1)]), 'runs')
-        await a.updateRun(runOf(runs, 'r', 0).id, { state: 'done' })
+        // A comma and a quote in the recipe's name: it comes from the config, and the listing must carry it whole.
+        const recipe = 'podcast, "ready"'
+        const runs = must(await a.dispatch(work, [newRun(recipe, 0), newRun(recipe, 1, { action: 'email' })]), 'runs')
+        await sleep(5)
+        await a.updateRun(runOf(runs, recipe, 0).id, { state: 'done' })
         const listed = await a.listEvents({ limit: 100 })
         const record = must(
           listed.find((e) => e.id === picked.id),
           'the dispatched event',
         )
         expect(record).toMatchObject({ type: picked.type, receivedAt: picked.receivedAt, dispatched: true, title: picked.title })
-        expect([...record.runStates].sort()).toEqual(['done', 'pending'])
+        const briefs = [...record.runs].sort((x, y) => (x.action < y.action ? -1 : 1))
+        const [email, log] = [
+          must(await a.getRun(runOf(runs, recipe, 1).id), 'run 1'),
+          must(await a.getRun(runOf(runs, recipe, 0).id), 'run 0'),
+        ]
+        expect(briefs).toEqual([
+          { recipe, action: 'email', state: 'pending', updatedAt: email.updatedAt },
+          { recipe, action: 'log', state: 'done', updatedAt: log.updatedAt },
+        ])
+        for (const brief of briefs) expect(typeof brief.updatedAt).toBe('number')
+        expect(log.updatedAt, 'changed after dispatch, so a brief cannot pass with its creation time').toBeGreaterThan(email.updatedAt)
         const untouched = must(
           listed.find((e) => e.id !== picked.id),
           'another event',
         )
-        expect(untouched).toMatchObject({ dispatched: false, runStates: [] })
+        expect(untouched).toMatchObject({ dispatched: false, runs: [] })
 
         const now = Date.now()
         const copy = must(await a.replayEvent(picked.id, now), 'replayed id')
@@ -809,6 +822,30 @@ export function describeBackendConformance(name: string, factory: BackendFactory
         expect(await a.stats()).toMatchObject({ scheduled: 2, due: 0, leased: 1 })
         await a.settle(step.work, { patch: { state: 'done' } })
         expect(await a.stats()).toMatchObject({ scheduled: 1, due: 0, leased: 0 })
+      })
+
+      it('tells the earliest due time of the work that is due and not leased', async () => {
+        const a = await create()
+        expect((await a.stats()).oldestDueAt, 'nothing in the schedule').toBeUndefined()
+        const now = Date.now()
+        const { runs } = await seed(a, [newRun('o', 0), newRun('p', 0), newRun('q', 0)])
+        const [early, late, later] = [runOf(runs, 'o', 0).id, runOf(runs, 'p', 0).id, runOf(runs, 'q', 0).id]
+        await a.schedule([{ runId: later, at: now + 60_000 }])
+        expect((await a.stats()).oldestDueAt, 'work due later is not due').toBeUndefined()
+        // The later due time first: the order of scheduling must not decide.
+        await a.schedule([{ runId: late, at: now - 1000 }])
+        await a.schedule([{ runId: early, at: now - 5000 }])
+        expect(await a.stats()).toMatchObject({ due: 2, oldestDueAt: now - 5000 })
+
+        const [taken] = await a.take({ worker: 'A', limit: 1, wait: 0 })
+        const held = must(taken, 'a due run taken')
+        const other = held.id === early ? late : early
+        expect((await a.stats()).oldestDueAt, 'leased work does not count').toBe(other === early ? now - 5000 : now - 1000)
+        await a.release([held])
+        expect((await a.stats()).oldestDueAt, 'work given back is due since it was due').toBe(now - 5000)
+        await a.take({ worker: 'A', limit: 10, wait: 0 })
+        expect(await a.stats()).toMatchObject({ due: 0, leased: 2 })
+        expect((await a.stats()).oldestDueAt).toBeUndefined()
       })
 
       it('ends match work settled without a dispatch', async () => {

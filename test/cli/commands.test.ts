@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { formatSimulation } from '../../src/cli/simulate.js'
 import { runCli, runCliAsync, startChild, writeConfig } from '../helpers/child.js'
 import { fixtureProject, missionProject } from '../helpers/fixture-project.js'
 import { createHttpSink } from '../helpers/http-sink.js'
@@ -63,6 +64,23 @@ describe('audiorista-runner simulate', () => {
     const r = runCli(['simulate', 'title-ready', '-'], { cwd: root, env: noCredentials, input: JSON.stringify(payload) })
     expect(r.status).toBe(0)
     expect(r.stdout).toMatch(/✗ podcast-ready: when\.tag did not hold: .*podcast.*Sci-Fi/)
+  })
+
+  it('--json prints the same dry run as data; --json with --run is refused', () => {
+    const r = runCli(['simulate', 'title-ready', fixture('title-ready.json'), '--json'], { cwd: root, env: noCredentials })
+    expect(r.status).toBe(0)
+    const sim = JSON.parse(r.stdout)
+    expect(sim).toMatchObject({ event: 'title-ready', matched: 2, total: 2 })
+    const [podcast] = sim.recipes
+    expect(podcast).toMatchObject({ name: 'podcast-ready', matched: true })
+    expect(podcast.steps[0]).toMatchObject({ index: 1, action: 'slack', name: 'announce', previewMode: expect.stringContaining('token') })
+    expect(podcast.steps[0].input.text).toBe(':headphones: *Episode 42: The Long Night* is live https://example.com/t/4211')
+    // The text is rendered from this data alone.
+    const text = runCli(['simulate', 'title-ready', fixture('title-ready.json')], { cwd: root, env: noCredentials })
+    expect(`${formatSimulation(sim)}\n`).toBe(text.stdout)
+    const both = runCli(['simulate', 'title-ready', fixture('title-ready.json'), '--json', '--run'], { cwd: root, env: noCredentials })
+    expect(both.status).toBe(1)
+    expect(both.stderr).toBe('error: --json prints the dry run; it cannot be used with --run\n')
   })
 
   it('refuses an unknown event and a body that is not a JSON object', () => {
@@ -157,6 +175,26 @@ describe('audiorista-runner events', () => {
     expect(r.stdout).toMatch(/evt_\S+\s+title-ready\s+\S+\s+done\s+1\s+Episode 42: The Long Night/)
     expect(runCli(['events', '--status', 'dead'], { cwd: dir }).stdout).toContain('no events with status dead')
     expect(runCli(['events', '--status', 'bogus'], { cwd: dir }).stderr).toContain('unknown status "bogus"')
+
+    // One event, as the console's detail page shows it.
+    const id = /(evt_\S+)/.exec(r.stdout)![1]!
+    const shown = runCli(['events', 'show', id], { cwd: dir })
+    expect(shown.status).toBe(0)
+    expect(shown.stdout).toContain(`${id}  title-ready  done`)
+    expect(shown.stdout).toContain('title:    Episode 42: The Long Night')
+    expect(shown.stdout).toMatch(/run_\S+ {2}log step 1 \(log\): done, attempt 1/)
+    expect(shown.stdout).toContain(`→ audiorista-runner replay ${id}`)
+    const json = JSON.parse(runCli(['events', 'show', id, '--json'], { cwd: dir }).stdout)
+    expect(json.event).toMatchObject({
+      id,
+      type: 'title-ready',
+      status: 'done',
+      payload: JSON.parse(readFileSync(fixture('title-ready.json'), 'utf8')),
+    })
+    expect(json.runs).toMatchObject([{ recipe: 'log', step: 1, action: 'log', state: 'done', attempt: 1 }])
+    const missing = runCli(['events', 'show', 'evt_nope'], { cwd: dir })
+    expect(missing.status).toBe(1)
+    expect(missing.stderr).toContain('no event evt_nope in the store')
   })
 })
 

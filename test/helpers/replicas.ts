@@ -138,7 +138,7 @@ export async function runningNow(store: Backend): Promise<StepRun[]> {
   const out: StepRun[] = []
   for (let before: { receivedAt: number; id: string } | undefined; ; ) {
     const page = await store.listEvents({ limit: 500, ...(before ? { before } : {}) })
-    const busy = page.filter((e) => e.runStates.includes('running'))
+    const busy = page.filter((e) => e.runs.some((r) => r.state === 'running'))
     for (const runs of await Promise.all(busy.map((e) => store.runsForEvent(e.id)))) out.push(...runs.filter((r) => r.state === 'running'))
     const last = page.at(-1)
     if (!last || page.length < 500) break
