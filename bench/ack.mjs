@@ -7,17 +7,21 @@
  * third process, as the shipped config would. Each round also runs B on
  * Redis: one replica, then two on the same Redis and prefix with 16 of the 32
  * connections each (skipped without redis-server); in full runs, one replica
- * on a Redis with `appendfsync everysec` as well.
+ * on a Redis with `appendfsync everysec` as well. B runs with the console on
+ * (as shipped) and `/metrics` scraped every second; D is the same runner with
+ * `admin.enabled: false`, so B/D is what the console costs the ack path.
  *
  *   node bench/ack.mjs [--quick] [--profile] [--no-redis]
  */
 import { peakRssMb, startBaseline, startSink, stopChild } from './lib/children.mjs'
 import { load } from './lib/load.mjs'
 import { fmt, say, standalone } from './lib/report.mjs'
-import { startRunnerChild } from './lib/runner.mjs'
+import { BENCH_ADMIN_TOKEN, startRunnerChild } from './lib/runner.mjs'
 import { describe, REDIS_1_EVERYSEC, REDIS_SETUPS, redisSkipReason, rssText, startSetup, worstRss } from './lib/stores.mjs'
 
 export const TARGET_RATIO = 0.4
+/** The console may cost the ack path at most 5 %. */
+export const TARGET_CONSOLE_RATIO = 0.95
 const CONNECTIONS = 32
 
 export async function ackBench({ quick = false, profile = false, redis = true } = {}) {
@@ -30,6 +34,8 @@ export async function ackBench({ quick = false, profile = false, redis = true } 
   let baseline
   const a = []
   const b = []
+  // The runner with the console off: B/D is the console's cost.
+  const d = []
   // Diagnostic (full runs only): the runner with no recipe, i.e. the receiver and the
   // store without step work. The engine still records each event as matched.
   const c = []
@@ -47,10 +53,18 @@ export async function ackBench({ quick = false, profile = false, redis = true } 
       await started.stop()
     }
   }
-  const sqlite = (steps, label) => async () => {
-    const runner = await startRunnerChild({ sinkUrl: sink.url, steps, profile, label })
-    return { url: runner.url, peakRss: () => [peakRssMb(runner.child.pid)], stop: runner.stop }
-  }
+  const sqlite =
+    (steps, label, console = true) =>
+    async () => {
+      const runner = await startRunnerChild({ sinkUrl: sink.url, steps, profile, label, console })
+      // As Prometheus would, 15 times as often as its default interval.
+      const scraper = console ? scrapeEvery(`${runner.url}/metrics`, 1000) : undefined
+      const stop = async () => {
+        await scraper?.stop()
+        await runner.stop()
+      }
+      return { url: runner.url, peakRss: () => [peakRssMb(runner.child.pid)], stop }
+    }
   try {
     baseline = await startBaseline()
     for (let round = 1; round <= rounds; round++) {
@@ -59,6 +73,8 @@ export async function ackBench({ quick = false, profile = false, redis = true } 
       a.push(await load({ url: baseline.url, connections: CONNECTIONS, duration }))
       say(`ack round ${round}/${rounds}: B runner (durable ack, fresh store), ${CONNECTIONS} connections, ${duration} s`)
       b.push(await measure(sqlite(true, 'ack')))
+      say(`ack round ${round}/${rounds}: D runner with the console off, ${CONNECTIONS} connections, ${duration} s`)
+      d.push(await measure(sqlite(true, 'ack-no-console', false)))
       if (!quick) {
         say(`ack round ${round}/${rounds}: C runner with no recipe (diagnostic), ${CONNECTIONS} connections, ${duration} s`)
         c.push(await measure(sqlite(false, 'ack-no-recipe')))
@@ -72,7 +88,7 @@ export async function ackBench({ quick = false, profile = false, redis = true } 
     await stopChild(baseline?.child)
     await stopChild(sink.child)
   }
-  for (const x of [...a, ...b, ...c, ...Object.values(r).flat()]) {
+  for (const x of [...a, ...b, ...c, ...d, ...Object.values(r).flat()]) {
     if (x.ok === 0) throw new Error('no 2xx answers: the server under test is not answering')
   }
   const mean = (list, f) => list.reduce((s, x) => s + f(x), 0) / list.length
@@ -80,6 +96,7 @@ export async function ackBench({ quick = false, profile = false, redis = true } 
   const rpsA = mean(a, (x) => x.rps)
   const rpsB = mean(b, (x) => x.rps)
   const ratio = rpsB / rpsA
+  const consoleRatio = rpsB / mean(d, (x) => x.rps)
   const line = (list) =>
     `${fmt.int(mean(list, (x) => x.rps))} req/s (${list.map((x) => fmt.int(x.rps)).join(' / ')}), p50 ${fmt.ms(mean(list, (x) => x.latency.p50))}, p99 ${fmt.ms(worst(list, (x) => x.latency.p99))}`
   const problems = [...b, ...Object.values(r).flat()].reduce((s, x) => s + x.non2xx + x.errors + x.duplicates, 0)
@@ -99,6 +116,13 @@ export async function ackBench({ quick = false, profile = false, redis = true } 
         result: `${line(b)}, peak RSS ${fmt.mb(worst(b, (x) => x.rss[0] ?? 0))}`,
       },
       { measure: 'ratio B/A', result: fmt.ratio(ratio), target: `>= ${TARGET_RATIO}`, met: ratio >= TARGET_RATIO },
+      { measure: 'D: runner as B, console off (admin.enabled: false)', result: line(d) },
+      {
+        measure: 'ratio B/D (console on, /metrics scraped every 1 s, vs off)',
+        result: fmt.ratio(consoleRatio),
+        target: `>= ${TARGET_CONSOLE_RATIO}`,
+        met: consoleRatio >= TARGET_CONSOLE_RATIO,
+      },
       ...(c.length
         ? [
             {
@@ -110,12 +134,33 @@ export async function ackBench({ quick = false, profile = false, redis = true } 
       ...redisRows,
     ],
     notes: [
-      `Ack: ${rounds} round(s) of A then B${c.length ? ' then C' : ''}${redisSetups.length ? ` then B on ${redisSetups.map((s) => s.name + (s.appendfsync === 'always' ? '' : ` (${s.appendfsync})`)).join(', ')}` : ''}, ${duration} s each after a ${warmup} s warm-up, a fresh runner and store for each; every request distinct. Per-round req/s in brackets; p99 is the worst round's. The runner's steps run in the same process while it acknowledges, as in production, so B pays for them.`,
+      `Ack: ${rounds} round(s) of A then B then D${c.length ? ' then C' : ''}${redisSetups.length ? ` then B on ${redisSetups.map((s) => s.name + (s.appendfsync === 'always' ? '' : ` (${s.appendfsync})`)).join(', ')}` : ''}, ${duration} s each after a ${warmup} s warm-up, a fresh runner and store for each; every request distinct. Per-round req/s in brackets; p99 is the worst round's. The runner's steps run in the same process while it acknowledges, as in production, so B pays for them.`,
       ...(problems
         ? [`Ack: the runner answered ${problems} requests with something other than a new-delivery 202 (errors, duplicates or non-2xx).`]
         : []),
     ],
-    raw: { a, b, c, redis: r, ratio, redisRatios },
+    raw: { a, b, c, d, redis: r, ratio, consoleRatio, redisRatios },
+  }
+}
+
+/** GETs `url` with the bench's admin token every `ms` until stopped; counts the 200s. */
+function scrapeEvery(url, ms) {
+  let ok = 0
+  let running = Promise.resolve()
+  const timer = setInterval(() => {
+    running = fetch(url, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } })
+      .then(async (res) => {
+        await res.arrayBuffer()
+        if (res.status === 200) ok++
+      })
+      .catch(() => {})
+  }, ms)
+  return {
+    async stop() {
+      clearInterval(timer)
+      await running
+      if (ok === 0) throw new Error(`no /metrics scrape answered 200 at ${url}`)
+    },
   }
 }
 

@@ -10,18 +10,48 @@ export function keyFile(rootDir: string): string {
   return join(rootDir, '.audiorista', 'key')
 }
 
+/** Where the generated admin token is kept: `.audiorista/admin-token` beside the config. */
+export function adminTokenFile(rootDir: string): string {
+  return join(rootDir, '.audiorista', 'admin-token')
+}
+
 /** The generated key, if one was generated before. */
 export function readGeneratedKey(rootDir: string): string | undefined {
-  const file = keyFile(rootDir)
+  return readSecret(keyFile(rootDir))
+}
+
+function readSecret(file: string): string | undefined {
   return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined
 }
 
-export interface EnsuredKey {
+interface GeneratedSecret {
+  value: string
+  /** True when it was generated just now (to show once). */
+  created: boolean
+  /** About the secret's folder, when it existed already and is open to others. */
+  warnings: string[]
+}
+
+/** The secret kept in `file`, or a new random one saved there with owner-only access. */
+function generatedSecret(file: string): GeneratedSecret {
+  const { warnings } = ensurePrivateDir(dirname(file))
+  const kept = readSecret(file)
+  if (kept) {
+    // Older versions could leave it readable by others.
+    tightenFile(file)
+    return { value: kept, created: false, warnings }
+  }
+  const value = randomBytes(24).toString('base64url')
+  writePrivateFile(file, `${value}\n`)
+  return { value, created: true, warnings }
+}
+
+export interface EnsuredSecret {
   config: ResolvedConfig
-  /** The key, when it was created just now (to show once). */
+  /** The secret, when it was created just now (to show once). */
   created?: string
   file?: string
-  /** About the key's folder, when it existed already and is open to others. */
+  /** About the secret's folder, when it existed already and is open to others. */
   warnings: string[]
 }
 
@@ -30,25 +60,32 @@ export interface EnsuredKey {
  * left open: a random key is generated once, saved with owner-only access,
  * and used for every event.
  */
-export function ensureKey(config: ResolvedConfig): EnsuredKey {
+export function ensureKey(config: ResolvedConfig): EnsuredSecret {
   if (config.auth.keys || config.auth.allowUnauthenticated) return { config, warnings: [] }
   const file = keyFile(config.rootDir)
-  const { warnings } = ensurePrivateDir(dirname(file))
-  let key = readGeneratedKey(config.rootDir)
-  let created: string | undefined
-  if (key) {
-    // Older versions could leave it readable by others.
-    tightenFile(file)
-  } else {
-    key = randomBytes(24).toString('base64url')
-    writePrivateFile(file, `${key}\n`)
-    created = key
-  }
-  const keys = Object.fromEntries(EVENT_TYPES.map((e) => [e, [key]])) as Record<(typeof EVENT_TYPES)[number], string[]>
+  const { value, created, warnings } = generatedSecret(file)
+  const keys = Object.fromEntries(EVENT_TYPES.map((e) => [e, [value]])) as Record<(typeof EVENT_TYPES)[number], string[]>
   // Each replica would generate its own key and refuse the others' deliveries.
   if (config.store.driver === 'redis')
     warnings.push(
       `no key is configured, so this replica uses the one generated in ${file}; replicas sharing a Redis store need one key: set auth.keys (keys: [process.env.AUDIORISTA_KEY]) to the same key on every replica`,
     )
-  return { config: { ...config, auth: { ...config.auth, keys, generated: true } }, ...(created ? { created } : {}), file, warnings }
+  return { config: { ...config, auth: { ...config.auth, keys, generated: true } }, ...(created ? { created: value } : {}), file, warnings }
+}
+
+/**
+ * The console can retry and replay, so it is never open: without a token in
+ * the config or `AUDIORISTA_ADMIN_TOKEN`, one is generated once into
+ * `.audiorista/admin-token` (owner-only), like the webhook key.
+ */
+export function ensureAdminToken(config: ResolvedConfig): EnsuredSecret {
+  if (!config.admin.enabled || config.admin.token) return { config, warnings: [] }
+  const file = adminTokenFile(config.rootDir)
+  const { value, created, warnings } = generatedSecret(file)
+  if (config.store.driver === 'redis')
+    warnings.push(
+      `no admin token is configured, so this replica uses the one generated in ${file}; set AUDIORISTA_ADMIN_TOKEN to the same value on every replica to log in to any of them`,
+    )
+  const admin = { ...config.admin, token: value, tokenFrom: 'generated' as const }
+  return { config: { ...config, admin }, ...(created ? { created: value } : {}), file, warnings }
 }

@@ -279,6 +279,22 @@ export interface Config {
   plugins?: string[]
   /** The recipes. */
   recipes?: Recipe[]
+  /** The operations console and its JSON API at `/admin` (on by default, behind a token). */
+  admin?: AdminOptions
+  /** Prometheus metrics at `/metrics` (behind the admin token unless `public`). */
+  metrics?: MetricsOptions
+}
+
+export interface AdminOptions {
+  /** Set false to remove the console and its API entirely (default true). */
+  enabled?: boolean
+  /** The admin token (default: `AUDIORISTA_ADMIN_TOKEN`, else one generated into `.audiorista/admin-token`). At least 16 characters. */
+  token?: string
+}
+
+export interface MetricsOptions {
+  /** Serve `/metrics` without the admin token, for a scraper on a private network (default false). */
+  public?: boolean
 }
 
 // ---------------------------------------------------------------- plugins

@@ -17,6 +17,7 @@ export const CLI = process.env.BENCH_CLI ?? join(ROOT, 'dist', 'cli', 'main.js')
 export const DIST = join(dirname(CLI), '..')
 export const RESULTS = join(ROOT, 'bench', '.results')
 export const BENCH_KEY = 'bench-key-7d1f0c2a9e'
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-5b0e9c7f1a2d'
 
 /**
  * The shipped podcast recipe's shape (title-ready, `when: { tag: 'podcast' }`,
@@ -24,10 +25,12 @@ export const BENCH_KEY = 'bench-key-7d1f0c2a9e'
  * the shipped build hook it has no debounce: every event must make its own
  * request. NODE_ENV=production, as a deployment runs it.
  */
-export function benchConfig({ dir, sinkUrl, concurrency = 16, steps = true, store }) {
+export function benchConfig({ dir, sinkUrl, concurrency = 16, steps = true, store, console = true }) {
   const config = {
     server: { host: '127.0.0.1' },
     auth: { keys: [BENCH_KEY] },
+    // The console (and /metrics) on, as shipped, unless a row measures it off.
+    admin: console ? { token: BENCH_ADMIN_TOKEN } : { enabled: false },
     store: store ?? { driver: 'sqlite', path: join(dir, 'runner.db') },
     queue: { concurrency, timeout: '30s', retry: { attempts: 5, delay: '2s', factor: 2, maxDelay: '15m' } },
     dedupe: { window: '24h' },
@@ -60,10 +63,11 @@ export async function startRunnerChild({
   label = 'runner',
   nodeFlags = [],
   store,
+  console = true,
 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'ar-bench-'))
   const file = join(dir, 'audiorista.config.json')
-  const config = benchConfig({ dir, sinkUrl, concurrency, steps, store })
+  const config = benchConfig({ dir, sinkUrl, concurrency, steps, store, console })
   writeFileSync(file, JSON.stringify(config, null, 2))
   const port = await freePort()
   const profileDir = join(RESULTS, 'profiles')

@@ -1,5 +1,5 @@
 import { relative } from 'node:path'
-import { keyFile } from '../first-run.js'
+import { adminTokenFile, keyFile } from '../first-run.js'
 import { createLogger } from '../log.js'
 import { type Runner, startRunner } from '../runner.js'
 import { type Setup, setup } from '../setup.js'
@@ -69,6 +69,22 @@ function banner(runner: Runner): string[] {
   } else if (config.auth.allowUnauthenticated && !config.auth.keys) {
     lines.push('', 'Key: none (auth.allowUnauthenticated is set: anyone who knows the URL can deliver)')
   }
+  return [...lines, ...consoleLines(runner)]
+}
+
+/** Where the console is, and how to log in (the token itself only when it was generated just now). */
+function consoleLines(runner: Runner): string[] {
+  const { config } = runner
+  if (!config.admin.enabled) return config.metrics.public ? ['', `Metrics: ${runner.url}/metrics (public)`] : []
+  const tokenAt = relative(process.cwd(), adminTokenFile(config.rootDir))
+  const lines = ['', `Console: ${runner.url}/admin (metrics: ${runner.url}/metrics${config.metrics.public ? ', public' : ', same token'})`]
+  if (runner.generatedAdminToken)
+    lines.push(
+      `No admin token was configured, so one was generated and saved in ${tokenAt} (shown only this once):`,
+      `  ${runner.generatedAdminToken}`,
+    )
+  else if (config.admin.tokenFrom === 'generated') lines.push(`Admin token: the generated one in ${tokenAt}`)
+  else lines.push(`Admin token: from ${config.admin.tokenFrom === 'env' ? 'AUDIORISTA_ADMIN_TOKEN' : 'admin.token in the config'}`)
   return lines
 }
 

@@ -7,7 +7,20 @@ import { checkRetry } from './flow.js'
 import { checkRecipes } from './recipes.js'
 import { at, createValidator, type Validator } from './validate.js'
 
-const TOP_KEYS = ['server', 'auth', 'store', 'queue', 'dedupe', 'retention', 'vars', 'actions', 'plugins', 'recipes'] as const
+const TOP_KEYS = [
+  'server',
+  'auth',
+  'store',
+  'queue',
+  'dedupe',
+  'retention',
+  'vars',
+  'actions',
+  'plugins',
+  'recipes',
+  'admin',
+  'metrics',
+] as const
 const SERVER_KEYS = ['host', 'port', 'basePath', 'bodyLimit', 'headersTimeout', 'requestTimeout', 'keepAliveTimeout'] as const
 const TOP_SYNONYMS = {
   recipe: 'recipes',
@@ -17,6 +30,9 @@ const TOP_SYNONYMS = {
   key: 'auth',
   keys: 'auth',
   storage: 'store',
+  console: 'admin',
+  dashboard: 'admin',
+  prometheus: 'metrics',
 }
 
 export interface ResolveOptions {
@@ -60,6 +76,8 @@ export function resolveConfig(config: unknown, { rootDir, filepath, env = proces
     actions: resolveActions(v, input.actions),
     plugins: resolvePlugins(v, input.plugins, rootDir),
     recipes: checkRecipes(v, input.recipes),
+    admin: resolveAdmin(v, input.admin, env),
+    metrics: { public: v.boolean(v.object(input.metrics, 'metrics', { keys: ['public'] })?.public, 'metrics.public') ?? false },
   }
   if (filepath) resolved.filepath = filepath
   if (collect) collect.push(...v.issues)
@@ -181,4 +199,18 @@ function resolvePlugins(v: Validator, value: unknown, rootDir: string): string[]
     const path = v.string(plugin, at('plugins', i), { required: true })
     return path === undefined ? [] : [resolve(rootDir, path)]
   })
+}
+
+/** The admin token from the config, else from the environment; generated at start when neither is set. */
+function resolveAdmin(v: Validator, value: unknown, env: NodeJS.ProcessEnv): ResolvedConfig['admin'] {
+  const admin = v.object(value, 'admin', { keys: ['enabled', 'token'] }) ?? {}
+  const enabled = v.boolean(admin.enabled, 'admin.enabled') ?? true
+  const fromEnv = env.AUDIORISTA_ADMIN_TOKEN?.trim() || undefined
+  // A token that is present but empty (an unset variable) falls through to the next source, as keys do.
+  const configured = admin.token === undefined || admin.token === '' ? undefined : v.string(admin.token, 'admin.token')
+  const token = configured ?? fromEnv
+  if (token !== undefined && token.length < 16)
+    v.fail(configured ? 'admin.token' : 'env.AUDIORISTA_ADMIN_TOKEN', 'must be at least 16 characters (e.g. openssl rand -hex 24)')
+  if (token === undefined) return { enabled }
+  return { enabled, token, tokenFrom: configured ? 'config' : 'env' }
 }

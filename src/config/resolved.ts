@@ -35,6 +35,14 @@ export interface ResolvedConfig {
   actions: Record<string, ActionSettings>
   plugins: string[]
   recipes: Recipe[]
+  admin: {
+    enabled: boolean
+    /** Undefined until `ensureAdminToken` reads or generates one. */
+    token?: string
+    /** Where the token came from, for messages (never the token itself). */
+    tokenFrom?: 'config' | 'env' | 'generated'
+  }
+  metrics: { public: boolean }
 }
 
 export interface ResolvedRetry {

@@ -10,6 +10,7 @@ import { createLimits } from './limits.js'
 import { matchRecipes } from './decide.js'
 import type { Plan, PlannedRecipe } from './plan.js'
 import { createStepRunner, type StepOutcome } from './step-runner.js'
+import { noTelemetry, type Telemetry } from '../telemetry.js'
 
 export interface EngineOptions {
   config: ResolvedConfig
@@ -17,6 +18,8 @@ export interface EngineOptions {
   plan: Plan
   renderer: Renderer
   log: Logger
+  /** Where settled runs and matches are reported once written (metrics, the console's live view). */
+  telemetry?: Telemetry
 }
 
 export interface Engine {
@@ -44,7 +47,7 @@ const TAKE_WAIT = 1000
  * own, so any number of engines can work one backend that allows it.
  * p-queue bounds the steps running in this process at once.
  */
-export function createEngine({ config, backend, plan, renderer, log }: EngineOptions): Engine {
+export function createEngine({ config, backend, plan, renderer, log, telemetry = noTelemetry }: EngineOptions): Engine {
   const worker = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
   const queue = new PQueue({ concurrency: config.queue.concurrency })
   const limits = createLimits(queue, backend.limiter)
@@ -120,7 +123,8 @@ export function createEngine({ config, backend, plan, renderer, log }: EngineOpt
     if ('release' in outcome) return backend.release([work])
     for (let n = 0; ; n++) {
       try {
-        return await backend.settle(work, outcome.settle)
+        await backend.settle(work, outcome.settle)
+        return reportRun(outcome)
       } catch (err) {
         // Shutting down: the lease runs out and the work runs again (at least once).
         if (stopping && n >= 3) throw err
@@ -129,6 +133,20 @@ export function createEngine({ config, backend, plan, renderer, log }: EngineOpt
         await sleep(delay)
       }
     }
+  }
+
+  function reportRun({ settle, ran }: Extract<StepOutcome, { settle: Settlement }>): void {
+    if (!ran || !settle.patch) return
+    const { run, ms } = ran
+    const signal = {
+      kind: 'run',
+      runId: run.id,
+      eventId: run.eventId,
+      recipe: run.recipe,
+      action: run.action,
+      state: settle.patch.state,
+    } as const
+    telemetry.emit(ms === undefined ? signal : { ...signal, ms })
   }
 
   async function dispatch(work: Work): Promise<{ settle: Settlement } | undefined> {
@@ -167,6 +185,7 @@ export function createEngine({ config, backend, plan, renderer, log }: EngineOpt
       ),
     )
     if (!runs) return
+    telemetry.emit({ kind: 'matched', eventId: id, recipes: matched.length })
     log.info(
       { eventId: id, event: event.type, recipes: matched.map((m) => m.recipe.name) },
       matched.length ? 'event matched' : 'event matched no recipe',

@@ -118,6 +118,7 @@ export function decodeCursor(cursor: string): { receivedAt: number; id: string }
 
 export interface RunView {
   id: string
+  eventId: string
   recipe: string
   /** 1-based, as `check` and `simulate` number steps. */
   step: number
@@ -180,6 +181,7 @@ export async function eventDetail(backend: Backend, id: string): Promise<EventDe
 export function toRunView(r: StepRun): RunView {
   const view: RunView = {
     id: r.id,
+    eventId: r.eventId,
     recipe: r.recipe,
     step: r.stepIndex + 1,
     action: r.action,

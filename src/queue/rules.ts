@@ -19,6 +19,9 @@ export const EVENT_STATUSES: readonly EventStatus[] = ['received', 'unmatched', 
 
 const OPEN: ReadonlySet<RunState> = new Set(['pending', 'running', 'retrying'])
 
+/** A run still to be run (again): pending, running or retrying. */
+export const isOpen = (state: RunState): boolean => OPEN.has(state)
+
 export function eventStatus({ dispatched, runs }: Pick<EventRecord, 'dispatched' | 'runs'>): EventStatus {
   if (!dispatched) return 'received'
   if (runs.length === 0) return 'unmatched'
@@ -78,6 +81,9 @@ export function cutOff(run: StepRun, planned: PlannedStep | undefined, siblings:
 
 const RETRYABLE: readonly RunState[] = ['dead', 'skipped', 'previewed']
 
+/** What a person may retry: a run that failed for good, was skipped, or only previewed. */
+export const canRetry = (state: RunState): boolean => RETRYABLE.includes(state)
+
 /**
  * The steps that run again after `run`: the ones right after it in its recipe
  * that never ran for real (skipped or previewed), up to the first that did
@@ -98,7 +104,7 @@ export async function retryRun(backend: Backend, plan: Plan, runId: string): Pro
   const run = await backend.getRun(runId)
   if (!run)
     throw new RunnerError('run_not_found', `no run ${runId} in the store (see: audiorista-runner events --status dead)`, { status: 404 })
-  if (!RETRYABLE.includes(run.state))
+  if (!canRetry(run.state))
     throw new RunnerError('run_not_final', `run ${runId} is ${run.state}; only dead, skipped or previewed runs can be retried`, {
       status: 409,
     })

@@ -27,7 +27,13 @@ export interface StepRunnerOptions {
 }
 
 /** What becomes of step work: settled (recorded, what comes next scheduled), or given back unstarted (shutting down). */
-export type StepOutcome = { settle: Settlement } | { release: true }
+export type StepOutcome = { settle: Settlement; ran?: RanStep } | { release: true }
+
+/** The run a settlement records, and how long its attempt took: what the engine reports once it is written. */
+export interface RanStep {
+  run: StepRun
+  ms?: number
+}
 
 export interface StepRunner {
   /**
@@ -126,7 +132,10 @@ export function createStepRunner({ config, backend, plan, renderer, log, limits,
     const lease = await events.acquire(run.eventId)
     if (!lease) return settled({ state: 'dead', error: `event ${run.eventId} is no longer in the store` })
     try {
-      return await runDue(work, run, lease.event)
+      const timing: { ms?: number } = {}
+      const outcome = await runDue(work, run, lease.event, timing)
+      if ('settle' in outcome && outcome.settle.patch) outcome.ran = { run, ...timing }
+      return outcome
     } finally {
       lease.release()
     }
@@ -156,7 +165,7 @@ export function createStepRunner({ config, backend, plan, renderer, log, limits,
     return undefined
   }
 
-  async function runDue(work: Work, run: StepRun, event: LoadedEvent): Promise<StepOutcome> {
+  async function runDue(work: Work, run: StepRun, event: LoadedEvent, timing: { ms?: number }): Promise<StepOutcome> {
     const rlog = log.child({ eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 })
     const plannedRecipe = plan.byName.get(run.recipe)
     const planned = plannedRecipe?.steps.find((s) => s.index === run.stepIndex)
@@ -221,7 +230,14 @@ export function createStepRunner({ config, backend, plan, renderer, log, limits,
       rlog,
       { outcome: 'stopped' },
       planned.timeout + 5_000,
-      () => runAttempt(attempt, backend, renderer, running),
+      async () => {
+        const started = performance.now()
+        try {
+          return await runAttempt(attempt, backend, renderer, running)
+        } finally {
+          timing.ms = performance.now() - started
+        }
+      },
     )
     // Not claimed (stopping; or no longer claimable: skipped by a debounce, or running under another lease):
     // the work goes back, and whoever takes it next reads the run again. Ending it here could drop a running run.

@@ -8,6 +8,7 @@ import { checkContentType, parseObject, readBody } from './body.js'
 import { bodyHash, canonicalHash } from './canonical.js'
 import { scanCanonical } from './canonical-text.js'
 import { sendJson } from './respond.js'
+import { noTelemetry, type Telemetry } from '../telemetry.js'
 
 export interface ReceiverOptions {
   config: Pick<ResolvedConfig, 'server' | 'auth' | 'dedupe'>
@@ -15,6 +16,8 @@ export interface ReceiverOptions {
   log: Logger
   /** Called after a new (not duplicate) delivery is durably stored, with its parsed body, so it is parsed once. */
   onAccepted?: (event: AcceptedEvent) => void
+  /** Where each answer and store write is reported (metrics, the console's live view). */
+  telemetry?: Telemetry
 }
 
 export interface AcceptedEvent {
@@ -42,7 +45,7 @@ const RETRY_AFTER = '5'
  * bare `node:http` request (no router) because this is the only route under
  * load; `server.ts` answers the rest.
  */
-export function createReceiver({ config, store, log, onAccepted }: ReceiverOptions): Receiver {
+export function createReceiver({ config, store, log, onAccepted, telemetry = noTelemetry }: ReceiverOptions): Receiver {
   const prefix = `${config.server.basePath}/`
   const checkKey = createKeyCheck(config.auth)
   let accepting = false
@@ -62,6 +65,7 @@ export function createReceiver({ config, store, log, onAccepted }: ReceiverOptio
     const text = await readBody(req, config.server.bodyLimit, charset)
     const { hash, title, payload } = inspect(text)
     const receivedAt = Date.now()
+    const started = performance.now()
     const { id, duplicate } = await store.accept({
       type,
       body: text,
@@ -70,7 +74,9 @@ export function createReceiver({ config, store, log, onAccepted }: ReceiverOptio
       dedupeWindow: config.dedupe.window,
       ...(title === undefined ? {} : { title }),
     })
+    telemetry.emit({ kind: 'stored', ms: performance.now() - started })
     sendJson(res, duplicate ? 200 : 202, { accepted: true, duplicate, id })
+    telemetry.emit({ kind: 'delivery', event: type, outcome: duplicate ? 'duplicate' : 'accepted', status: duplicate ? 200 : 202, id })
     log.info({ eventId: id, event: type, duplicate, bytes: text.length }, duplicate ? 'duplicate delivery' : 'delivery accepted')
     if (!duplicate) onAccepted?.({ id, type, text, receivedAt, ...(payload ? { payload } : {}) })
   }
@@ -94,6 +100,12 @@ export function createReceiver({ config, store, log, onAccepted }: ReceiverOptio
       drain(req, config.server.bodyLimit)
     }
     sendJson(res, httpErr.status ?? 500, { error: { code: httpErr.code, message: httpErr.message } }, headers)
+    telemetry.emit({
+      kind: 'delivery',
+      event: EVENTS.has(type ?? '') ? (type as EventType) : undefined,
+      outcome: 'rejected',
+      status: httpErr.status ?? 500,
+    })
     // Never the query string: a sender may put a key there.
     log.warn(
       { status: httpErr.status, code: httpErr.code, event: type, path: (req.url ?? '').split('?')[0]!.slice(0, 200) },

@@ -3,37 +3,47 @@ import type { ResolvedConfig } from '../config/resolved.js'
 import type { Receiver } from './receiver.js'
 import { sendJson } from './respond.js'
 
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
+
 export interface HttpServerOptions {
   config: Pick<ResolvedConfig, 'server'>
   receiver: Receiver
   /** True when the store is open and the runner accepts deliveries. */
   isReady: () => boolean
+  /** Paths answered by the app mounted later (the console, metrics): until then 503 with Retry-After. */
+  later?: (path: string) => boolean
+}
+
+export interface HttpServer {
+  server: Server
+  /** From now on every request that is not a webhook goes to `app` (express): health, console, metrics, 404s. */
+  mount(app: RequestHandler): void
 }
 
 /**
- * One `node:http` server: webhook routes go to the receiver; `/healthz`,
- * `/readyz` and 404s are answered here. Three fixed routes need no router,
- * and leaving one out keeps it off the start-up path (see BENCHMARKS.md).
- * Timeouts make sure slow or idle clients cannot pin sockets.
+ * One `node:http` server. Webhook routes go straight to the receiver, with
+ * no router in between: they are the only routes under load. Everything
+ * else goes to one express app once it is mounted; express is loaded after
+ * the webhook path is ready, so the console costs the cold start nothing.
+ * Until then `/healthz` and `/readyz` are answered here and the console's
+ * paths get 503 with Retry-After. Timeouts make sure slow or idle clients
+ * cannot pin sockets.
  */
-export function createHttpServer({ config, receiver, isReady }: HttpServerOptions): Server {
-  const other = (req: IncomingMessage, res: ServerResponse) => {
+export function createHttpServer({ config, receiver, isReady, later = () => false }: HttpServerOptions): HttpServer {
+  let app: RequestHandler | undefined
+  const early: RequestHandler = (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!
-    if (path === '/healthz' || path === '/readyz') {
-      if (req.method !== 'GET' && req.method !== 'HEAD')
-        return sendJson(res, 405, { error: { code: 'method_not_allowed', message: `use GET ${path}` } }, { allow: 'GET, HEAD' })
-      if (path === '/healthz') return sendJson(res, 200, { ok: true })
-      const ready = isReady()
-      return sendJson(res, ready ? 200 : 503, { ready }, ready ? {} : { 'retry-after': '5' })
-    }
-    sendJson(res, 404, {
-      error: {
-        code: 'not_found',
-        message: `nothing at ${req.method} ${path.slice(0, 100)}; webhooks go to POST ${config.server.basePath}/{event}`,
-      },
-    })
+    if (later(path))
+      return sendJson(
+        res,
+        503,
+        { error: { code: 'starting', message: 'the console is starting; try again in a moment' } },
+        { 'retry-after': '1' },
+      )
+    if (!answerHealth(req, res, isReady)) notFound(req, res, config.server.basePath)
   }
-
+  // With basePath '' every path would look like a webhook: health and the console come first then.
+  const reserved = config.server.basePath === '' ? (path: string) => RESERVED.test(path) : () => false
   const server = createServer(
     {
       requestTimeout: config.server.requestTimeout,
@@ -43,12 +53,41 @@ export function createHttpServer({ config, receiver, isReady }: HttpServerOption
       connectionsCheckingInterval: Math.max(100, Math.min(1000, config.server.headersTimeout / 2)),
     },
     (req, res) => {
-      if (!receiver.handle(req, res)) other(req, res)
+      if (reserved(req.url ?? '/') || !receiver.handle(req, res)) (app ?? early)(req, res)
     },
   )
   // A socket that sends nothing at all is closed too, not only slow requests.
   server.setTimeout(config.server.requestTimeout)
-  return server
+  return {
+    server,
+    mount(handler) {
+      app = handler
+    },
+  }
+}
+
+const RESERVED = /^\/(?:healthz|readyz|metrics|admin)(?:[/?]|$)/
+
+/** `/healthz` (the process is up) and `/readyz` (the store is open and deliveries are accepted); false for other paths. */
+export function answerHealth(req: IncomingMessage, res: ServerResponse, isReady: () => boolean): boolean {
+  const path = (req.url ?? '/').split('?')[0]!
+  if (path !== '/healthz' && path !== '/readyz') return false
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    sendJson(res, 405, { error: { code: 'method_not_allowed', message: `use GET ${path}` } }, { allow: 'GET, HEAD' })
+  else if (path === '/healthz') sendJson(res, 200, { ok: true })
+  else {
+    const ready = isReady()
+    sendJson(res, ready ? 200 : 503, { ready }, ready ? {} : { 'retry-after': '5' })
+  }
+  return true
+}
+
+/** The JSON 404 of every path that is not a route. */
+export function notFound(req: IncomingMessage, res: ServerResponse, basePath: string): void {
+  const path = (req.url ?? '/').split('?')[0]!
+  sendJson(res, 404, {
+    error: { code: 'not_found', message: `nothing at ${req.method} ${path.slice(0, 100)}; webhooks go to POST ${basePath}/{event}` },
+  })
 }
 
 /** The local address to reach a server listening on `host`: a wildcard host is reached on loopback. */

@@ -1,5 +1,6 @@
 import type { Redis, RedisOptions } from 'ioredis'
 import { RunnerError, StoreUnavailableError } from '../errors.js'
+import { withTimeout as within } from '../timeout.js'
 
 /**
  * ioredis options from a `redis://[user:password@]host:port[/db]` URL
@@ -93,9 +94,5 @@ export async function checkDurability(redis: Redis, onWarning: ((message: string
 
 /** `p`, or a StoreUnavailableError once `ms` have passed without an answer (`p` is left running). */
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnavailableError(`Redis did not answer within ${ms} ms`)), ms)
-  })
-  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+  return within(p, ms, () => new StoreUnavailableError(`Redis did not answer within ${ms} ms`))
 }

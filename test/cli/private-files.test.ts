@@ -39,20 +39,23 @@ async function stop(child: ChildRunner): Promise<void> {
 }
 
 describe('start keeps its data private, whatever the umask', () => {
-  it.each(['000', '022'])('first run under umask %s: .audiorista is 0700, the key, db, -wal, -shm and lock 0600', async (umask) => {
-    const dir = tempDir()
-    chmodSync(dir, 0o755)
-    writeConfig(dir, { recipes })
-    const child = await startChild(dir, { umask, env: { AUDIORISTA_KEY: '' } })
-    try {
-      await deliverOne(child, readFileSync(join(dir, '.audiorista/key'), 'utf8').trim())
-      expect(mode(join(dir, '.audiorista'))).toBe('700')
-      expect(modes(join(dir, '.audiorista'))).toEqual({ key: '600', ...STORE_FILES })
-      expect(warnings(child).filter((w) => w.includes('chmod'))).toEqual([])
-    } finally {
-      await stop(child)
-    }
-  })
+  it.each(['000', '022'])(
+    'first run under umask %s: .audiorista is 0700, the key, admin token, db, -wal, -shm and lock 0600',
+    async (umask) => {
+      const dir = tempDir()
+      chmodSync(dir, 0o755)
+      writeConfig(dir, { recipes })
+      const child = await startChild(dir, { umask, env: { AUDIORISTA_KEY: '' } })
+      try {
+        await deliverOne(child, readFileSync(join(dir, '.audiorista/key'), 'utf8').trim())
+        expect(mode(join(dir, '.audiorista'))).toBe('700')
+        expect(modes(join(dir, '.audiorista'))).toEqual({ key: '600', 'admin-token': '600', ...STORE_FILES })
+        expect(warnings(child).filter((w) => w.includes('chmod'))).toEqual([])
+      } finally {
+        await stop(child)
+      }
+    },
+  )
 
   it('creates every missing folder of store.path a/b/c/runner.db as 0700', async () => {
     const dir = tempDir()
@@ -86,7 +89,7 @@ describe('start keeps its data private, whatever the umask', () => {
       expect(about[0]).toContain('mode 755')
       expect(about[0]).toContain(`chmod 700 ${data}`)
       expect(mode(data)).toBe('755')
-      expect(modes(data)).toEqual({ key: '600', ...STORE_FILES })
+      expect(modes(data)).toEqual({ key: '600', 'admin-token': '600', ...STORE_FILES })
     } finally {
       await stop(child)
     }

@@ -48,6 +48,8 @@ describe('resolveConfig: defaults', () => {
       actions: {},
       plugins: ['/srv/runner/plugins'],
       recipes: [],
+      admin: { enabled: true },
+      metrics: { public: false },
     })
   })
 
@@ -218,7 +220,7 @@ describe('resolveConfig: every problem at once', () => {
 
   it('names the known options when no suggestion is close', () => {
     expect(problems({ zzz: 1 })).toEqual([
-      'zzz: unknown option (known: server, auth, store, queue, dedupe, retention, vars, actions, plugins, recipes)',
+      'zzz: unknown option (known: server, auth, store, queue, dedupe, retention, vars, actions, plugins, recipes, admin, metrics)',
     ])
   })
 

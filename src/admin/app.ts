@@ -1,0 +1,142 @@
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express'
+import helmet from 'helmet'
+import type { ResolvedConfig } from '../config/resolved.js'
+import type { Engine } from '../queue/engine.js'
+import { answerHealth, notFound } from '../receive/server.js'
+import type { Setup } from '../setup.js'
+import type { Backend } from '../store/backend.js'
+import type { Telemetry } from '../telemetry.js'
+import type { Logger } from '../types.js'
+import { createApi } from './api.js'
+import { createAuth } from './auth.js'
+import { createMetrics } from './metrics.js'
+import { createPages } from './pages.js'
+import { describe } from './describe-error.js'
+import { createConsoleService } from './service.js'
+import { createStream } from './stream.js'
+
+export interface AdminAppOptions {
+  prepared: Pick<Setup, 'config' | 'plan' | 'renderer' | 'registry'>
+  /** The config in effect (with the generated key and admin token). */
+  config: ResolvedConfig
+  store: Backend
+  engine: Pick<Engine, 'stats'>
+  telemetry: Telemetry
+  log: Logger
+  isReady: () => boolean
+}
+
+export interface AdminApp {
+  /** Everything on the runner's port but the webhooks: health, `/metrics`, `/admin`, 404s. */
+  app: Express
+  /** Ends live streams and metric collection (shutting down). */
+  close(): void
+}
+
+/** Where the console lives; the session cookie is scoped to it. */
+export const ADMIN_PATH = '/admin'
+
+/**
+ * The express app behind the webhook hot path. `/admin` (dashboard and JSON
+ * API) and `/metrics` are behind the admin token; `admin.enabled: false`
+ * leaves only health and, with `metrics.public`, metrics.
+ */
+export function createAdminApp({ prepared, config, store, engine, telemetry, log, isReady }: AdminAppOptions): AdminApp {
+  const app = express()
+  app.disable('x-powered-by')
+  const recipes = prepared.plan.recipes.map((r) => r.recipe.name)
+  const metrics = createMetrics({
+    telemetry,
+    recipes,
+    actions: prepared.registry.names(),
+    queue: () => store.stats(),
+    engine: () => engine.stats(),
+  })
+  const stream = createStream({ telemetry, ...(store.driver === 'sqlite' ? {} : { shared: store }) })
+  const token = config.admin.enabled ? config.admin.token : undefined
+  const auth = token ? createAuth({ token, cookiePath: ADMIN_PATH }) : undefined
+
+  // Every method: answerHealth says 405 to all but GET and HEAD, as before the app is mounted.
+  app.all(['/healthz', '/readyz'], (req, res) => void answerHealth(req, res, isReady))
+  if (config.metrics.public || auth) {
+    const guard: RequestHandler[] = config.metrics.public || !auth ? [] : [auth.identify, auth.limitFailures, requireBearerOrSession]
+    app.get('/metrics', ...guard, async (_req, res) => {
+      res
+        .set('content-type', metrics.contentType)
+        .set('cache-control', 'no-store')
+        .send(await metrics.render())
+    })
+  }
+  if (auth) {
+    const admin = express.Router()
+    admin.use(securityHeaders)
+    admin.use(auth.identify, auth.limitFailures)
+    const service = createConsoleService({ store, engine, prepared: { ...prepared, config } })
+    admin.use('/api', requireBearerOrSession, auth.csrf, createApi({ service, stream, recipes, bodyLimit: config.server.bodyLimit }))
+    admin.use(createPages({ service, auth, recipes, base: ADMIN_PATH, bodyLimit: config.server.bodyLimit }))
+    app.use(ADMIN_PATH, admin)
+  }
+  app.use((req, res) => notFound(req, res, config.server.basePath))
+  app.use(errors(log))
+  return {
+    app,
+    close() {
+      stream.close()
+      metrics.close()
+    },
+  }
+}
+
+/** The API and metrics answer 401 in JSON; pages redirect to the login form instead (pages.ts). */
+const requireBearerOrSession: RequestHandler = (req, res, next) => {
+  if (req.principal) return next()
+  res
+    .status(401)
+    .set('www-authenticate', 'Bearer realm="audiorista-runner"')
+    .json({
+      error: {
+        code: 'unauthorized',
+        message: 'send Authorization: Bearer <admin token> (see .audiorista/admin-token or AUDIORISTA_ADMIN_TOKEN)',
+      },
+    })
+}
+
+/**
+ * A strict Content-Security-Policy: scripts and styles only from our own
+ * files, nothing inline, no framing. Pages and answers hold store data, so
+ * nothing is cached; hashed static files set their own caching.
+ */
+const securityHeaders: RequestHandler[] = [
+  helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+    },
+    // HSTS is the TLS proxy's to decide: this server may be reached on plain http on a private network.
+    strictTransportSecurity: false,
+    referrerPolicy: { policy: 'same-origin' },
+  }),
+  (_req, res, next) => {
+    res.set('cache-control', 'no-store')
+    next()
+  },
+]
+
+/** Errors in the receiver's shape: `{"error":{"code","message"}}`; unexpected ones are logged, not shown. */
+function errors(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const { status, code, message } = describe(err)
+    if (status >= 500) log.error({ err, path: req.path }, 'console request failed')
+    if (res.headersSent) return void res.end()
+    res.status(status).json({ error: { code, message } })
+  }
+}

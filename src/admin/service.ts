@@ -1,0 +1,112 @@
+import { RunnerError } from '../errors.js'
+import type { Engine } from '../queue/engine.js'
+import {
+  type EventDetail,
+  type EventPage,
+  type EventSearch,
+  eventDetail,
+  MAX_PAGE,
+  type RunView,
+  searchEvents,
+  toRunView,
+} from '../queue/inspect.js'
+import { EVENT_STATUSES, type EventStatus, retryRun } from '../queue/rules.js'
+import { eventType, type Simulation, simulate } from '../queue/simulate.js'
+import type { Setup } from '../setup.js'
+import type { Backend } from '../store/backend.js'
+import { EVENT_TYPES, type EventType, type Payload } from '../types.js'
+import { createRecentReader, type RecipeSummary, recipeSummaries, type Stats, stats } from './activity.js'
+
+/**
+ * What the console can do, once: the JSON API and the pages both call these,
+ * and these call the same functions as the CLI (`retryRun`, `replayEvent`,
+ * `simulate`), so a retry from the browser is the CLI's retry.
+ */
+export interface ConsoleService {
+  events(search: EventSearch): Promise<EventPage>
+  /** Throws a 404 RunnerError for an unknown id. */
+  event(id: string): Promise<EventDetail>
+  retry(runId: string): Promise<RunView>
+  replay(eventId: string): Promise<{ id: string; replayOf: string }>
+  recipes(): Promise<RecipeSummary[]>
+  simulate(event: unknown, payload: unknown): Promise<Simulation>
+  stats(): Promise<Stats>
+}
+
+export interface ServiceOptions {
+  store: Backend
+  engine: Pick<Engine, 'stats'>
+  prepared: Pick<Setup, 'config' | 'plan' | 'renderer'>
+}
+
+export function createConsoleService({ store, engine, prepared }: ServiceOptions): ConsoleService {
+  const recent = createRecentReader(store)
+  return {
+    events: (search) => searchEvents(store, search),
+    async event(id) {
+      const detail = await eventDetail(store, id)
+      if (!detail) throw new RunnerError('event_not_found', `no event ${id.slice(0, 100)} in the store`, { status: 404 })
+      return detail
+    },
+    async retry(runId) {
+      return toRunView(await retryRun(store, prepared.plan, runId))
+    },
+    async replay(eventId) {
+      const id = await store.replayEvent(eventId, Date.now())
+      if (!id) throw new RunnerError('event_not_found', `no event ${eventId.slice(0, 100)} in the store`, { status: 404 })
+      return { id, replayOf: eventId }
+    },
+    recipes: async () => recipeSummaries(prepared.plan, await recent()),
+    async simulate(event, payload) {
+      const type = eventType(event)
+      if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw badRequest('payload: must be a JSON object')
+      return simulate(prepared, type, payload as Payload)
+    },
+    async stats() {
+      const [r, queue] = await Promise.all([recent(), store.stats()])
+      const { running, queued } = engine.stats()
+      return stats(r, { ...queue, running, waiting: queued })
+    },
+  }
+}
+
+export function badRequest(message: string): RunnerError {
+  return new RunnerError('bad_request', message, { status: 400 })
+}
+
+/** `?status=&type=&recipe=&q=&limit=&before=` checked, for the API and the events page alike. */
+export function parseSearch(query: Record<string, unknown>, recipes: readonly string[]): EventSearch {
+  const one = (name: string): string | undefined => {
+    const v = query[name]
+    if (v === undefined || v === '') return undefined
+    if (typeof v !== 'string') throw badRequest(`${name}: give it once`)
+    return v
+  }
+  const search: EventSearch = {}
+  const status = one('status')
+  if (status !== undefined) {
+    if (!(EVENT_STATUSES as readonly string[]).includes(status)) throw badRequest(`status: use one of ${EVENT_STATUSES.join(', ')}`)
+    search.status = status as EventStatus
+  }
+  const type = one('type')
+  if (type !== undefined) {
+    if (!(EVENT_TYPES as readonly string[]).includes(type)) throw badRequest(`type: use one of ${EVENT_TYPES.join(', ')}`)
+    search.type = type as EventType
+  }
+  const recipe = one('recipe')
+  if (recipe !== undefined) {
+    if (!recipes.includes(recipe)) throw badRequest(`recipe: no recipe "${recipe.slice(0, 100)}" in the config`)
+    search.recipe = recipe
+  }
+  const q = one('q')
+  if (q !== undefined) search.q = q.slice(0, 200)
+  const limit = one('limit')
+  if (limit !== undefined) {
+    if (!/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_PAGE)
+      throw badRequest(`limit: a whole number from 1 to ${MAX_PAGE}`)
+    search.limit = Number(limit)
+  }
+  const before = one('before')
+  if (before !== undefined) search.before = before
+  return search
+}
