@@ -83,6 +83,7 @@ export function createAdminApp({ prepared, config, store, engine, telemetry, log
     close() {
       stream.close()
       metrics.close()
+      auth?.close()
     },
   }
 }

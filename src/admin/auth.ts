@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { rateLimit } from 'express-rate-limit'
+import { ipKeyGenerator, MemoryStore } from 'express-rate-limit'
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie'
 
 /**
@@ -42,8 +42,10 @@ export interface Auth {
   csrfOk(req: Request): boolean
   /** Refuses what `csrfOk` refuses, with 403 in JSON (the API; pages answer with a page). */
   csrf: RequestHandler
-  /** Counts refused credentials per client; past the limit, answers 429 for a while. */
+  /** Counts refused credentials (answers that end 401) per client address; past the limit, answers 429 until the window ends. */
   limitFailures: RequestHandler
+  /** Stops the failure counter's clean-up timer. */
+  close(): void
 }
 
 export interface AuthOptions {
@@ -62,6 +64,9 @@ export function createAuth({ token, cookiePath, failureLimit = 10, failureWindow
   const sign = (text: string) => createHmac('sha256', key).update(text).digest('base64url')
   const csrfOf = (session: Session) => sign(`csrf.${session.nonce}`)
   const checkToken = (candidate: string) => timingSafeEqual(digest(candidate), tokenDigest)
+  // express-rate-limit's store (windows, expiry, clean-up), with our own rule for what counts.
+  const failures = new MemoryStore()
+  failures.init({ windowMs: failureWindow } as Parameters<MemoryStore['init']>[0])
 
   function csrfOk(req: Request): boolean {
     const p = req.principal
@@ -120,20 +125,23 @@ export function createAuth({ token, cookiePath, failureLimit = 10, failureWindow
         error: { code: 'csrf', message: 'missing or wrong CSRF token: reload the page and try again (scripts: use Authorization: Bearer)' },
       })
     },
-    limitFailures: rateLimit({
-      windowMs: failureWindow,
-      limit: failureLimit,
-      // Only refused credentials count: a person using the console is never slowed down.
-      skipSuccessfulRequests: true,
-      requestWasSuccessful: (_req, res) => res.statusCode !== 401,
-      standardHeaders: 'draft-7',
-      legacyHeaders: false,
-      handler(_req, res, _next, options) {
-        res.status(options.statusCode).json({
-          error: { code: 'too_many_attempts', message: 'too many refused tokens from this address; wait, then try again' },
-        })
-      },
-    }),
+    limitFailures: async (req, res, next) => {
+      // Counted when an answer ends 401, never in advance: a request still open (a live page's
+      // event stream) or dropped by the reader is not a refused token.
+      const key = ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown')
+      const seen = await failures.get(key)
+      if (seen && seen.totalHits >= failureLimit) {
+        const wait = Math.max(1, Math.ceil(((seen.resetTime?.getTime() ?? now()) - now()) / 1000))
+        res.status(429).set('retry-after', String(wait))
+        res.json({ error: { code: 'too_many_attempts', message: `too many refused tokens from this address; try again in ${wait} s` } })
+        return
+      }
+      res.on('finish', () => {
+        if (res.statusCode === 401) void failures.increment(key)
+      })
+      next()
+    },
+    close: () => failures.shutdown(),
   }
 }
 
