@@ -1,5 +1,6 @@
 import type { Router } from 'express'
 import { RunnerError } from '../errors.js'
+import type { RunView } from '../queue/inspect.js'
 import { showEvent } from './page-events.js'
 import { type Kit, seg } from './page-render.js'
 
@@ -12,16 +13,16 @@ import { type Kit, seg } from './page-render.js'
 export function actionRoutes(router: Router, kit: Kit): void {
   const { service, base, form } = kit
   router.post('/runs/:id/retry', ...form, async (req, res) => {
-    // The run's event: the form says which page it came from.
-    const event = (req.body as Record<string, unknown> | undefined)?.event
-    const eventId = typeof event === 'string' && event ? event : undefined
+    let run: RunView
     try {
-      await service.retry(String(req.params.id))
+      run = await service.retry(String(req.params.id))
     } catch (err) {
-      if (!(eventId && err instanceof RunnerError && err.status && err.status < 500)) throw err
-      return showEvent(kit, req, res, eventId, { kind: 'error', text: `Not retried: ${err.message}` }, err.status)
+      // Refused: shown on the page the form came from (its `event` field), when there is one.
+      const event = (req.body as Record<string, unknown> | undefined)?.event
+      if (!(typeof event === 'string' && event && err instanceof RunnerError && err.status && err.status < 500)) throw err
+      return showEvent(kit, req, res, event, { kind: 'error', text: `Not retried: ${err.message}` }, err.status)
     }
-    res.redirect(303, eventId ? `${base}/events/${seg(eventId)}?notice=retried` : `${base}/`)
+    res.redirect(303, `${base}/events/${seg(run.eventId)}?notice=retried`)
   })
   router.post('/events/:id/replay', ...form, async (req, res) => {
     const { id } = await service.replay(String(req.params.id))

@@ -81,7 +81,7 @@ function eventModel({ event, runs }: EventDetail, base: string) {
   const byRecipe = new Map<string, Array<ReturnType<typeof runModel>>>()
   for (const run of runs) {
     const list = byRecipe.get(run.recipe) ?? []
-    list.push(runModel(run, event.id, base))
+    list.push(runModel(run, base))
     byRecipe.set(run.recipe, list)
   }
   return {
@@ -94,14 +94,13 @@ function eventModel({ event, runs }: EventDetail, base: string) {
   }
 }
 
-function runModel(run: EventDetail['runs'][number], eventId: string, base: string) {
+function runModel(run: EventDetail['runs'][number], base: string) {
   // A skipped run's `error` says why it was skipped: a reason, not a failure.
   const skipped = run.state === 'skipped'
   return {
     ...run,
     error: skipped ? undefined : run.error,
     reason: skipped ? run.error : undefined,
-    eventId,
     input: prettyJson(run.input),
     result: prettyJson(run.result),
     elapsed: run.updatedAt - run.createdAt,

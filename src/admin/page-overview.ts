@@ -51,9 +51,7 @@ async function needsAttention(service: ConsoleService, base: string) {
   return details.flatMap((detail) => {
     if (!detail) return []
     const { event } = detail
-    const runs = detail.runs
-      .filter((r) => r.state === 'dead')
-      .map((r) => ({ ...r, eventId: event.id, retry: `${base}/runs/${seg(r.id)}/retry` }))
+    const runs = detail.runs.filter((r) => r.state === 'dead').map((r) => ({ ...r, retry: `${base}/runs/${seg(r.id)}/retry` }))
     return runs.length ? [{ ...event, payload: undefined, href: `${base}/events/${seg(event.id)}`, runs }] : []
   })
 }
