@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every part, one after the other, then the table.
  *
- *   npm run bench                      the full run (about 4-5 minutes)
+ *   npm run bench                      the full run (about 6-8 minutes)
  *   npm run bench -- --quick           smoke run: short parts, 1,000 events (well under a minute)
  *   npm run bench -- --write           also rewrite BENCHMARKS.md with the table
  *   npm run bench -- --only ack,cold-start
@@ -46,7 +46,7 @@ if (args.write && (args.quick || args.only || !args.redis)) {
 }
 
 // Unattended: a run that hangs is stopped (children are killed on exit).
-const limitMs = args.quick ? 90_000 : 360_000
+const limitMs = args.quick ? 90_000 : 600_000
 const watchdog = setTimeout(() => {
   say(`still running after ${limitMs / 1000} s; stopping`)
   process.exit(1)

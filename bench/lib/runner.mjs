@@ -17,7 +17,6 @@ export const CLI = process.env.BENCH_CLI ?? join(ROOT, 'dist', 'cli', 'main.js')
 export const DIST = join(dirname(CLI), '..')
 export const RESULTS = join(ROOT, 'bench', '.results')
 export const BENCH_KEY = 'bench-key-7d1f0c2a9e'
-export const BENCH_ADMIN_TOKEN = 'bench-admin-token-5b0e9c7f1a2d'
 
 /**
  * The shipped podcast recipe's shape (title-ready, `when: { tag: 'podcast' }`,
@@ -29,8 +28,9 @@ export function benchConfig({ dir, sinkUrl, concurrency = 16, steps = true, stor
   const config = {
     server: { host: '127.0.0.1' },
     auth: { keys: [BENCH_KEY] },
-    // The console (and /metrics) on, as shipped, unless a row measures it off.
-    admin: console ? { token: BENCH_ADMIN_TOKEN } : { enabled: false },
+    // The console (and /metrics) on, as shipped, with its generated token (a BENCH_CLI build from
+    // before the console knows no `admin` option), unless a row measures it off.
+    ...(console ? {} : { admin: { enabled: false } }),
     store: store ?? { driver: 'sqlite', path: join(dir, 'runner.db') },
     queue: { concurrency, timeout: '30s', retry: { attempts: 5, delay: '2s', factor: 2, maxDelay: '15m' } },
     dedupe: { window: '24h' },
@@ -99,5 +99,13 @@ export async function startRunnerChild({
     throw new Error(`${err.message}; its output:\n${log}`)
   }
   // `store`: the store config it runs on, to open the same store beside it (lib/stores.mjs openReader).
-  return { child, url, dir, store: config.store, dbPath: config.store.path, logFile: join(dir, 'runner.log'), stop }
+  // The console's token, generated at first start (undefined with the console off, or a build without one).
+  const adminToken = () => {
+    try {
+      return readFileSync(join(dir, '.audiorista', 'admin-token'), 'utf8').trim()
+    } catch {
+      return undefined
+    }
+  }
+  return { child, url, dir, store: config.store, dbPath: config.store.path, logFile: join(dir, 'runner.log'), adminToken, stop }
 }

@@ -87,6 +87,13 @@ describe('the admin surface', () => {
     expect((await get(`${t.url}/healthz`)).status).toBe(200)
   })
 
+  it('admin.enabled: false with metrics.public keeps /metrics alone, open', async () => {
+    t = await startTestRunner({ ...base, admin: { enabled: false }, metrics: { public: true } })
+    await t.runner.console
+    expect((await get(`${t.url}/metrics`)).status).toBe(200)
+    expect((await get(`${t.url}/admin/api/stats`, { authorization: `Bearer ${ADMIN_TOKEN}` })).status).toBe(404)
+  })
+
   it('metrics.public opens /metrics alone', async () => {
     t = await startConsoleRunner({ ...base, metrics: { public: true } })
     const metrics = await get(`${t.url}/metrics`)
