@@ -53,7 +53,8 @@ export async function startRedisServer({ appendfsync = 'always' } = {}) {
   const child = spawnTracked('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] })
   const stop = async () => {
     await stopChild(child)
-    rmSync(dir, { recursive: true, force: true })
+    // A background AOF rewrite (a fork of the killed server) may still write here for a moment.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
   }
   const deadline = performance.now() + 10_000
   let exited = false
