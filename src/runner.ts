@@ -136,6 +136,7 @@ async function loadConsole(
     return admin
   } catch (err) {
     options.log.error({ err }, 'the console failed to load; webhooks are not affected')
+    http.mountFailed()
     return undefined
   }
 }

@@ -42,7 +42,12 @@ export interface Auth {
   csrfOk(req: Request): boolean
   /** Refuses what `csrfOk` refuses, with 403 in JSON (the API; pages answer with a page). */
   csrf: RequestHandler
-  /** Counts refused credentials (answers that end 401) per client address; past the limit, answers 429 until the window ends. */
+  /**
+   * Counts refused credentials (answers that end 401) per client address;
+   * past the limit, answers 429 until the window ends, to all but a signed
+   * session (which cannot be guessed, so a stranger's guessing never locks
+   * out the people already signed in).
+   */
   limitFailures: RequestHandler
   /** Stops the failure counter's clean-up timer. */
   close(): void
@@ -99,10 +104,11 @@ export function createAuth({ token, cookiePath, failureLimit = 10, failureWindow
   return {
     identify(req, _res, next) {
       const header = req.headers.authorization
-      if (header !== undefined) {
+      // Only a Bearer header is an attempt at our token: another scheme (a proxy's Basic auth) leaves the cookie in charge.
+      if (header !== undefined && /^Bearer(?:\s|$)/i.test(header)) {
         const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
         if (match && checkToken(match[1]!)) req.principal = { via: 'bearer' }
-        // A wrong header is not made up for by a cookie: it is a failed attempt.
+        // A wrong token is not made up for by a cookie: it is a failed attempt.
         return next()
       }
       const session = readSession(req)
@@ -125,20 +131,30 @@ export function createAuth({ token, cookiePath, failureLimit = 10, failureWindow
         error: { code: 'csrf', message: 'missing or wrong CSRF token: reload the page and try again (scripts: use Authorization: Bearer)' },
       })
     },
-    limitFailures: async (req, res, next) => {
-      // Counted when an answer ends 401, never in advance: a request still open (a live page's
-      // event stream) or dropped by the reader is not a refused token.
+    async limitFailures(req, res, next) {
+      // A signed session cannot be guessed: it is never refused here, nor counted.
+      if (req.principal?.via === 'cookie') return next()
       const key = ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown')
       const seen = await failures.get(key)
+      // A valid Bearer token is refused too once the address is over the limit, or a refusal would tell a right guess from a wrong one.
       if (seen && seen.totalHits >= failureLimit) {
         const wait = Math.max(1, Math.ceil(((seen.resetTime?.getTime() ?? now()) - now()) / 1000))
         res.status(429).set('retry-after', String(wait))
         res.json({ error: { code: 'too_many_attempts', message: `too many refused tokens from this address; try again in ${wait} s` } })
         return
       }
-      res.on('finish', () => {
-        if (res.statusCode === 401) void failures.increment(key)
-      })
+      if (req.principal) return next()
+      // Without credentials, or with wrong ones: counted now (parallel guesses cannot slip past the
+      // check), and taken back when the answer is not a refusal, or never comes (a dropped request).
+      await failures.increment(key)
+      let settled = false
+      const settle = (refused: boolean) => {
+        if (settled) return
+        settled = true
+        if (!refused) void failures.decrement(key)
+      }
+      res.on('finish', () => settle(res.statusCode === 401))
+      res.on('close', () => settle(false))
       next()
     },
     close: () => failures.shutdown(),

@@ -13,7 +13,7 @@ import { chart } from './view-chart.js'
 const CARDS: readonly EventStatus[] = ['received', 'unmatched', 'running', 'done', 'dead', 'previewed']
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
-/** Dead events looked at for "Needs attention": each costs one read of its runs. */
+/** Dead events of the last day shown under "Needs attention": each costs one read of its runs. */
 const ATTENTION = 10
 
 export function overviewRoutes(router: Router, kit: Kit): void {
@@ -45,13 +45,9 @@ async function overviewModel({ service, base }: Kit) {
 
 /** The newest dead events and their dead runs. */
 async function needsAttention(service: ConsoleService, base: string) {
-  const { events } = await service.events({ status: 'dead', limit: ATTENTION })
-  // An event pruned between the two reads is simply left out.
-  const details = await Promise.all(events.map((e) => service.event(e.id).catch(() => undefined)))
-  return details.flatMap((detail) => {
-    if (!detail) return []
-    const { event } = detail
-    const runs = detail.runs.filter((r) => r.state === 'dead').map((r) => ({ ...r, retry: `${base}/runs/${seg(r.id)}/retry` }))
-    return runs.length ? [{ ...event, payload: undefined, href: `${base}/events/${seg(event.id)}`, runs }] : []
+  const details = await service.deadEvents(ATTENTION)
+  return details.flatMap(({ event, runs }) => {
+    const dead = runs.filter((r) => r.state === 'dead').map((r) => ({ ...r, retry: `${base}/runs/${seg(r.id)}/retry` }))
+    return dead.length ? [{ ...event, payload: undefined, href: `${base}/events/${seg(event.id)}`, runs: dead }] : []
   })
 }

@@ -79,7 +79,7 @@ const TONES: Record<string, string> = {
   received: 'busy',
 }
 
-/** What every page and fragment needs: where links go, the session's CSRF token, the asset URLs. */
+/** What every page and fragment needs beside the request's own (signed in, CSRF token): where links go, the asset URLs. */
 export interface Chrome {
   base: string
   assets: { css: string; js: string }

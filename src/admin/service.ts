@@ -10,7 +10,7 @@ import {
   searchEvents,
   toRunView,
 } from '../queue/inspect.js'
-import { EVENT_STATUSES, type EventStatus, retryRun } from '../queue/rules.js'
+import { EVENT_STATUSES, type EventStatus, eventStatus, retryRun } from '../queue/rules.js'
 import { eventType, type Simulation, simulate } from '../queue/simulate.js'
 import type { Setup } from '../setup.js'
 import type { Backend } from '../store/backend.js'
@@ -31,6 +31,8 @@ export interface ConsoleService {
   recipes(): Promise<RecipeSummary[]>
   simulate(event: unknown, payload: unknown): Promise<Simulation>
   stats(): Promise<Stats>
+  /** The newest of the last day's dead events (up to `limit`), with their runs: what needs a person. */
+  deadEvents(limit: number): Promise<EventDetail[]>
 }
 
 export interface ServiceOptions {
@@ -61,6 +63,13 @@ export function createConsoleService({ store, engine, prepared }: ServiceOptions
       const type = eventType(event)
       if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw badRequest('payload: must be a JSON object')
       return simulate(prepared, type, payload as Payload)
+    },
+    async deadEvents(limit) {
+      // From the cached read of the last day, not a search: an open overview refreshes often.
+      const ids = (await recent()).records.filter((r) => eventStatus(r) === 'dead').slice(0, limit)
+      const details = await Promise.all(ids.map((r) => eventDetail(store, r.id)))
+      // An event pruned since is left out.
+      return details.filter((d) => d !== undefined)
     },
     async stats() {
       const [r, queue] = await Promise.all([recent(), store.stats()])

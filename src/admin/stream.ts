@@ -28,15 +28,28 @@ export interface StreamOptions {
   max?: number
 }
 
+/** Bytes a stream may have waiting to be sent before its reader is let go. */
+const MAX_BUFFERED = 256 * 1024
+
 export function createStream({ telemetry, shared, pollEvery = 2_000, heartbeat = 15_000, max = 100 }: StreamOptions): Stream {
   const clients = new Set<Response>()
   let unsubscribe: (() => void) | undefined
   let timers: NodeJS.Timeout[] = []
   let fingerprint: string | undefined
 
+  let closed = false
+
   const send = (name: string, data: unknown) => {
     const frame = `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`
-    for (const res of clients) res.write(frame)
+    for (const res of clients) {
+      // A reader that stopped reading (a laptop asleep, a dead NAT entry) is let go rather than
+      // buffered for: its browser reconnects, and the page refreshes itself when it does.
+      if (res.writableLength > MAX_BUFFERED) {
+        clients.delete(res)
+        res.end()
+      } else res.write(frame)
+    }
+    if (clients.size === 0) stop()
   }
 
   function onSignal(signal: Signal): void {
@@ -77,6 +90,13 @@ export function createStream({ telemetry, shared, pollEvery = 2_000, heartbeat =
 
   return {
     handler(req, res) {
+      if (closed) {
+        res
+          .status(503)
+          .set('retry-after', '5')
+          .json({ error: { code: 'shutting_down', message: 'the runner is shutting down' } })
+        return
+      }
       if (clients.size >= max) {
         res
           .status(503)
@@ -103,6 +123,7 @@ export function createStream({ telemetry, shared, pollEvery = 2_000, heartbeat =
       return clients.size
     },
     close() {
+      closed = true
       for (const res of clients) res.end()
       clients.clear()
       stop()

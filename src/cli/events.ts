@@ -5,12 +5,12 @@ import { RunnerError } from '../errors.js'
 import { createLogger } from '../log.js'
 import { createEngine } from '../queue/engine.js'
 import { type EventDetail, eventDetail, listEvents } from '../queue/inspect.js'
-import { EVENT_STATUSES, type EventStatus, retryRun } from '../queue/rules.js'
+import { canRetry, EVENT_STATUSES, type EventStatus, retryRun } from '../queue/rules.js'
 import { type Setup, setup } from '../setup.js'
 import { type Backend, FINAL_STATES, type StepRun } from '../store/backend.js'
 import { createBackend } from '../store/create.js'
 import type { ResolvedConfig } from '../config/resolved.js'
-import { indent, reportError } from './output.js'
+import { indent, printable, reportError } from './output.js'
 
 /** The config and its existing store; `readOnly` takes no lock, so listing works beside a running runner. */
 async function openStore(configFile: string | undefined, readOnly: boolean): Promise<{ config: ResolvedConfig; store: Backend }> {
@@ -50,7 +50,14 @@ export async function eventsCommand(options: { config?: string; status?: string;
     } else if (events.length === 0) {
       process.stdout.write(`no events${options.status ? ` with status ${options.status}` : ''} in ${where(config)}\n`)
     } else {
-      const rows = events.map((e) => [e.id, e.type, new Date(e.receivedAt).toISOString(), e.status, String(e.runs), e.title ?? ''])
+      const rows = events.map((e) => [
+        e.id,
+        e.type,
+        new Date(e.receivedAt).toISOString(),
+        e.status,
+        String(e.runs),
+        printable(e.title ?? ''),
+      ])
       process.stdout.write(table([['ID', 'EVENT', 'RECEIVED', 'STATUS', 'STEPS', 'TITLE'], ...rows]))
       const hinted = events.filter((x) => x.status === 'dead' || x.status === 'previewed')
       for (const e of hinted) process.stdout.write(await retryHints(store, e.id))
@@ -81,7 +88,7 @@ function formatDetail({ event, runs }: EventDetail): string {
   const time = (ms: number) => new Date(ms).toISOString()
   const out = [`${event.id}  ${event.type}  ${event.status}`, `received: ${time(event.receivedAt)}`]
   if (event.matchedAt !== undefined) out.push(`matched:  ${time(event.matchedAt)}`)
-  if (event.title !== undefined) out.push(`title:    ${event.title}`)
+  if (event.title !== undefined) out.push(`title:    ${printable(event.title)}`)
   out.push('', 'payload:', indent(JSON.stringify(event.payload, null, 2), 2), '')
   if (runs.length === 0) out.push(event.status === 'received' ? 'not matched yet' : 'no recipe matched it')
   else out.push(`runs (${runs.length}):`)
@@ -93,8 +100,8 @@ function formatDetail({ event, runs }: EventDetail): string {
     )
     if (r.input !== undefined) out.push(`    input:  ${indent(JSON.stringify(r.input, null, 2), 4).trimStart()}`)
     if (r.result !== undefined) out.push(`    result: ${indent(JSON.stringify(r.result, null, 2), 4).trimStart()}`)
-    if (r.error !== undefined) out.push(`    error:  ${r.error}`)
-    if (r.state === 'dead' || r.state === 'skipped' || r.state === 'previewed') out.push(`    → audiorista-runner retry ${r.id}`)
+    if (r.error !== undefined) out.push(`    error:  ${printable(r.error)}`)
+    if (canRetry(r.state)) out.push(`    → audiorista-runner retry ${r.id}`)
   }
   if (event.status !== 'received') out.push('', `→ audiorista-runner replay ${event.id}   (runs it again as a new event)`)
   return `${out.join('\n')}\n`
@@ -116,7 +123,7 @@ async function retryHints(store: Backend, eventId: string): Promise<string> {
   return runs
     .map((r) => {
       const head = `  ${r.id} ${r.recipe} step ${r.stepIndex + 1} (${r.action}):`
-      if (r.state === 'dead') return `${head} ${r.error ?? 'failed'}\n    → audiorista-runner retry ${r.id}\n`
+      if (r.state === 'dead') return `${head} ${printable(r.error ?? 'failed')}\n    → audiorista-runner retry ${r.id}\n`
       return `${head} previewed, nothing was sent\n    → once its credentials are set: audiorista-runner retry ${r.id}\n`
     })
     .join('')

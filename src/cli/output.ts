@@ -35,3 +35,8 @@ export function indent(text: string, n: number): string {
     .map((l) => pad + l)
     .join('\n')
 }
+
+/** `text` with control characters shown as `\xNN`: a payload value cannot move the cursor or recolour a terminal. */
+export function printable(text: string): string {
+  return text.replace(/\p{Cc}/gu, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}

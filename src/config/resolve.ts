@@ -122,8 +122,19 @@ function basePath(v: Validator, value: unknown): string {
     return '/webhooks'
   }
   const trimmed = value.replace(/\/{2,}/g, '/').replace(/^\/|\/$/g, '')
+  const reserved = RESERVED_PATHS.find((p) => trimmed === p || trimmed.startsWith(`${p}/`))
+  if (reserved) {
+    v.fail(
+      'server.basePath',
+      `/${trimmed} would hide /${reserved} (the console, metrics and health live there); use a path such as /webhooks`,
+    )
+    return '/webhooks'
+  }
   return trimmed ? `/${trimmed}` : ''
 }
+
+/** Paths the runner answers beside the webhooks. */
+const RESERVED_PATHS = ['admin', 'metrics', 'healthz', 'readyz']
 
 function resolveStore(v: Validator, value: unknown, rootDir: string): ResolvedConfig['store'] {
   const store = v.object(value, 'store', { keys: ['driver', 'path', 'url', 'prefix', 'lease'] }) ?? {}

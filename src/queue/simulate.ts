@@ -3,7 +3,7 @@
  * do not, and each step's rendered input and preview. It decides with the
  * engine's own functions (`matchRecipes`, the step's `if`, `renderStepInput`,
  * the plugin's `preview`) and sends nothing. The `simulate` command prints it
- * (or its JSON); the console (next) returns it as is.
+ * (or its JSON); the console returns it as is.
  */
 import { RunnerError } from '../errors.js'
 import { silentLogger } from '../log.js'

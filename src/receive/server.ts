@@ -18,6 +18,8 @@ export interface HttpServer {
   server: Server
   /** From now on every request that is not a webhook goes to `app` (express): health, console, metrics, 404s. */
   mount(app: RequestHandler): void
+  /** The app will not come (it failed to load): its paths say so instead of "starting". */
+  mountFailed(): void
 }
 
 /**
@@ -31,8 +33,11 @@ export interface HttpServer {
  */
 export function createHttpServer({ config, receiver, isReady, later = () => false }: HttpServerOptions): HttpServer {
   let app: RequestHandler | undefined
+  let failed = false
   const early: RequestHandler = (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!
+    if (later(path) && failed)
+      return sendJson(res, 503, { error: { code: 'console_unavailable', message: 'the console failed to load; the log says why' } })
     if (later(path))
       return sendJson(
         res,
@@ -62,6 +67,9 @@ export function createHttpServer({ config, receiver, isReady, later = () => fals
     server,
     mount(handler) {
       app = handler
+    },
+    mountFailed() {
+      failed = true
     },
   }
 }

@@ -30,7 +30,8 @@ describe('the admin surface', () => {
     const store = createMemoryBackend()
     const receiver = createReceiver({ config, store, log: silentLogger() })
     receiver.setAccepting(true)
-    const { server } = createHttpServer({ config, receiver, isReady: () => true, later: (p) => p === '/metrics' || p.startsWith('/admin') })
+    const http = createHttpServer({ config, receiver, isReady: () => true, later: (p) => p === '/metrics' || p.startsWith('/admin') })
+    const { server } = http
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
     try {
@@ -40,6 +41,11 @@ describe('the admin surface', () => {
         expect(res.headers.get('retry-after')).toBe('1')
       }
       expect((await get(`${url}/readyz`)).status).toBe(200)
+      // A console that failed to load says so, instead of "starting" forever.
+      http.mountFailed()
+      const failed = await get(`${url}/admin`)
+      expect(failed.status).toBe(503)
+      expect(JSON.parse(failed.text).error.code).toBe('console_unavailable')
       const posted = await fetch(`${url}/webhooks/title-ready`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -131,5 +137,18 @@ describe('the admin surface', () => {
     expect(limited.status).toBe(429)
     expect(JSON.parse(limited.text).error.code).toBe('too_many_attempts')
     expect((await get(`${t.url}/admin/api/stats`, { authorization: `Bearer ${ADMIN_TOKEN}` })).status).toBe(429)
+  })
+
+  it('counts parallel guesses before they are answered, and never locks out a signed-in session', async () => {
+    const c = await startConsoleRunner(base)
+    t = c
+    const { cookie } = await c.login()
+    const wrong = { authorization: 'Bearer wrong-wrong-wrong-wrong-wrong' }
+    const statuses = await Promise.all(Array.from({ length: 30 }, () => get(`${c.url}/admin/api/stats`, wrong).then((r) => r.status)))
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10)
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20)
+    // The people already signed in go on working; a proxy's own Authorization scheme leaves their cookie in charge.
+    expect((await get(`${c.url}/admin/api/stats`, { cookie })).status).toBe(200)
+    expect((await get(`${c.url}/admin/events`, { cookie, authorization: 'Basic dXNlcjpwYXNz' })).status).toBe(200)
   })
 })

@@ -69,6 +69,11 @@ describe('resolveConfig: defaults', () => {
     expect(base('hooks')).toBe('/hooks')
     expect(base('/hooks/')).toBe('/hooks')
     expect(base('//a//b/')).toBe('/a/b')
+    expect(problems({ server: { basePath: '/admin/hooks' } })).toEqual([
+      'server.basePath: /admin/hooks would hide /admin (the console, metrics and health live there); use a path such as /webhooks',
+    ])
+    expect(problems({ server: { basePath: 'metrics' } })[0]).toContain('would hide /metrics')
+    expect(base('/administration')).toBe('/administration')
     expect(base('/')).toBe('')
     expect(problems({ server: { basePath: '/web hooks' } })).toEqual([
       'server.basePath: "/web hooks" is not a path prefix such as /webhooks',

@@ -34,8 +34,9 @@
   let busy = false
   let again = false
   const schedule = () => {
-    // Many changes in a burst make one refresh, at most ~300 ms after the first.
-    if (!timer) timer = window.setTimeout(refresh, 300)
+    // Many changes in a burst make one refresh, a second after the first: a busy runner is not
+    // asked for a page more than once a second by each open tab.
+    if (!timer) timer = window.setTimeout(refresh, 1000)
   }
 
   async function refresh() {
