@@ -1,4 +1,5 @@
 import { describeCondition } from '../match/condition.js'
+import { eventPages } from '../queue/inspect.js'
 import type { Plan } from '../queue/plan.js'
 import { EVENT_STATUSES, type EventStatus, eventStatus } from '../queue/rules.js'
 import type { Backend, EventRecord, RunBrief, RunState, ScheduleStats } from '../store/backend.js'
@@ -42,18 +43,14 @@ export function createRecentReader(backend: Backend, { limit = RECENT_LIMIT, now
 
 async function readRecent(backend: Backend, now: number, limit: number): Promise<Recent> {
   const records: EventRecord[] = []
-  let before: { receivedAt: number; id: string } | undefined
-  for (;;) {
-    const page = await backend.listEvents({ limit: 500, ...(before ? { before } : {}) })
-    for (const r of page) {
+  for await (const page of eventPages(backend, { size: 500 })) {
+    for (const r of page.records) {
       if (r.receivedAt < now - DAY) return { records, truncated: false, now }
       if (records.length === limit) return { records, truncated: true, now }
       records.push(r)
     }
-    const last = page.at(-1)
-    if (!last || page.length < 500) return { records, truncated: false, now }
-    before = { receivedAt: last.receivedAt, id: last.id }
   }
+  return { records, truncated: false, now }
 }
 
 /** How a step run can end. */

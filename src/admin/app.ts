@@ -13,7 +13,7 @@ import { createMetrics } from './metrics.js'
 import { createPages } from './pages.js'
 import { describe } from './describe-error.js'
 import { createConsoleService } from './service.js'
-import { createStream } from './stream.js'
+import { createStream, type Stream } from './stream.js'
 
 export interface AdminAppOptions {
   prepared: Pick<Setup, 'config' | 'plan' | 'renderer' | 'registry'>
@@ -52,7 +52,6 @@ export function createAdminApp({ prepared, config, store, engine, telemetry, log
     queue: () => store.stats(),
     engine: () => engine.stats(),
   })
-  const stream = createStream({ telemetry, ...(store.driver === 'sqlite' ? {} : { shared: store }) })
   const token = config.admin.enabled ? config.admin.token : undefined
   const auth = token ? createAuth({ token, cookiePath: ADMIN_PATH }) : undefined
 
@@ -67,7 +66,10 @@ export function createAdminApp({ prepared, config, store, engine, telemetry, log
         .send(await metrics.render())
     })
   }
+  // The live view is the console's: with only public metrics there is none.
+  let stream: Stream | undefined
   if (auth) {
+    stream = createStream({ telemetry, ...(store.driver === 'sqlite' ? {} : { shared: store }) })
     const admin = express.Router()
     admin.use(securityHeaders)
     admin.use(auth.identify, auth.limitFailures)
@@ -81,7 +83,7 @@ export function createAdminApp({ prepared, config, store, engine, telemetry, log
   return {
     app,
     close() {
-      stream.close()
+      stream?.close()
       metrics.close()
       auth?.close()
     },

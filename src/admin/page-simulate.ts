@@ -1,6 +1,7 @@
 import type { Request, Response, Router } from 'express'
 import { RunnerError } from '../errors.js'
 import type { Simulation } from '../queue/simulate.js'
+import { titleFixture } from '../testing/fixture.js'
 import { EVENT_TYPES } from '../types.js'
 import type { Kit } from './page-render.js'
 import { prettyJson } from './view-json.js'
@@ -10,24 +11,11 @@ import { prettyJson } from './view-json.js'
  * do. The same `simulate` as the CLI and the API; nothing is sent.
  */
 
-/** A small title, so the form works as it opens. */
-const SAMPLE = {
-  id: 4211,
-  external_id: 'isbn-9780000000001',
-  name: 'Episode 42: The Long Night',
-  description: 'A story about stars.',
-  creator: 'Jane Doe',
-  is_paid: false,
-  created: '2026-11-20T10:00:00Z',
-  share: { url: 'https://example.com/t/4211' },
-  tags: [{ name: 'Podcast', slug: 'podcast' }],
-  assets: [{ id: 9001, name: 'part-1.mp3', media_type: 'audio', duration_ms: 1834000 }],
-}
-
 export function simulateRoutes(router: Router, kit: Kit): void {
   const { service, form } = kit
   router.get('/simulate', (req, res) => {
-    show(kit, req, res, { event: 'title-ready', payload: JSON.stringify(SAMPLE, null, 2) })
+    // The documented Title shape (the testing kit's own), so the form works as it opens.
+    show(kit, req, res, { event: 'title-ready', payload: JSON.stringify(titleFixture(), null, 2) })
   })
   router.post('/simulate', ...form, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>

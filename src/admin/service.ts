@@ -47,7 +47,7 @@ export function createConsoleService({ store, engine, prepared }: ServiceOptions
     events: (search) => searchEvents(store, search),
     async event(id) {
       const detail = await eventDetail(store, id)
-      if (!detail) throw new RunnerError('event_not_found', `no event ${id.slice(0, 100)} in the store`, { status: 404 })
+      if (!detail) throw eventNotFound(id)
       return detail
     },
     async retry(runId) {
@@ -55,7 +55,7 @@ export function createConsoleService({ store, engine, prepared }: ServiceOptions
     },
     async replay(eventId) {
       const id = await store.replayEvent(eventId, Date.now())
-      if (!id) throw new RunnerError('event_not_found', `no event ${eventId.slice(0, 100)} in the store`, { status: 404 })
+      if (!id) throw eventNotFound(eventId)
       return { id, replayOf: eventId }
     },
     recipes: async () => recipeSummaries(prepared.plan, await recent()),
@@ -79,6 +79,10 @@ export function createConsoleService({ store, engine, prepared }: ServiceOptions
   }
 }
 
+function eventNotFound(id: string): RunnerError {
+  return new RunnerError('event_not_found', `no event ${id.slice(0, 100)} in the store`, { status: 404 })
+}
+
 export function badRequest(message: string): RunnerError {
   return new RunnerError('bad_request', message, { status: 400 })
 }
@@ -91,17 +95,16 @@ export function parseSearch(query: Record<string, unknown>, recipes: readonly st
     if (typeof v !== 'string') throw badRequest(`${name}: give it once`)
     return v
   }
+  const listed = <T extends string>(name: string, values: readonly T[]): T | undefined => {
+    const v = one(name)
+    if (v !== undefined && !(values as readonly string[]).includes(v)) throw badRequest(`${name}: use one of ${values.join(', ')}`)
+    return v as T | undefined
+  }
   const search: EventSearch = {}
-  const status = one('status')
-  if (status !== undefined) {
-    if (!(EVENT_STATUSES as readonly string[]).includes(status)) throw badRequest(`status: use one of ${EVENT_STATUSES.join(', ')}`)
-    search.status = status as EventStatus
-  }
-  const type = one('type')
-  if (type !== undefined) {
-    if (!(EVENT_TYPES as readonly string[]).includes(type)) throw badRequest(`type: use one of ${EVENT_TYPES.join(', ')}`)
-    search.type = type as EventType
-  }
+  const status = listed<EventStatus>('status', EVENT_STATUSES)
+  if (status !== undefined) search.status = status
+  const type = listed<EventType>('type', EVENT_TYPES)
+  if (type !== undefined) search.type = type
   const recipe = one('recipe')
   if (recipe !== undefined) {
     if (!recipes.includes(recipe)) throw badRequest(`recipe: no recipe "${recipe.slice(0, 100)}" in the config`)

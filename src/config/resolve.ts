@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path'
 import { ConfigError, type ConfigIssue } from '../errors.js'
 import type { ActionSettings } from '../types.js'
-import type { ResolvedConfig } from './resolved.js'
+import { RESERVED_PATHS, type ResolvedConfig } from './resolved.js'
 import { resolveAuth } from './auth.js'
 import { checkRetry } from './flow.js'
 import { checkRecipes } from './recipes.js'
@@ -132,9 +132,6 @@ function basePath(v: Validator, value: unknown): string {
   }
   return trimmed ? `/${trimmed}` : ''
 }
-
-/** Paths the runner answers beside the webhooks. */
-const RESERVED_PATHS = ['admin', 'metrics', 'healthz', 'readyz']
 
 function resolveStore(v: Validator, value: unknown, rootDir: string): ResolvedConfig['store'] {
   const store = v.object(value, 'store', { keys: ['driver', 'path', 'url', 'prefix', 'lease'] }) ?? {}

@@ -51,3 +51,6 @@ export interface ResolvedRetry {
   factor: number
   maxDelay: number
 }
+
+/** Paths the runner answers beside the webhooks (the console, metrics, health): no `server.basePath` may hide them. */
+export const RESERVED_PATHS = ['admin', 'metrics', 'healthz', 'readyz'] as const

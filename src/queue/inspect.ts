@@ -60,22 +60,42 @@ export async function searchEvents(backend: Backend, search: EventSearch = {}): 
     (!search.status || row.status === search.status) &&
     (!search.recipe || r.runs.some((b) => b.recipe === search.recipe)) &&
     (!q || (r.title ?? '').toLowerCase().includes(q))
-  const page = filtered ? 200 : limit
   const out: EventRow[] = []
-  let before = search.before ? decodeCursor(search.before) : undefined
   let scanned = 0
-  for (;;) {
-    const records = await backend.listEvents({ limit: page, ...(search.type ? { type: search.type } : {}), ...(before ? { before } : {}) })
+  const from = search.before ? decodeCursor(search.before) : undefined
+  for await (const { records, more } of eventPages(backend, {
+    size: filtered ? 200 : limit,
+    ...(search.type ? { type: search.type } : {}),
+    ...(from ? { before: from } : {}),
+  })) {
     for (const [i, r] of records.entries()) {
       scanned++
       const row = toRow(r)
       if (keep(r, row)) out.push(row)
-      const lastOfAll = i === records.length - 1 && records.length < page
+      const lastOfAll = i === records.length - 1 && !more
       if (out.length === limit || scanned >= SCAN_LIMIT) return { events: out, next: lastOfAll ? null : encodeCursor(r) }
     }
+  }
+  return { events: out, next: null }
+}
+
+/**
+ * The backend's listing page by page, newest first, from `before` on: the
+ * one cursor loop every reader of many events uses. `more` is false on the
+ * last page (it came back short).
+ */
+export async function* eventPages(
+  backend: Backend,
+  { size, type, before }: { size: number; type?: EventType; before?: { receivedAt: number; id: string } },
+): AsyncGenerator<{ records: EventRecord[]; more: boolean }> {
+  let cursor = before
+  for (;;) {
+    const records = await backend.listEvents({ limit: size, ...(type ? { type } : {}), ...(cursor ? { before: cursor } : {}) })
     const last = records.at(-1)
-    if (!last || records.length < page) return { events: out, next: null }
-    before = { receivedAt: last.receivedAt, id: last.id }
+    const more = last !== undefined && records.length === size
+    yield { records, more }
+    if (!more) return
+    cursor = { receivedAt: last.receivedAt, id: last.id }
   }
 }
 

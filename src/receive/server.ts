@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { ResolvedConfig } from '../config/resolved.js'
+import { RESERVED_PATHS, type ResolvedConfig } from '../config/resolved.js'
 import type { Receiver } from './receiver.js'
 import { sendJson } from './respond.js'
 
@@ -36,16 +36,14 @@ export function createHttpServer({ config, receiver, isReady, later = () => fals
   let failed = false
   const early: RequestHandler = (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!
-    if (later(path) && failed)
-      return sendJson(res, 503, { error: { code: 'console_unavailable', message: 'the console failed to load; the log says why' } })
-    if (later(path))
-      return sendJson(
-        res,
-        503,
-        { error: { code: 'starting', message: 'the console is starting; try again in a moment' } },
-        { 'retry-after': '1' },
-      )
-    if (!answerHealth(req, res, isReady)) notFound(req, res, config.server.basePath)
+    if (!later(path)) {
+      if (!answerHealth(req, res, isReady)) notFound(req, res, config.server.basePath)
+    } else if (failed) {
+      sendJson(res, 503, { error: { code: 'console_unavailable', message: 'the console failed to load; the log says why' } })
+    } else {
+      const error = { code: 'starting', message: 'the console is starting; try again in a moment' }
+      sendJson(res, 503, { error }, { 'retry-after': '1' })
+    }
   }
   // With basePath '' every path would look like a webhook: health and the console come first then.
   const reserved = config.server.basePath === '' ? (path: string) => RESERVED.test(path) : () => false
@@ -74,7 +72,7 @@ export function createHttpServer({ config, receiver, isReady, later = () => fals
   }
 }
 
-const RESERVED = /^\/(?:healthz|readyz|metrics|admin)(?:[/?]|$)/
+const RESERVED = new RegExp(`^/(?:${RESERVED_PATHS.join('|')})(?:[/?]|$)`)
 
 /** `/healthz` (the process is up) and `/readyz` (the store is open and deliveries are accepted); false for other paths. */
 export function answerHealth(req: IncomingMessage, res: ServerResponse, isReady: () => boolean): boolean {

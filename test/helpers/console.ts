@@ -3,7 +3,7 @@
  * by default, or a browser-like session (cookie + CSRF token) after `login`.
  */
 import type { Config } from '../../src/types.js'
-import { startTestRunner, type TestRunner } from './runner.js'
+import { jsonOr, startTestRunner, type TestRunner } from './runner.js'
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
 
@@ -35,13 +35,7 @@ export async function startConsoleRunner(config: Config): Promise<ConsoleRunner>
       ...(body === undefined ? {} : { body: typeof body === 'string' || body instanceof URLSearchParams ? body : JSON.stringify(body) }),
     })
     const text = await res.text()
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch {
-      json = undefined
-    }
-    return { status: res.status, headers: res.headers, json, text }
+    return { status: res.status, headers: res.headers, json: jsonOr(text, undefined), text }
   }
   return {
     ...t,

@@ -32,6 +32,15 @@ export interface TestRunner {
   close(): Promise<void>
 }
 
+/** `text` parsed as JSON, or `otherwise` when it is not JSON (an HTML page, an empty body). */
+export function jsonOr<T>(text: string, otherwise: T): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return otherwise
+  }
+}
+
 export function tempDir(prefix = 'ar-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
 }
@@ -69,13 +78,7 @@ export async function startTestRunner(config: Config, { dir = tempDir() }: { dir
         ...(method === 'GET' || method === 'HEAD' ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       })
       const text = await res.text()
-      let json: unknown
-      try {
-        json = JSON.parse(text)
-      } catch {
-        json = text
-      }
-      return { status: res.status, headers: res.headers, json }
+      return { status: res.status, headers: res.headers, json: jsonOr(text, text) }
     },
     async deliver(event, body) {
       const res = await self.post(event, body)
