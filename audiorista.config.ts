@@ -8,9 +8,12 @@ import { podcastReady } from './recipes/podcast.js'
  */
 export default defineConfig({
   server: { port: 8787, basePath: '/webhooks', bodyLimit: '1mb' },
-  // No AUDIORISTA_KEY: a key is generated on first run and saved in .audiorista/key.
+  // No AUDIORISTA_KEY: a key is generated on first run and saved in the data folder
+  // (.audiorista/ beside this file, or AUDIORISTA_DATA_DIR: /data in the container).
   auth: { keys: [process.env.AUDIORISTA_KEY] },
-  store: { driver: 'sqlite', path: '.audiorista/runner.db' },
+  // SQLite in the data folder (runner.db); AUDIORISTA_REDIS_URL picks Redis instead, so that
+  // replicas can share it (README "Scaling out", compose.yaml's `scale` profile).
+  store: process.env.AUDIORISTA_REDIS_URL ? { driver: 'redis', url: process.env.AUDIORISTA_REDIS_URL } : { driver: 'sqlite' },
   queue: { concurrency: 8, timeout: '30s', retry: { attempts: 5, delay: '2s', factor: 2, maxDelay: '15m' } },
   dedupe: { window: '24h' },
   vars: {

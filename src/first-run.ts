@@ -5,19 +5,21 @@ import { ensurePrivateDir, tightenFile, writePrivateFile } from './store/files.j
 import { EVENT_TYPES } from './types.js'
 import type { ResolvedConfig } from './config/resolved.js'
 
-/** Where the generated key is kept: `.audiorista/key` beside the config. */
-export function keyFile(rootDir: string): string {
-  return join(rootDir, '.audiorista', 'key')
+type DataDir = Pick<ResolvedConfig, 'dataDir'>
+
+/** Where the generated key is kept: `key` in the data folder (`.audiorista/` beside the config, or `AUDIORISTA_DATA_DIR`). */
+export function keyFile({ dataDir }: DataDir): string {
+  return join(dataDir, 'key')
 }
 
-/** Where the generated admin token is kept: `.audiorista/admin-token` beside the config. */
-export function adminTokenFile(rootDir: string): string {
-  return join(rootDir, '.audiorista', 'admin-token')
+/** Where the generated admin token is kept: `admin-token` in the data folder. */
+export function adminTokenFile({ dataDir }: DataDir): string {
+  return join(dataDir, 'admin-token')
 }
 
 /** The generated key, if one was generated before. */
-export function readGeneratedKey(rootDir: string): string | undefined {
-  return readSecret(keyFile(rootDir))
+export function readGeneratedKey(config: DataDir): string | undefined {
+  return readSecret(keyFile(config))
 }
 
 function readSecret(file: string): string | undefined {
@@ -62,7 +64,7 @@ export interface EnsuredSecret {
  */
 export function ensureKey(config: ResolvedConfig): EnsuredSecret {
   if (config.auth.keys || config.auth.allowUnauthenticated) return { config, warnings: [] }
-  const file = keyFile(config.rootDir)
+  const file = keyFile(config)
   const { value, created, warnings } = generatedSecret(file)
   const keys = Object.fromEntries(EVENT_TYPES.map((e) => [e, [value]])) as Record<(typeof EVENT_TYPES)[number], string[]>
   // Each replica would generate its own key and refuse the others' deliveries.
@@ -76,11 +78,11 @@ export function ensureKey(config: ResolvedConfig): EnsuredSecret {
 /**
  * The console can retry and replay, so it is never open: without a token in
  * the config or `AUDIORISTA_ADMIN_TOKEN`, one is generated once into
- * `.audiorista/admin-token` (owner-only), like the webhook key.
+ * `admin-token` in the data folder (owner-only), like the webhook key.
  */
 export function ensureAdminToken(config: ResolvedConfig): EnsuredSecret {
   if (!config.admin.enabled || config.admin.token) return { config, warnings: [] }
-  const file = adminTokenFile(config.rootDir)
+  const file = adminTokenFile(config)
   const { value, created, warnings } = generatedSecret(file)
   if (config.store.driver === 'redis')
     warnings.push(

@@ -2,20 +2,23 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { RunnerError } from './errors.js'
 import type { AdminApp, AdminAppOptions } from './admin/app.js'
-import { ensureAdminToken, ensureKey } from './first-run.js'
-import { createEngine, type Engine } from './queue/engine.js'
-import { createReceiver, type Receiver } from './receive/receiver.js'
+import { join } from 'node:path'
+import { importedFiles } from './config/import-module.js'
+import type { ResolvedConfig } from './config/resolved.js'
+import { type Core, openCore } from './core.js'
+import type { Engine } from './queue/engine.js'
+import type { Receiver } from './receive/receiver.js'
 import { createHttpServer, type HttpServer, localUrl } from './receive/server.js'
+import type { ReloadOutcome } from './reload/reloader.js'
+import { type Watcher, watchConfig } from './reload/watch.js'
 import type { Setup } from './setup.js'
 import type { Backend } from './store/backend.js'
-import { createBackend } from './store/create.js'
-import { prepareSqliteFiles } from './store/sqlite.js'
-import type { Logger } from './types.js'
-import type { ResolvedConfig } from './config/resolved.js'
 import { createTelemetry, noTelemetry } from './telemetry.js'
+import type { Logger } from './types.js'
 
 export interface Runner {
-  config: ResolvedConfig
+  /** The config in effect: the last good one (a reload swaps it), with the generated key and admin token. */
+  readonly config: ResolvedConfig
   /** Where events, runs and the schedule live (SQLite, or Redis shared with other replicas). */
   store: Backend
   engine: Engine
@@ -36,8 +39,19 @@ export interface Runner {
    * console that fails to load is logged, and its paths keep answering 503.
    */
   console: Promise<AdminApp | undefined>
+  /** Load the config file again and swap it in if it is good; else keep the last good one (`trigger` is logged). */
+  reload(trigger?: string): Promise<ReloadOutcome>
+  /** What the last reload did, if there was one. */
+  readonly lastReload: ReloadOutcome | undefined
   /** Graceful stop: refuse new deliveries, let running steps finish within `grace` ms, close. */
   close(grace?: number): Promise<void>
+}
+
+export interface StartOptions {
+  /** Loads and checks the config again, for `reload`. */
+  load?: () => Promise<Setup>
+  /** Reload when the config file or a file it loads changes (`start` does; tests choose). */
+  watch?: boolean
 }
 
 /**
@@ -46,17 +60,11 @@ export interface Runner {
  * schedule, so there is no separate recovery. Deliveries get 503 until the
  * engine runs.
  */
-export async function startRunner(prepared: Setup, log: Logger): Promise<Runner> {
-  const key = ensureKey(prepared.config)
-  const admin = ensureAdminToken(key.config)
-  const config = admin.config
-  // Folders and files are made private before the first byte of data; the lock file lives beside the database.
-  for (const warning of new Set([...key.warnings, ...admin.warnings, ...prepareStoreFiles(config)])) log.warn(warning)
-  const store = await createBackend(config, { onWarning: (message) => log.warn(message), onNotice: (message) => log.info(message) })
-  const withConsole = config.admin.enabled || config.metrics.public
+export async function startRunner(prepared: Setup, log: Logger, { load, watch = false }: StartOptions = {}): Promise<Runner> {
+  const withConsole = prepared.config.admin.enabled || prepared.config.metrics.public
   const telemetry = withConsole ? createTelemetry() : noTelemetry
-  const engine = createEngine({ config, backend: store, plan: prepared.plan, renderer: prepared.renderer, log, telemetry })
-  const receiver = createReceiver({ config, store, log, telemetry, onAccepted: (event) => engine.offer(event) })
+  const core = await openCore(prepared, { log, telemetry, ...(load ? { load } : {}) })
+  const { config, store, engine, receiver } = core
   const isReady = () => receiver.accepting && store.isReady()
   const http = createHttpServer({ config, receiver, isReady, ...(withConsole ? { later: consolePath(config) } : {}) })
   const { server } = http
@@ -69,50 +77,71 @@ export async function startRunner(prepared: Setup, log: Logger): Promise<Runner>
         resolve()
       })
     })
-    engine.start()
   } catch (err) {
     server.close()
-    await store.close()
+    await core.close()
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
       throw new RunnerError('port_in_use', `port ${config.server.port} is in use (another runner?); use --port or PORT`)
     throw err
   }
-  receiver.setAccepting(true)
-  const adminApp = withConsole
-    ? loadConsole({ prepared, config, store, engine, telemetry, log, isReady }, http)
-    : Promise.resolve(undefined)
+  core.start()
+  const adminApp = withConsole ? loadConsole({ core, store, engine, telemetry, log, isReady }, http) : Promise.resolve(undefined)
+  const watcher = watch && load ? await watchFiles(core, log) : undefined
   const { address, port } = server.address() as AddressInfo
-  const pruneTimer = setInterval(() => void prune(store, config, log), 3_600_000).unref()
-  void prune(store, config, log)
 
-  let closing: Promise<void> | undefined
   return {
-    config,
+    get config() {
+      return core.config
+    },
     store,
     engine,
     receiver,
     server,
     url: localUrl(config.server.host, port),
     bind: { host: address, port },
-    ...(key.created ? { generatedKey: key.created } : {}),
-    ...(admin.created ? { generatedAdminToken: admin.created } : {}),
+    ...(core.generatedKey ? { generatedKey: core.generatedKey } : {}),
+    ...(core.generatedAdminToken ? { generatedAdminToken: core.generatedAdminToken } : {}),
     console: adminApp,
-    close(grace = 10_000) {
-      closing ??= (async () => {
-        receiver.setAccepting(false)
-        clearInterval(pruneTimer)
-        // Live views hold their sockets open: end them, so the server can close.
-        ;(await adminApp)?.close()
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-        server.closeIdleConnections()
-        await engine.stop(grace)
-        server.closeAllConnections()
-        await closed
-        await prepared.registry.close(log)
-        await store.close()
-      })()
-      return closing
+    reload: (trigger) => core.reload(trigger),
+    get lastReload() {
+      return core.lastReload
     },
+    close(grace = 10_000) {
+      let serverClosed: Promise<void> | undefined
+      return core.close(grace, {
+        async stopping() {
+          await watcher?.close()
+          // Live views hold their sockets open: end them, so the server can close.
+          ;(await adminApp)?.close()
+          serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+          server.closeIdleConnections()
+        },
+        async stopped() {
+          server.closeAllConnections()
+          await serverClosed
+        },
+      })
+    },
+  }
+}
+
+/** Reload when the config, a file it imports, a template or a plugin changes; files a reload brings in are watched too. */
+async function watchFiles(core: Core, log: Logger): Promise<Watcher | undefined> {
+  const modules = () => [...(core.config.filepath ? [core.config.filepath] : []), ...importedFiles()]
+  const paths = () => [...modules(), join(core.config.rootDir, 'recipes', 'templates'), ...core.config.plugins]
+  try {
+    const watcher = await watchConfig({
+      paths,
+      modules,
+      rootDir: core.config.rootDir,
+      log,
+      // After a failed reload too: the files it did load are watched, so fixing them is seen.
+      onChange: (path) => void core.reload(path).then(() => watcher.refresh()),
+    })
+    return watcher
+  } catch (err) {
+    log.warn({ err }, 'cannot watch the config for changes; reload with SIGHUP')
+    return undefined
   }
 }
 
@@ -125,10 +154,7 @@ function consolePath(config: ResolvedConfig): (path: string) => boolean {
  * Imports express and builds the console only now, after the webhook path
  * is ready: the import costs about 145 ms, which stays off the cold start.
  */
-async function loadConsole(
-  options: Omit<AdminAppOptions, 'prepared'> & { prepared: Setup },
-  http: HttpServer,
-): Promise<AdminApp | undefined> {
+async function loadConsole(options: AdminAppOptions, http: HttpServer): Promise<AdminApp | undefined> {
   try {
     const { createAdminApp } = await import('./admin/app.js')
     const admin = createAdminApp(options)
@@ -138,25 +164,5 @@ async function loadConsole(
     options.log.error({ err }, 'the console failed to load; webhooks are not affected')
     http.mountFailed()
     return undefined
-  }
-}
-
-/** Warnings about existing data folders open to others (the driver makes what is missing, private). */
-function prepareStoreFiles(config: ResolvedConfig): string[] {
-  switch (config.store.driver) {
-    case 'sqlite':
-      return prepareSqliteFiles(config.store.path).warnings
-    case 'redis':
-      return []
-  }
-}
-
-async function prune(store: Backend, config: ResolvedConfig, log: Logger): Promise<void> {
-  try {
-    const now = Date.now()
-    const result = await store.prune(now, now - config.retention)
-    if (result.events || result.runs || result.keys) log.info(result, 'pruned old events, runs and keys')
-  } catch (err) {
-    log.warn({ err }, 'pruning failed; will try again')
   }
 }

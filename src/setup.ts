@@ -3,10 +3,12 @@ import { builtinActions } from './actions/builtins.js'
 import { type ActionRegistry, loadActions } from './actions/registry.js'
 import { loadConfig } from './config/load.js'
 import { resolveConfig } from './config/resolve.js'
+import { shapeWarnings } from './config/shape-warnings.js'
 import { ConfigError, type ConfigIssue } from './errors.js'
 import { type Plan, planRecipes } from './queue/plan.js'
 import { createRenderer, type Renderer } from './render/renderer.js'
 import type { ResolvedConfig } from './config/resolved.js'
+import type { Logger } from './types.js'
 
 export interface SetupOptions {
   /** `--config FILE` (or a folder to look in). */
@@ -17,6 +19,8 @@ export interface SetupOptions {
   host?: string
   /** Missing credentials are errors instead of preview mode (`check --strict`, NODE_ENV=production). */
   strict?: boolean
+  /** Warnings are errors too (`check --strict` only: a warning never stops `start`). */
+  warningsAsErrors?: boolean
 }
 
 /** Everything loaded and checked, ready to run: what `start`, `check` and `simulate` share. */
@@ -25,6 +29,8 @@ export interface Setup {
   registry: ActionRegistry
   plan: Plan
   renderer: Renderer
+  /** What loads and runs but is likely a mistake: conditions that can never hold for the documented payload. */
+  warnings: ConfigIssue[]
 }
 
 /**
@@ -45,6 +51,7 @@ export async function setupFrom(
     port,
     host,
     strict = process.env.NODE_ENV === 'production',
+    warningsAsErrors = false,
   }: Omit<SetupOptions, 'configFile' | 'cwd'> & { rootDir: string; filepath?: string },
 ): Promise<Setup> {
   const issues: ConfigIssue[] = []
@@ -60,6 +67,19 @@ export async function setupFrom(
     for (const p of plan.previews)
       issues.push({ path: p.label, message: `would run in preview mode (${p.reason}); ${why} requires credentials` })
   }
-  if (issues.length) throw new ConfigError(issues, filepath)
-  return { config, registry, plan, renderer }
+  const warnings = shapeWarnings(config.recipes)
+  if (warningsAsErrors) issues.push(...warnings)
+  if (issues.length) {
+    // Refused (a reload of a broken config, too): the plugins just loaded must not keep anything open.
+    await registry.close()
+    throw new ConfigError(issues, filepath)
+  }
+  return { config, registry, plan, renderer, warnings }
+}
+
+/** What `start` says before it runs a setup (and again after a reload): steps that will only preview, and likely mistakes. */
+export function warnAbout({ plan, warnings }: Pick<Setup, 'plan' | 'warnings'>, log: Logger): void {
+  for (const p of plan.previews)
+    log.warn({ step: p.label, reason: p.reason }, `preview mode: ${p.label} will only log what it would send (${p.reason})`)
+  for (const w of warnings) log.warn({ path: w.path }, `${w.path}: ${w.message}`)
 }

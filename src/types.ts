@@ -4,6 +4,7 @@
  * runner's own view of a validated config is `ResolvedConfig`
  * (config/resolved.ts), which is not exported: it can change freely.
  */
+import type { PayloadMap } from './payload.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 
 /** The three Audiorista webhook events; the event type comes from the URL. */
@@ -45,18 +46,26 @@ export type Matcher =
  * context (`'share.url'`, `'tags.slug'`), or the combinators `all`, `any`,
  * `not`, or the sugar `tag`. A function may stand in for any condition.
  */
-export type Condition = ConditionObject | ConditionFn
-export type ConditionFn = (ctx: TemplateContext) => boolean
-export interface ConditionObject {
+export type Condition<E extends EventType = EventType> = ConditionObject<E> | ConditionFn<E>
+
+/**
+ * A condition as a function of the context, typed by the recipe's events.
+ * Declared as a method: a recipe typed for one event (`defineRecipe`) must
+ * still fit in a list of recipes for any event.
+ */
+export type ConditionFn<E extends EventType = EventType> = { condition(ctx: TemplateContext<E>): boolean }['condition']
+
+export interface ConditionObject<E extends EventType = EventType> {
   /** All of these conditions hold. */
-  all?: Condition[]
+  all?: Condition<E>[]
   /** At least one of these conditions holds. */
-  any?: Condition[]
+  any?: Condition<E>[]
   /** This condition does not hold. */
-  not?: Condition
+  not?: Condition<E>
   /** Some tag's slug or name equals one of these, case-insensitively. */
   tag?: string | string[]
-  [path: string]: Matcher | Condition | Condition[] | string[] | undefined
+  /** A dot-path into the context (`'share.url'`, `'tags.slug'`) and what its value must match. */
+  [path: string]: Matcher | Condition<E> | Condition<E>[] | string[] | undefined
 }
 
 /** Why a condition did not hold: the first failing entry and the actual value. */
@@ -71,13 +80,19 @@ export interface Mismatch {
 
 // ---------------------------------------------------------------- templates
 
-/** What templates and conditions see. The payload's fields are at the root. */
-export interface TemplateContext {
-  [field: string]: unknown
+/**
+ * What templates and conditions see for event(s) `E`: the payload's fields at
+ * the root (`ctx.name`), plus the fields of ContextFields, which win over
+ * payload fields of the same name.
+ */
+export type TemplateContext<E extends EventType = EventType> = PayloadMap[E] & ContextFields<E>
+
+/** The names the runner adds to a template context beside the payload's fields. */
+export interface ContextFields<E extends EventType = EventType> {
   /** The accepted delivery. */
-  event: EventInfo
+  event: EventInfo<E>
   /** The whole payload, also reachable when a field is shadowed. */
-  payload: Payload
+  payload: PayloadMap[E]
   /** `vars` from the config. */
   vars: Record<string, unknown>
   /** The recipe being run. */
@@ -86,9 +101,11 @@ export interface TemplateContext {
   steps: Record<string, unknown>
 }
 
-export interface EventInfo {
+export interface EventInfo<E extends EventType = EventType> {
+  /** The event id the runner gave the delivery (`events show ID`). */
   id: string
-  type: EventType
+  /** The event, from the webhook URL. */
+  type: E
   /** ISO 8601 time the delivery was accepted. */
   receivedAt: string
 }
@@ -150,7 +167,8 @@ export interface RateLimit {
 
 // ---------------------------------------------------------------- recipes
 
-export interface Step {
+/** One step of a recipe; `E` types the context its `if` function sees. */
+export interface Step<E extends EventType = EventType> {
   /** Name of the action plugin: `slack`, `http`, `email`, `exec`, `log`, or yours. */
   action: string
   /** The action's input. Every string inside is a Handlebars template. */
@@ -158,7 +176,7 @@ export interface Step {
   /** Name under which later steps see this step's result (`{{steps.NAME}}`). */
   name?: string
   /** Run this step only when the condition holds. */
-  if?: Condition
+  if?: Condition<E>
   /** Run at most once per key (default key `{{id}}`). */
   once?: OnceOption
   /** Trailing debounce; default key: this step (one run for all titles). */
@@ -171,15 +189,19 @@ export interface Step {
   continueOnError?: boolean
 }
 
-export interface Recipe {
+/**
+ * A recipe. `E` (inferred from `on` by `defineRecipe`) types the payload its
+ * condition functions see; in a plain list of recipes it is every event.
+ */
+export interface Recipe<E extends EventType = EventType> {
   /** Unique name, shown in logs and in `events`. */
   name: string
   /** The event(s) that trigger this recipe. */
-  on: EventType | EventType[]
+  on: E | E[]
   /** Run only when this holds. */
-  when?: Condition
+  when?: Condition<E>
   /** The steps, run in order. */
-  do: Step[]
+  do: Step<E>[]
   /** Run the whole recipe at most once per key (default key `{{id}}`). */
   once?: OnceOption
   /** Trailing debounce; default key `{{id}}` (one run per title). */
@@ -220,7 +242,7 @@ export type StoreOptions = SqliteStoreOptions | RedisStoreOptions
 export interface SqliteStoreOptions {
   /** Storage engine (default `sqlite`): one process per file. */
   driver?: 'sqlite'
-  /** Path of the SQLite file (default `.audiorista/runner.db`). */
+  /** Path of the SQLite file, relative to the config (default `runner.db` in the data folder: `.audiorista/`, or `AUDIORISTA_DATA_DIR`). */
   path?: string
   /** How long work taken by a worker stays its own without renewal (default '30s'). */
   lease?: Duration
@@ -288,7 +310,7 @@ export interface Config {
 export interface AdminOptions {
   /** Set false to remove the console and its API entirely (default true). */
   enabled?: boolean
-  /** The admin token (default: `AUDIORISTA_ADMIN_TOKEN`, else one generated into `.audiorista/admin-token`). At least 16 characters. */
+  /** The admin token (default: `AUDIORISTA_ADMIN_TOKEN`, else one generated into `admin-token` in the data folder). At least 16 characters. */
   token?: string
 }
 
@@ -315,8 +337,8 @@ export interface Logger {
 export interface ActionContext<S = Record<string, unknown>> {
   /** The delivery being handled. */
   event: EventInfo
-  /** The delivery's body. */
-  payload: Payload
+  /** The delivery's body: a Title unless `event.type` is `asset-transcoded` (cast with `as TitlePayload` after checking). */
+  payload: PayloadMap[EventType]
   /** Validated `actions.<name>` settings. */
   settings: S
   /** Aborted when the step times out or the runner shuts down. */

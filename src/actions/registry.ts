@@ -22,8 +22,12 @@ export interface ActionEntry {
 export interface ActionRegistry {
   get(name: string): ActionEntry | undefined
   names(): string[]
-  /** Let every plugin release what it keeps open, within 5 s; failures are logged, never thrown. */
-  close(log?: Logger): Promise<void>
+  /**
+   * Let every plugin release what it keeps open, within 5 s; failures are
+   * logged, never thrown. `keep`: a registry taking over (a reload), whose
+   * plugins that are the very same objects (the built-ins) stay open.
+   */
+  close(log?: Logger, keep?: ActionRegistry): Promise<void>
 }
 
 const PLUGIN_FILE = /^(?!_|\.)(?!.*\.(test|spec|d)\.[cm]?[jt]s$).*\.(ts|mts|js|mjs|cjs)$/
@@ -87,10 +91,10 @@ export async function loadActions(
     if (rl) entry.rateLimit = { limit: rl.limit, interval: parseDuration(rl.interval) ?? 1000 }
     entries.set(name, entry)
   }
-  const close = async (log?: Logger) => {
+  const close = async (log?: Logger, keep?: ActionRegistry) => {
     await Promise.all(
       [...entries.values()].map(async ({ plugin }) => {
-        if (!plugin.close) return
+        if (!plugin.close || keep?.get(plugin.name)?.plugin === plugin) return
         const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('did not finish within 5 s')), 5000).unref())
         await Promise.race([Promise.resolve().then(() => plugin.close?.()), timeout]).catch((err: unknown) =>
           log?.warn({ plugin: plugin.name, error: (err as Error).message }, `plugin ${plugin.name}: close failed`),

@@ -6,7 +6,6 @@ import type { Stream } from './stream.js'
 export interface ApiOptions {
   service: ConsoleService
   stream: Stream
-  recipes: readonly string[]
   /** Largest JSON body accepted (a simulated payload), bytes. */
   bodyLimit: number
 }
@@ -16,10 +15,10 @@ export interface ApiOptions {
  * service. Authentication, CSRF and error answers are the router's around
  * it (app.ts): every route here may assume an authenticated caller.
  */
-export function createApi({ service, stream, recipes, bodyLimit }: ApiOptions): Router {
+export function createApi({ service, stream, bodyLimit }: ApiOptions): Router {
   const api = express.Router()
   api.get('/events', async (req, res) => {
-    res.json(await service.events(parseSearch(req.query as Record<string, unknown>, recipes)))
+    res.json(await service.events(parseSearch(req.query as Record<string, unknown>, service.recipeNames())))
   })
   api.get('/events/:id', async (req, res) => {
     res.json(await service.event(req.params.id))
@@ -31,7 +30,7 @@ export function createApi({ service, stream, recipes, bodyLimit }: ApiOptions): 
     res.status(202).json({ run: await service.retry(req.params.id) })
   })
   api.get('/recipes', async (_req, res) => {
-    res.json({ recipes: await service.recipes() })
+    res.json({ recipes: await service.recipes(), reload: service.lastReload() ?? null })
   })
   api.post('/simulate', express.json({ limit: bodyLimit }), async (req, res) => {
     const body = (req.body ?? {}) as { event?: unknown; payload?: unknown }

@@ -1,9 +1,8 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express'
 import helmet from 'helmet'
-import type { ResolvedConfig } from '../config/resolved.js'
+import type { Core } from '../core.js'
 import type { Engine } from '../queue/engine.js'
 import { answerHealth, notFound } from '../receive/server.js'
-import type { Setup } from '../setup.js'
 import type { Backend } from '../store/backend.js'
 import type { Telemetry } from '../telemetry.js'
 import type { Logger } from '../types.js'
@@ -16,9 +15,8 @@ import { createConsoleService } from './service.js'
 import { createStream, type Stream } from './stream.js'
 
 export interface AdminAppOptions {
-  prepared: Pick<Setup, 'config' | 'plan' | 'renderer' | 'registry'>
-  /** The config in effect (with the generated key and admin token). */
-  config: ResolvedConfig
+  /** The runner: its config (with the generated key and admin token) and recipes in effect, which a reload swaps. */
+  core: Pick<Core, 'config' | 'setup' | 'lastReload'>
   store: Backend
   engine: Pick<Engine, 'stats'>
   telemetry: Telemetry
@@ -41,14 +39,15 @@ export const ADMIN_PATH = '/admin'
  * API) and `/metrics` are behind the admin token; `admin.enabled: false`
  * leaves only health and, with `metrics.public`, metrics.
  */
-export function createAdminApp({ prepared, config, store, engine, telemetry, log, isReady }: AdminAppOptions): AdminApp {
+export function createAdminApp({ core, store, engine, telemetry, log, isReady }: AdminAppOptions): AdminApp {
   const app = express()
   app.disable('x-powered-by')
-  const recipes = prepared.plan.recipes.map((r) => r.recipe.name)
+  // Settings that need a restart: the ones the runner started with.
+  const { config } = core
   const metrics = createMetrics({
     telemetry,
-    recipes,
-    actions: prepared.registry.names(),
+    recipes: () => core.setup.plan.recipes.map((r) => r.recipe.name),
+    actions: () => core.setup.registry.names(),
     queue: () => store.stats(),
     engine: () => engine.stats(),
   })
@@ -73,9 +72,9 @@ export function createAdminApp({ prepared, config, store, engine, telemetry, log
     const admin = express.Router()
     admin.use(securityHeaders)
     admin.use(auth.identify, auth.limitFailures)
-    const service = createConsoleService({ store, engine, prepared: { ...prepared, config } })
-    admin.use('/api', requireBearerOrSession, auth.csrf, createApi({ service, stream, recipes, bodyLimit: config.server.bodyLimit }))
-    admin.use(createPages({ service, auth, recipes, base: ADMIN_PATH, bodyLimit: config.server.bodyLimit }))
+    const service = createConsoleService({ store, engine, live: core })
+    admin.use('/api', requireBearerOrSession, auth.csrf, createApi({ service, stream, bodyLimit: config.server.bodyLimit }))
+    admin.use(createPages({ service, auth, base: ADMIN_PATH, bodyLimit: config.server.bodyLimit }))
     app.use(ADMIN_PATH, admin)
   }
   app.use((req, res) => notFound(req, res, config.server.basePath))
@@ -99,7 +98,7 @@ const requireBearerOrSession: RequestHandler = (req, res, next) => {
     .json({
       error: {
         code: 'unauthorized',
-        message: 'send Authorization: Bearer <admin token> (see .audiorista/admin-token or AUDIORISTA_ADMIN_TOKEN)',
+        message: 'send Authorization: Bearer <admin token> (AUDIORISTA_ADMIN_TOKEN, or admin-token in the data folder)',
       },
     })
 }

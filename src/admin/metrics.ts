@@ -7,10 +7,10 @@ import { EVENT_TYPES } from '../types.js'
 export interface MetricsOptions {
   /** Where the receiver and the engine report; subscribed to at once. */
   telemetry: Telemetry
-  /** Recipe names from the config: the only `recipe` label values (others become `other`). */
-  recipes: readonly string[]
-  /** Action names from the config: the only `action` label values (others become `other`). */
-  actions: readonly string[]
+  /** Recipe names in the config now: the only `recipe` label values (others become `other`). */
+  recipes: () => readonly string[]
+  /** Action names in the config now: the only `action` label values (others become `other`). */
+  actions: () => readonly string[]
   /** The backend's schedule stats, read at scrape time. */
   queue: () => Promise<{ scheduled: number; due: number; leased: number; oldestDueAt?: number }>
   /** This process's engine, read at scrape time. */
@@ -78,9 +78,9 @@ export function createMetrics({ telemetry, recipes, actions, queue, engine, now 
 
 const EVENTS = new Set<string>(EVENT_TYPES)
 
-function oneOf(allowed: readonly string[]): (value: string) => string {
-  const names = new Set(allowed)
-  return (value) => (names.has(value) ? value : 'other')
+/** A name the config has now (recipes and actions change with a reload), else `other`. */
+function oneOf(allowed: () => readonly string[]): (value: string) => string {
+  return (value) => (allowed().includes(value) ? value : 'other')
 }
 
 function statusLabel(status: number): string {

@@ -27,14 +27,14 @@ const NOTICES: Record<string, Notice> = {
 const FILTERS = ['status', 'type', 'recipe', 'q'] as const
 
 export function eventsRoutes(router: Router, kit: Kit): void {
-  const { service, render, base, recipes } = kit
+  const { service, render, base } = kit
   router.get('/events', async (req, res) => {
     const query = req.query as Record<string, unknown>
     let page: EventPage = { events: [], next: null }
     let search: EventSearch = {}
     let error: string | undefined
     try {
-      search = parseSearch(query, recipes)
+      search = parseSearch(query, service.recipeNames())
       page = await service.events(search)
     } catch (err) {
       if (!(err instanceof RunnerError) || err.status !== 400) throw err
@@ -50,7 +50,7 @@ export function eventsRoutes(router: Router, kit: Kit): void {
       filters: {
         statuses: options(EVENT_STATUSES, filters.status),
         types: options(EVENT_TYPES, filters.type),
-        recipes: options(recipes, filters.recipe),
+        recipes: options(service.recipeNames(), filters.recipe),
         q: filters.q ?? '',
       },
       error,

@@ -1,6 +1,6 @@
 import type { Router } from 'express'
 import type { EventStatus } from '../queue/rules.js'
-import { type Kit, seg } from './page-render.js'
+import { type Kit, reloadModel, seg } from './page-render.js'
 import type { ConsoleService } from './service.js'
 import { chart } from './view-chart.js'
 
@@ -40,6 +40,7 @@ async function overviewModel({ service, base }: Kit) {
     charts: [chart('hour', 'Last hour, per minute', stats.perMinute, MINUTE), chart('day', 'Last 24 hours, per hour', stats.perHour, HOUR)],
     attention,
     truncated: stats.truncated,
+    reload: reloadModel(service),
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Router } from 'express'
-import { type Kit, seg } from './page-render.js'
+import { type Kit, reloadModel, seg } from './page-render.js'
 
 /** `/recipes`: each recipe as `check` prints it, with how its runs of the last day ended and the last one. */
 export function recipesRoutes(router: Router, { service, render, base }: Kit): void {
@@ -9,6 +9,6 @@ export function recipesRoutes(router: Router, { service, render, base }: Kit): v
       outcomes: Object.entries(r.last24h).map(([name, count]) => ({ name, count })),
       lastRun: r.lastRun ? { ...r.lastRun, href: `${base}/events/${seg(r.lastRun.eventId)}` } : undefined,
     }))
-    render.page(req, res, 'recipes', { title: 'Recipes', nav: 'recipes', recipes })
+    render.page(req, res, 'recipes', { title: 'Recipes', nav: 'recipes', recipes, reload: reloadModel(service) })
   })
 }

@@ -115,10 +115,15 @@ export interface Kit {
   render: Renderer
   /** Where the console is mounted (`/admin`): every link starts with it. */
   base: string
-  recipes: readonly string[]
   /** Form body parsing, then the CSRF check: for every POST from a page. */
   form: RequestHandler[]
 }
 
 /** A path segment from data (an id), encoded. */
 export const seg = (id: string) => encodeURIComponent(id)
+
+/** The last reload when it failed (the old config still runs): times as numbers, as every page shows them. */
+export function reloadModel(service: ConsoleService) {
+  const last = service.lastReload()
+  return last && !last.ok ? { ...last, at: Date.parse(last.at) } : undefined
+}

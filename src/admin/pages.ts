@@ -14,8 +14,6 @@ import type { ConsoleService } from './service.js'
 export interface PagesOptions {
   service: ConsoleService
   auth: Auth
-  /** Recipe names from the config (the events filter offers them). */
-  recipes: readonly string[]
   /** Where the console is mounted: `/admin`. */
   base: string
   /** Largest form body (a pasted payload on the simulate page), bytes. */
@@ -29,12 +27,12 @@ export interface PagesOptions {
  * the login form are open; everything else needs a session (or a Bearer
  * token), and every form post from a session carries its CSRF token.
  */
-export function createPages({ service, auth, recipes, base, bodyLimit }: PagesOptions): Router {
+export function createPages({ service, auth, base, bodyLimit }: PagesOptions): Router {
   const router = express.Router()
   const assets = createStatic(base)
   const render = createRenderer(createViews(), { base, assets: assets.urls })
   const parse = express.urlencoded({ extended: false, limit: bodyLimit, parameterLimit: 100 })
-  const kit: Kit = { service, render, base, recipes, form: [parse, readableCsrf(auth, render)] }
+  const kit: Kit = { service, render, base, form: [parse, readableCsrf(auth, render)] }
 
   router.use(assets.router)
   loginRoutes(router, { auth, render, base, parse })

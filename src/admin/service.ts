@@ -12,6 +12,8 @@ import {
 } from '../queue/inspect.js'
 import { EVENT_STATUSES, type EventStatus, eventStatus, retryRun } from '../queue/rules.js'
 import { eventType, type Simulation, simulate } from '../queue/simulate.js'
+import type { ConfigIssue } from '../errors.js'
+import type { ReloadOutcome } from '../reload/reloader.js'
 import type { Setup } from '../setup.js'
 import type { Backend } from '../store/backend.js'
 import { EVENT_TYPES, type EventType, type Payload } from '../types.js'
@@ -33,15 +35,25 @@ export interface ConsoleService {
   stats(): Promise<Stats>
   /** The newest of the last day's dead events (up to `limit`), with their runs: what needs a person. */
   deadEvents(limit: number): Promise<EventDetail[]>
+  /** The names of the recipes in effect (they change with a reload). */
+  recipeNames(): string[]
+  /** The last config reload, if there was one: what it changed, or every problem that kept the old config running. */
+  lastReload(): ReloadView | undefined
 }
+
+/** A reload as the console shows it. */
+export type ReloadView =
+  | { ok: true; at: string; trigger: string; summary: string }
+  | { ok: false; at: string; trigger: string; problems: ConfigIssue[] }
 
 export interface ServiceOptions {
   store: Backend
   engine: Pick<Engine, 'stats'>
-  prepared: Pick<Setup, 'config' | 'plan' | 'renderer'>
+  /** The recipes in effect and the last reload, read at each call: a reload changes them. */
+  live: { readonly setup: Pick<Setup, 'config' | 'plan' | 'renderer'>; readonly lastReload?: ReloadOutcome | undefined }
 }
 
-export function createConsoleService({ store, engine, prepared }: ServiceOptions): ConsoleService {
+export function createConsoleService({ store, engine, live }: ServiceOptions): ConsoleService {
   const recent = createRecentReader(store)
   return {
     events: (search) => searchEvents(store, search),
@@ -51,18 +63,26 @@ export function createConsoleService({ store, engine, prepared }: ServiceOptions
       return detail
     },
     async retry(runId) {
-      return toRunView(await retryRun(store, prepared.plan, runId))
+      return toRunView(await retryRun(store, live.setup.plan, runId))
     },
     async replay(eventId) {
       const id = await store.replayEvent(eventId, Date.now())
       if (!id) throw eventNotFound(eventId)
       return { id, replayOf: eventId }
     },
-    recipes: async () => recipeSummaries(prepared.plan, await recent()),
+    recipes: async () => recipeSummaries(live.setup.plan, await recent()),
+    recipeNames: () => live.setup.plan.recipes.map((r) => r.recipe.name),
+    lastReload() {
+      const last = live.lastReload
+      if (!last) return undefined
+      const { at, trigger } = last
+      const when = new Date(at).toISOString()
+      return last.ok ? { ok: true, at: when, trigger, summary: last.summary } : { ok: false, at: when, trigger, problems: last.problems }
+    },
     async simulate(event, payload) {
       const type = eventType(event)
       if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw badRequest('payload: must be a JSON object')
-      return simulate(prepared, type, payload as Payload)
+      return simulate(live.setup, type, payload as Payload)
     },
     async deadEvents(limit) {
       // From the cached read of the last day, not a search: an open overview refreshes often.

@@ -1,6 +1,5 @@
 import { relative } from 'node:path'
-import { SEARCH_PLACES } from '../config/load.js'
-import { RunnerError } from '../errors.js'
+import { configNotFound } from '../config/load.js'
 import { describeCondition } from '../match/condition.js'
 import { setup } from '../setup.js'
 import { reportError } from './output.js'
@@ -8,12 +7,12 @@ import { reportError } from './output.js'
 /** `check`: load and validate everything; print the recipes, or every problem with its path. */
 export async function checkCommand(options: { config?: string; strict?: boolean }): Promise<void> {
   try {
-    const { config, plan, registry } = await setup({
+    const { config, plan, registry, warnings } = await setup({
       ...(options.config ? { configFile: options.config } : {}),
-      ...(options.strict ? { strict: true } : {}),
+      ...(options.strict ? { strict: true, warningsAsErrors: true } : {}),
     })
     // `start` runs on defaults without a config; someone running `check` means to check theirs.
-    if (!config.filepath) throw noConfig(config.rootDir)
+    if (!config.filepath) throw configNotFound(config.rootDir, 'create one (npx audiorista-runner init) or pass --config')
     const out: string[] = []
     out.push(`config: ${relative(process.cwd(), config.filepath) || config.filepath}`, '')
     out.push(`recipes (${plan.recipes.length}):`)
@@ -40,6 +39,10 @@ export async function checkCommand(options: { config?: string; strict?: boolean 
         )
       }
     }
+    if (warnings.length) {
+      out.push('', `warnings (${warnings.length}):`)
+      for (const w of warnings) out.push(`  ${w.path}: ${w.message}`)
+    }
     out.push(
       '',
       `actions: ${registry
@@ -47,19 +50,20 @@ export async function checkCommand(options: { config?: string; strict?: boolean 
         .map((n) => `${n}${registry.get(n)?.source === 'built-in' ? '' : ` (${registry.get(n)?.source})`}`)
         .join(', ')}`,
     )
-    if (plan.previews.length)
-      out.push(
-        '',
-        `ok, ${plan.previews.length} step${plan.previews.length === 1 ? '' : 's'} will run in preview mode (missing credentials); --strict makes that an error`,
-      )
-    else out.push('', 'ok')
+    out.push('', summary(plan.previews.length, warnings.length))
     process.stdout.write(`${out.join('\n')}\n`)
   } catch (err) {
     reportError(err)
   }
 }
 
-function noConfig(dir: string): RunnerError {
-  const names = SEARCH_PLACES.map((n) => (n === 'package.json' ? 'package.json#audiorista' : n)).join(', ')
-  return new RunnerError('config_not_found', `no config file found in ${dir} (looked for ${names}); create one or pass --config`)
+/** `ok`, or `ok, 3 steps will run in preview mode (…), 1 warning; --strict makes them errors`. */
+function summary(previews: number, warnings: number): string {
+  const s = (n: number) => (n === 1 ? '' : 's')
+  const notes = [
+    previews ? `${previews} step${s(previews)} will run in preview mode (missing credentials)` : '',
+    warnings ? `${warnings} warning${s(warnings)}` : '',
+  ].filter(Boolean)
+  if (notes.length === 0) return 'ok'
+  return `ok, ${notes.join(', ')}; --strict makes ${notes.length === 1 && previews + warnings === 1 ? 'that an error' : 'them errors'}`
 }

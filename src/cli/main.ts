@@ -5,6 +5,7 @@ import { EVENT_STATUSES } from '../queue/rules.js'
 import { EVENT_TYPES } from '../types.js'
 import { checkCommand } from './check.js'
 import { eventsCommand, replayCommand, retryCommand, showEventCommand } from './events.js'
+import { initCommand } from './init.js'
 import { sendCommand } from './send.js'
 import { simulateCommand } from './simulate.js'
 import { startCommand } from './start.js'
@@ -34,18 +35,44 @@ const positive = (value: string) => {
 }
 
 program
+  .command('init')
+  .description('scaffold a project: a typed audiorista.config.ts, templates, an example plugin and tests')
+  .option('--force', 'overwrite files that exist (without it, init writes nothing if any would be overwritten)')
+  .option('-d, --dir <dir>', 'folder to scaffold (default: the current folder; created when missing)')
+  .addHelpText(
+    'after',
+    '\nWrites audiorista.config.ts, recipes/templates/creator-ready{,.text}.hbs, plugins/example.ts,\n' +
+      'test/recipes.test.ts and test/example-plugin.test.ts, and adds .audiorista/ (the store, the\n' +
+      'generated key) to .gitignore.\n' +
+      'Then: npx audiorista-runner check, npx audiorista-runner start, npx vitest.',
+  )
+  .action(initCommand)
+
+program
   .command('start')
   .description('start the webhook receiver and run recipes (default port 8787, PORT overrides)')
   .option('-c, --config <file>', 'config file (default: audiorista.config.* in the current folder)')
   .option('-p, --port <n>', 'port to listen on', port)
   .option('-H, --host <host>', 'interface to listen on (default 0.0.0.0)')
+  .addHelpText(
+    'after',
+    '\nThe config reloads while it runs: on a change to the config file, a file it imports, a template or a plugin,\n' +
+      'and on SIGHUP. A config with problems is refused (the last good one keeps running); port, host, store, admin\n' +
+      'and queue.concurrency need a restart. SIGTERM or SIGINT: finish running steps (up to 10 s), then exit.',
+  )
   .action(startCommand)
 
 program
   .command('check')
   .description('load and validate the config; list the recipes, or every problem with its path')
   .option('-c, --config <file>', 'config file')
-  .option('--strict', 'also fail on actions that would run in preview mode (missing credentials)')
+  .option('--strict', 'also fail on actions that would run in preview mode (missing credentials) and on warnings')
+  .addHelpText(
+    'after',
+    '\nWarnings (printed; exit 0 unless --strict) point at conditions that can never hold for the documented\n' +
+      "payload, such as when: { tags: 'sci-fi' } (a list of tag objects is never a string), and at\n" +
+      'near-misses of documented field names (creater: did you mean creator?).',
+  )
   .action(checkCommand)
 
 program
@@ -67,7 +94,10 @@ program
   .option('-u, --url <url>', "webhook URL (default: this config's local URL for the event)")
   .option('-k, --key <key>', 'X-Audiorista-Key (other users can see it in ps: prefer $AUDIORISTA_KEY or --key-file)')
   .option('--key-file <file>', 'read X-Audiorista-Key from this file')
-  .addHelpText('after', '\nThe key is the first of: --key, --key-file, $AUDIORISTA_KEY, the generated .audiorista/key beside the config.')
+  .addHelpText(
+    'after',
+    '\nThe key is the first of: --key, --key-file, $AUDIORISTA_KEY, the generated .audiorista/key beside the config (or in $AUDIORISTA_DATA_DIR).',
+  )
   .action(sendCommand)
 
 const events = program

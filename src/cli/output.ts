@@ -1,3 +1,4 @@
+import { isAbsolute, relative, sep } from 'node:path'
 import { ConfigError } from '../errors.js'
 
 /** Prints an error the way a person wants to read it, and sets the exit code. */
@@ -39,4 +40,10 @@ export function indent(text: string, n: number): string {
 /** `text` with control characters shown as `\xNN`: a payload value cannot move the cursor or recolour a terminal. */
 export function printable(text: string): string {
   return text.replace(/\p{Cc}/gu, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
+/** `file` relative to the working folder when it is inside it (`.audiorista/key`), else absolute (`/data/key`, not `../data/key`). */
+export function shownPath(file: string): string {
+  const rel = relative(process.cwd(), file)
+  return rel && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel) ? rel : file
 }

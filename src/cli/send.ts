@@ -21,7 +21,7 @@ export async function sendCommand(event: string, file: string, options: SendOpti
     const body = await readInput(file)
     const config = await readConfig(options.config ? { configFile: options.config } : {})
     const url = options.url ?? `${localUrl(config.server.host, config.server.port)}${config.server.basePath}/${event}`
-    const key = options.key || readKeyFile(options.keyFile) || process.env.AUDIORISTA_KEY || readGeneratedKey(config.rootDir)
+    const key = options.key || readKeyFile(options.keyFile) || process.env.AUDIORISTA_KEY || readGeneratedKey(config)
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'audiorista-runner send' }
     if (key) headers['x-audiorista-key'] = key
     let res: Response

@@ -2,26 +2,28 @@ import { relative } from 'node:path'
 import { adminTokenFile, keyFile } from '../first-run.js'
 import { createLogger } from '../log.js'
 import { type Runner, startRunner } from '../runner.js'
-import { type Setup, setup } from '../setup.js'
+import { type Setup, setup, warnAbout } from '../setup.js'
 import { EVENT_TYPES, type Logger } from '../types.js'
-import { reportError } from './output.js'
+import { reportError, shownPath } from './output.js'
 
 const LABELS = { 'title-updated': 'Title updated   ', 'title-ready': 'Title ready     ', 'asset-transcoded': 'Asset transcoded' } as const
 
 export async function startCommand(options: { config?: string; port?: number; host?: string }): Promise<void> {
   const log = createLogger()
   let prepared: Setup
-  try {
-    prepared = await setup({
+  // The same command line each time: a reload reads the config the way start did.
+  const load = () =>
+    setup({
       ...(options.config ? { configFile: options.config } : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host ? { host: options.host } : {}),
     })
+  try {
+    prepared = await load()
   } catch (err) {
     return reportError(err)
   }
-  for (const p of prepared.plan.previews)
-    log.warn({ step: p.label, reason: p.reason }, `preview mode: ${p.label} will only log what it would send (${p.reason})`)
+  warnAbout(prepared, log)
   const idle = idleReason(prepared)
   if (idle) log.warn(idle)
 
@@ -31,7 +33,7 @@ export async function startCommand(options: { config?: string; port?: number; ho
 
   let runner: Runner
   try {
-    runner = await startRunner(prepared, log)
+    runner = await startRunner(prepared, log, { load, watch: true })
   } catch (err) {
     return reportError(err)
   }
@@ -39,7 +41,13 @@ export async function startCommand(options: { config?: string; port?: number; ho
   handleSignals(runner, log)
   process.stderr.write(`${banner(runner).join('\n')}\n\n`)
   const { config } = runner
-  const about = { url: runner.url, bind: hostPort(runner.bind), basePath: config.server.basePath, recipes: prepared.plan.recipes.length }
+  const about = {
+    url: runner.url,
+    bind: hostPort(runner.bind),
+    basePath: config.server.basePath,
+    recipes: prepared.plan.recipes.length,
+    pid: process.pid,
+  }
   log.info({ ...about, store: config.store.driver === 'sqlite' ? config.store.path : `redis (prefix ${config.store.prefix})` }, 'ready')
 }
 
@@ -56,7 +64,7 @@ function banner(runner: Runner): string[] {
     // The loopback URLs are for `send` and curl here; Audiorista calls from the internet.
     `  (local URLs: Audiorista needs this machine's public https address in place of ${new URL(runner.url).hostname})`,
   ]
-  const keyAt = relative(process.cwd(), keyFile(config.rootDir))
+  const keyAt = shownPath(keyFile(config))
   if (runner.generatedKey) {
     lines.push(
       '',
@@ -76,7 +84,7 @@ function banner(runner: Runner): string[] {
 function consoleLines(runner: Runner): string[] {
   const { config } = runner
   if (!config.admin.enabled) return config.metrics.public ? ['', `Metrics: ${runner.url}/metrics (public)`] : []
-  const tokenAt = relative(process.cwd(), adminTokenFile(config.rootDir))
+  const tokenAt = shownPath(adminTokenFile(config))
   const lines = ['', `Console: ${runner.url}/admin (metrics: ${runner.url}/metrics${config.metrics.public ? ', public' : ', same token'})`]
   if (runner.generatedAdminToken)
     lines.push(
@@ -103,8 +111,8 @@ function handleSignals(runner: Runner, log: Logger): void {
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
-  // Unhandled, SIGHUP would end the process without a word and leave the lock behind.
-  process.on('SIGHUP', () => log.warn({ signal: 'SIGHUP' }, 'reload is not supported yet; restart to apply config changes'))
+  // Reload the config (systemd's ExecReload, `kill -HUP`); unhandled, SIGHUP would end the process.
+  process.on('SIGHUP', () => void runner.reload('SIGHUP'))
 }
 
 /** Why nothing will run, if so: a runner that stores deliveries and does nothing else should say it. */

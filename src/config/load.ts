@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { cosmiconfig, type Loader } from 'cosmiconfig'
+import { RunnerError } from '../errors.js'
 import { importModule } from './import-module.js'
 import { describeLoadError, loadError } from './load-error.js'
 
@@ -13,6 +14,12 @@ export const SEARCH_PLACES = [
   ...['json', 'yaml', 'yml', 'js', 'mjs', 'cjs', 'ts'].map((ext) => `.audioristarc.${ext}`),
   'package.json',
 ]
+
+/** No config file in `dir`; `fix` says what to do where the error is read (`pass --config`). */
+export function configNotFound(dir: string, fix: string): RunnerError {
+  const names = SEARCH_PLACES.map((n) => (n === 'package.json' ? 'package.json#audiorista' : n)).join(', ')
+  return new RunnerError('config_not_found', `no config file found in ${dir} (looked for ${names}); ${fix}`)
+}
 
 export interface LoadOptions {
   /** A config file (`--config`), or a folder to look in. Relative to `cwd`. */

@@ -1,8 +1,9 @@
-import { isAbsolute, resolve } from 'node:path'
+import { isAbsolute, join, resolve } from 'node:path'
 import { ConfigError, type ConfigIssue } from '../errors.js'
 import type { ActionSettings } from '../types.js'
 import { RESERVED_PATHS, type ResolvedConfig } from './resolved.js'
 import { resolveAuth } from './auth.js'
+import { resolveDataDir } from './data-dir.js'
 import { checkRetry } from './flow.js'
 import { checkRecipes } from './recipes.js'
 import { at, createValidator, type Validator } from './validate.js'
@@ -40,7 +41,7 @@ export interface ResolveOptions {
   rootDir: string
   /** The config file, for messages. */
   filepath?: string
-  /** Environment: `PORT` overrides `server.port`. */
+  /** Environment: `PORT` overrides `server.port`; `AUDIORISTA_DATA_DIR` moves the data folder. */
   env?: NodeJS.ProcessEnv
   /**
    * Collect problems here instead of throwing, and return a best-effort
@@ -64,11 +65,13 @@ export function resolveConfig(config: unknown, { rootDir, filepath, env = proces
     return resolveConfig({}, { rootDir, ...(filepath ? { filepath } : {}), env })
   }
 
+  const dataDir = resolveDataDir(rootDir, env)
   const resolved: ResolvedConfig = {
     rootDir,
+    dataDir,
     server: resolveServer(v, input.server, env),
     auth: resolveAuth(v, input.auth),
-    store: resolveStore(v, input.store, rootDir),
+    store: resolveStore(v, input.store, rootDir, dataDir),
     queue: resolveQueue(v, input.queue),
     dedupe: resolveDedupe(v, input.dedupe),
     retention: v.duration(input.retention, 'retention', { positive: true }) ?? 14 * 86_400_000,
@@ -133,7 +136,7 @@ function basePath(v: Validator, value: unknown): string {
   return trimmed ? `/${trimmed}` : ''
 }
 
-function resolveStore(v: Validator, value: unknown, rootDir: string): ResolvedConfig['store'] {
+function resolveStore(v: Validator, value: unknown, rootDir: string, dataDir: string): ResolvedConfig['store'] {
   const store = v.object(value, 'store', { keys: ['driver', 'path', 'url', 'prefix', 'lease'] }) ?? {}
   const driver = store.driver ?? 'sqlite'
   if (driver !== 'sqlite' && driver !== 'redis') {
@@ -152,8 +155,9 @@ function resolveStore(v: Validator, value: unknown, rootDir: string): ResolvedCo
     if (!/^[\w:.-]{1,64}$/.test(prefix)) v.fail('store.prefix', 'must be 1 to 64 letters, digits, or _ : . -')
     return { driver: 'redis', url: url ?? '', prefix, lease }
   }
-  const path = v.string(store.path, 'store.path') ?? '.audiorista/runner.db'
-  // better-sqlite3 keeps ':memory:' in memory; it is not a file name.
+  const path = v.string(store.path, 'store.path')
+  if (path === undefined) return { driver: 'sqlite', path: join(dataDir, 'runner.db'), lease }
+  // better-sqlite3 keeps ':memory:' in memory; it is not a file name. A path written in the config is the config's: relative to its folder.
   return { driver: 'sqlite', path: path === ':memory:' || isAbsolute(path) ? path : resolve(rootDir, path), lease }
 }
 

@@ -11,6 +11,8 @@ export interface ResolvedConfig {
   rootDir: string
   /** The config file, when there is one. */
   filepath?: string
+  /** Where the runner writes (store, key, admin token): `AUDIORISTA_DATA_DIR`, else `.audiorista/` beside the config. */
+  dataDir: string
   server: {
     host: string
     port: number

@@ -9,7 +9,7 @@ import { createEventCache, type LoadedEvent } from './event-cache.js'
 import { createLimits } from './limits.js'
 import { matchRecipes } from './decide.js'
 import type { Plan, PlannedRecipe } from './plan.js'
-import { createStepRunner, type StepOutcome } from './step-runner.js'
+import { createStepRunner, type Recipes, type StepOutcome } from './step-runner.js'
 import { noTelemetry, type Telemetry } from '../telemetry.js'
 
 export interface EngineOptions {
@@ -29,6 +29,12 @@ export interface Engine {
   offer(event: AcceptedEvent): void
   /** Resolves when nothing is held here and nothing is left in the backend's schedule. */
   idle(): Promise<void>
+  /**
+   * Use these recipes from now on (a reload), at once: work taken from now on
+   * sees them; a step already running finishes with the ones it started with.
+   * Returns a promise of the moment no work taken before the swap is held.
+   */
+  swap(next: Recipes): { drained: Promise<void> }
   /** Stop taking work; let running steps finish within `grace` ms, then abort them; give back what never started. */
   stop(grace: number): Promise<void>
   stats(): { held: number; queued: number; running: number }
@@ -48,14 +54,18 @@ const TAKE_WAIT = 1000
  * p-queue bounds the steps running in this process at once.
  */
 export function createEngine({ config, backend, plan, renderer, log, telemetry = noTelemetry }: EngineOptions): Engine {
+  let current: Recipes = { config, plan, renderer }
+  let reloaded = false
   const worker = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
   const queue = new PQueue({ concurrency: config.queue.concurrency })
   const limits = createLimits(queue, backend.limiter)
   const events = createEventCache(backend)
-  const steps = createStepRunner({ config, backend, plan, renderer, log, limits, events })
+  const steps = createStepRunner({ recipes: () => current, reloaded: () => reloaded, backend, log, limits, events })
   // Work held at once (matching, waiting for a slot, running): the backend keeps the rest.
   const capacity = Math.max(64, config.queue.concurrency * 8)
   const held = new Map<string, Work>()
+  /** Resolves when the work of each lease held is through (for `swap`). */
+  const through = new Map<string, Promise<void>>()
   let stopping = false
   let started = false
   let room: (() => void) | undefined
@@ -94,12 +104,14 @@ export function createEngine({ config, backend, plan, renderer, log, telemetry =
   // Keyed by lease: the same work taken again after its lease was lost is another entry, renewed on its own.
   function begin(work: Work): void {
     held.set(work.token, work)
-    void handle(work).finally(() => {
+    const done = handle(work).finally(() => {
       held.delete(work.token)
+      through.delete(work.token)
       lostLeases.delete(work.token)
       room?.()
       room = undefined
     })
+    through.set(work.token, done)
   }
 
   /** Runs one piece of work; when the backend fails under it, the work is tried again with backoff while its lease is held. */
@@ -164,6 +176,7 @@ export function createEngine({ config, backend, plan, renderer, log, telemetry =
   async function match(work: Work, event: LoadedEvent): Promise<void> {
     const id = work.id
     const matched: PlannedRecipe[] = []
+    const { plan, config } = current
     for (const verdict of matchRecipes(plan, event, config.vars)) {
       if (verdict.matched) matched.push(verdict.recipe)
       else if (verdict.reason.kind === 'when')
@@ -227,6 +240,11 @@ export function createEngine({ config, backend, plan, renderer, log, telemetry =
         if (stopping) return
         await sleep(10)
       }
+    },
+    swap(next) {
+      current = next
+      reloaded = true
+      return { drained: Promise.allSettled([...through.values()]).then(() => {}) }
     },
     async stop(grace) {
       stopping = true

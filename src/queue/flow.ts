@@ -13,9 +13,9 @@ export type Gate = { action: 'run' } | { action: 'defer'; until: number; reason:
  * runs. All state lives in the backend, so a restart neither forgets a pending
  * debounce nor repeats a `once`.
  */
-export function createFlow({ backend, renderer }: { backend: Backend; renderer: Renderer }) {
+export function createFlow({ backend, renderer }: { backend: Backend; renderer: () => Renderer }) {
   const key = (parts: string[]) => boundedKey(parts.join('\u0000'))
-  const render = (ctx: TemplateContext, template: PlannedDebounce['key']) => renderer.renderString(template, ctx, 'none')
+  const render = (ctx: TemplateContext, template: PlannedDebounce['key']) => renderer().renderString(template, ctx, 'none')
 
   /** The debounces that apply to this run: a recipe's on its first step, then the step's own. */
   function debounces(run: StepRun, recipe: PlannedRecipe, step: PlannedStep, ctx: TemplateContext) {

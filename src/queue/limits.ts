@@ -118,6 +118,9 @@ export function createLimits(global: PQueue, cluster?: Limiter): Limits {
           ...(entry.concurrency !== undefined ? { queue: new PQueue({ concurrency: entry.concurrency }) } : {}),
         }
         lanes.set(id, lane)
+      } else if (lane.queue && entry.concurrency !== undefined && lane.queue.concurrency !== entry.concurrency) {
+        // A reload changed the action's concurrency: the lane takes it from now on.
+        lane.queue.concurrency = entry.concurrency
       }
       const l = lane
       const rate = entry.rateLimit

@@ -16,11 +16,18 @@ import type { Plan, PlannedStep } from './plan.js'
 import { cutOff, reasons } from './rules.js'
 import { SHUTDOWN } from './shutdown.js'
 
-export interface StepRunnerOptions {
+/** The recipes in effect: swapped whole by a reload, read once per run so a run sees one version. */
+export interface Recipes {
   config: ResolvedConfig
-  backend: Backend
   plan: Plan
   renderer: Renderer
+}
+
+export interface StepRunnerOptions {
+  recipes: () => Recipes
+  /** True once a reload has replaced the recipes this process started with (for the reason a run is skipped). */
+  reloaded: () => boolean
+  backend: Backend
   log: Logger
   limits: Limits
   events: EventCache
@@ -53,11 +60,11 @@ const settled = (patch?: RunPatch, schedule: ScheduleEntry[] = []): StepOutcome 
  * the plugin; decides the outcome and what comes next (the following step, a
  * retry, or skipping the rest), which the engine writes in one settle.
  */
-export function createStepRunner({ config, backend, plan, renderer, log, limits, events }: StepRunnerOptions): StepRunner {
+export function createStepRunner({ recipes, reloaded, backend, log, limits, events }: StepRunnerOptions): StepRunner {
   const running = new Map<string, AbortController>()
-  const flow = createFlow({ backend, renderer })
+  const flow = createFlow({ backend, renderer: () => recipes().renderer })
 
-  async function loadContext(run: StepRun, { payload, info }: LoadedEvent) {
+  async function loadContext(run: StepRun, { payload, info }: LoadedEvent, config: ResolvedConfig) {
     const siblings = (await backend.runsForEvent(run.eventId)).filter((r) => r.recipe === run.recipe)
     const steps: Record<string, unknown> = {}
     for (const r of siblings)
@@ -148,6 +155,7 @@ export function createStepRunner({ config, backend, plan, renderer, log, limits,
       run.state = 'retrying'
       return undefined
     }
+    const { plan, config } = recipes()
     const planned = plan.byName.get(run.recipe)?.steps.find((s) => s.index === run.stepIndex)
     const rlog = log.child({ eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 })
     const decision = cutOff(run, planned, await backend.runsForEvent(run.eventId), plan, config.queue.retry.attempts)
@@ -167,19 +175,22 @@ export function createStepRunner({ config, backend, plan, renderer, log, limits,
 
   async function runDue(work: Work, run: StepRun, event: LoadedEvent, timing: { ms?: number }): Promise<StepOutcome> {
     const rlog = log.child({ eventId: run.eventId, runId: run.id, recipe: run.recipe, step: run.stepIndex + 1 })
+    // One version of the recipes for the whole run, even if a reload swaps them meanwhile.
+    const { config, plan, renderer } = recipes()
     const plannedRecipe = plan.byName.get(run.recipe)
     const planned = plannedRecipe?.steps.find((s) => s.index === run.stepIndex)
-    const { payload, info, siblings, steps, ctx } = await loadContext(run, event)
+    const { payload, info, siblings, steps, ctx } = await loadContext(run, event, config)
 
     // The config may have changed since the run was recorded: never run a different step in its place.
+    const by = reloaded() ? 'by reload' : 'since this run was recorded'
     const changed =
       !planned || !plannedRecipe
-        ? 'is no longer in the config'
+        ? `was removed ${by}; there is nothing to run`
         : planned.step.action !== run.action || (planned.step.name ?? undefined) !== run.stepName
-          ? `changed to ${planned.step.action}${planned.step.name ? ` "${planned.step.name}"` : ''}`
+          ? `was changed to ${planned.step.action}${planned.step.name ? ` "${planned.step.name}"` : ''} ${by}; use retry to run the new step`
           : undefined
     if (changed || !plannedRecipe || !planned) {
-      const reason = `recipe "${run.recipe}" step ${run.stepIndex + 1} (${run.action}) ${changed} since this run was recorded; use retry to run the new step`
+      const reason = `recipe "${run.recipe}" step ${run.stepIndex + 1} (${run.action}) ${changed}`
       rlog.warn(`step skipped: ${reason}`)
       return skip(run, reason, siblings, false)
     }

@@ -32,6 +32,10 @@ export interface AcceptedEvent {
 export interface Receiver {
   /** Serves `POST {basePath}/{event}`; returns false for paths it does not own. */
   handle(req: IncomingMessage, res: ServerResponse): boolean
+  /** Serves a delivery for the event named `name` (unknown names get 404), wherever it was routed from (embedding). */
+  deliver(req: IncomingMessage, res: ServerResponse, name: string): void
+  /** The keys, body limit and dedupe window from now on (a reload); the routes stay. */
+  update(config: Pick<ResolvedConfig, 'server' | 'auth' | 'dedupe'>): void
   /** Stop or resume accepting; while stopped, deliveries get 503 with Retry-After. */
   setAccepting(accepting: boolean): void
   readonly accepting: boolean
@@ -47,7 +51,9 @@ const RETRY_AFTER = '5'
  */
 export function createReceiver({ config, store, log, onAccepted, telemetry = noTelemetry }: ReceiverOptions): Receiver {
   const prefix = `${config.server.basePath}/`
-  const checkKey = createKeyCheck(config.auth)
+  let checkKey = createKeyCheck(config.auth)
+  let { bodyLimit } = config.server
+  let dedupeWindow = config.dedupe.window
   let accepting = false
 
   async function receive(req: IncomingMessage, res: ServerResponse, type: EventType): Promise<void> {
@@ -62,7 +68,7 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
         'unsupported_encoding',
         `Content-Encoding ${encoding.slice(0, 40)} is not supported; send the JSON uncompressed`,
       )
-    const text = await readBody(req, config.server.bodyLimit, charset)
+    const text = readAlready(req, bodyLimit) ?? (await readBody(req, bodyLimit, charset))
     const { hash, title, payload } = inspect(text)
     const receivedAt = Date.now()
     const started = performance.now()
@@ -71,7 +77,7 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
       body: text,
       hash,
       receivedAt,
-      dedupeWindow: config.dedupe.window,
+      dedupeWindow,
       ...(title === undefined ? {} : { title }),
     })
     telemetry.emit({ kind: 'stored', ms: performance.now() - started })
@@ -97,7 +103,7 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
       // A body we did not read: answer, close the connection, and read off what is still in flight
       // (a bounded amount), so the client sees our answer rather than a reset.
       headers.connection = 'close'
-      drain(req, config.server.bodyLimit)
+      drain(req, bodyLimit)
     }
     sendJson(res, httpErr.status ?? 500, { error: { code: httpErr.code, message: httpErr.message } }, headers)
     telemetry.emit({
@@ -113,6 +119,18 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
     )
   }
 
+  function deliver(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const name = path.endsWith('/') ? path.slice(0, -1) : path
+    if (!EVENTS.has(name)) {
+      const valid = EVENT_TYPES.map((e) => `${config.server.basePath}/${e}`).join(', ')
+      fail(req, res, new HttpError(404, 'unknown_event', `unknown event "${name.slice(0, 60)}"; use one of ${valid}`), name)
+    } else if (req.method !== 'POST') {
+      fail(req, res, new HttpError(405, 'method_not_allowed', `use POST to deliver ${name} webhooks`, { allow: 'POST' }), name)
+    } else {
+      receive(req, res, name as EventType).catch((err) => fail(req, res, err, name))
+    }
+  }
+
   return {
     handle(req, res) {
       let url = req.url ?? '/'
@@ -122,26 +140,14 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
       let name = url.slice(prefix.length)
       const q = name.indexOf('?')
       if (q !== -1) name = name.slice(0, q)
-      if (name.endsWith('/')) name = name.slice(0, -1)
-      if (!EVENTS.has(name)) {
-        fail(
-          req,
-          res,
-          new HttpError(
-            404,
-            'unknown_event',
-            `unknown event "${name.slice(0, 60)}"; use one of ${EVENT_TYPES.map((e) => `${config.server.basePath}/${e}`).join(', ')}`,
-          ),
-          name,
-        )
-        return true
-      }
-      if (req.method !== 'POST') {
-        fail(req, res, new HttpError(405, 'method_not_allowed', `use POST to deliver ${name} webhooks`, { allow: 'POST' }), name)
-        return true
-      }
-      receive(req, res, name as EventType).catch((err) => fail(req, res, err, name))
+      deliver(req, res, name)
       return true
+    },
+    deliver,
+    update(next) {
+      checkKey = createKeyCheck(next.auth)
+      bodyLimit = next.server.bodyLimit
+      dedupeWindow = next.dedupe.window
     },
     setAccepting(on) {
       accepting = on
@@ -150,6 +156,21 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
       return accepting
     },
   }
+}
+
+/**
+ * The body when a framework's parser has read the stream already (an
+ * express app with `express.json()` or `express.text()` before the
+ * runner): the text again, within the limit. Undefined when the stream is
+ * still ours to read.
+ */
+function readAlready(req: IncomingMessage, limit: number): string | undefined {
+  const parsed = req as IncomingMessage & { body?: unknown; _body?: boolean }
+  if (!parsed._body && !req.readableEnded) return undefined
+  const { body } = parsed
+  const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body ?? null)
+  if (Buffer.byteLength(text) > limit) throw new HttpError(413, 'payload_too_large', `the body is larger than the limit of ${limit} bytes`)
+  return text
 }
 
 // Above this, a body's objects cost more to build than the engine saves by reusing them (see inspect).

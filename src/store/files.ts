@@ -1,5 +1,6 @@
 import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import { RunnerError } from '../errors.js'
 
 /**
  * Events, run inputs, the key and the lock are the owner's only: folders
@@ -25,7 +26,7 @@ export function ensurePrivateDir(dir: string): { warnings: string[] } {
     } catch (err) {
       // Created meanwhile by someone else: theirs, not ours to change.
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue
-      throw err
+      throw notWritable(err, level, 'folder')
     }
     chmodSync(level, DIR_MODE)
   }
@@ -65,7 +66,12 @@ export function writePrivateFile(file: string, data: string, flag: 'wx' | 'w' = 
 }
 
 function openPrivate(file: string, flag: 'wx' | 'w'): number {
-  const fd = openSync(file, flag, FILE_MODE)
+  let fd: number
+  try {
+    fd = openSync(file, flag, FILE_MODE)
+  } catch (err) {
+    throw notWritable(err, file, 'file')
+  }
   try {
     // The umask may have cut the mode (0400), or `w` reopened a looser file.
     fchmodSync(fd, FILE_MODE)
@@ -91,4 +97,22 @@ function looseDirWarnings(dir: string): string[] {
   if (!(mode & OPEN_TO_OTHERS)) return []
   const shown = mode.toString(8).padStart(3, '0')
   return [`data folder ${dir} is readable or writable by group or others (mode ${shown}); it is left as is: run chmod 700 ${dir}`]
+}
+
+/**
+ * A data folder this user may not write is the usual first-run mistake in a
+ * container (a bind mount owned by root) or with a read-only app folder: say
+ * where, as whom, and how to fix it, instead of a bare EACCES.
+ */
+function notWritable(err: unknown, path: string, kind: 'folder' | 'file'): unknown {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') return err
+  const why = code === 'EROFS' ? 'read-only file system' : 'permission denied'
+  const who = process.getuid ? ` (uid ${process.getuid()})` : ''
+  const what = kind === 'folder' ? `create the folder ${path}` : `write ${path}`
+  return new RunnerError(
+    'data_not_writable',
+    `cannot ${what}: ${why}. The runner keeps its data there (store, key, admin token): make ${dirname(path)} writable by this user${who}, or set AUDIORISTA_DATA_DIR to a folder it may write (store.path moves the store alone)`,
+    { cause: err },
+  )
 }

@@ -1,7 +1,11 @@
-import type { Payload } from '../types.js'
+import type { TitlePayload } from '../payload.js'
 
-/** A `title-ready` body shaped like Audiorista's Title, for plugin tests. */
-export function titleFixture(): Payload {
+/**
+ * A `title-ready` body shaped like Audiorista's Title (the seed's example),
+ * fresh on each call. `overrides` replace whole top-level fields:
+ * `titleFixture({ tags: [{ name: 'News', slug: 'news' }] })`.
+ */
+export function titleFixture(overrides: Partial<TitlePayload> = {}): TitlePayload {
   return {
     id: 4211,
     external_id: 'isbn-9780000000001',
@@ -11,6 +15,9 @@ export function titleFixture(): Payload {
     rich_description: '<p>A story about <b>stars</b>.</p>',
     share: { url: 'https://example.com/t/4211', background_image: 'https://cdn.example.com/bg/4211.jpg' },
     thumbnail: 'https://cdn.example.com/th/4211.jpg',
+    tall_thumbnail: 'https://cdn.example.com/tt/4211.jpg',
+    creator_thumbnail: 'https://cdn.example.com/ct/77.jpg',
+    banner: 'https://cdn.example.com/bn/4211.jpg',
     background_image: null,
     video_snippet: null,
     creator: 'Jane Doe',
@@ -39,5 +46,6 @@ export function titleFixture(): Payload {
       { name: 'Sci-Fi', slug: 'sci-fi' },
     ],
     rating: '4.5',
+    ...overrides,
   }
 }

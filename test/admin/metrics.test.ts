@@ -15,8 +15,8 @@ function setup(options: Partial<MetricsOptions> = {}): { telemetry: Telemetry; m
   const telemetry = options.telemetry ?? createTelemetry()
   const metrics = createMetrics({
     telemetry,
-    recipes: ['podcast-ready', 'rebuild-site'],
-    actions: ['slack', 'http', 'email'],
+    recipes: () => ['podcast-ready', 'rebuild-site'],
+    actions: () => ['slack', 'http', 'email'],
     queue: async () => ({ scheduled: 0, due: 0, leased: 0 }),
     engine: () => ({ held: 0, queued: 0, running: 0 }),
     ...options,

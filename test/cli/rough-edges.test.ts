@@ -65,13 +65,12 @@ describe('start', () => {
     }
   })
 
-  it('on SIGHUP says reload is not supported yet and keeps running; SIGTERM then exits 0 and removes the lock', async () => {
+  it('on SIGHUP reloads the config and keeps running; SIGTERM then exits 0 and removes the lock', async () => {
     const dir = tempDir()
     writeConfig(dir, { auth: { allowUnauthenticated: true }, store: { path: join(dir, 'runner.db') }, recipes })
     const child = await startChild(dir)
     child.proc.kill('SIGHUP')
-    const reload = 'reload is not supported yet; restart to apply config changes'
-    await until('the SIGHUP warning', () => warnings(child).includes(reload))
+    await until('the reload', () => child.output().includes('"msg":"config reloaded: recipes: +0 ~0 -0; keys: unchanged"'))
     const res = await post(child.url, '{"id":1}')
     expect(res.status).toBe(202)
     expect(existsSync(join(dir, 'runner.db.lock'))).toBe(true)
@@ -110,7 +109,7 @@ describe('check without a config', () => {
     expect(r.stdout).not.toContain('ok')
     expect(r.stderr).toContain(`no config file found in ${dir} (looked for audiorista.config.ts, audiorista.config.mts,`)
     expect(r.stderr).toContain('.audioristarc.json')
-    expect(r.stderr).toContain('package.json#audiorista); create one or pass --config')
+    expect(r.stderr).toContain('package.json#audiorista); create one (npx audiorista-runner init) or pass --config')
   })
 
   it('names the folder given with --config', () => {

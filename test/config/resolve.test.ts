@@ -30,6 +30,7 @@ describe('resolveConfig: defaults', () => {
   it('gives a runnable config for an empty one', () => {
     expect(resolveConfig({}, { rootDir, env: {} })).toEqual({
       rootDir,
+      dataDir: '/srv/runner/.audiorista',
       server: {
         host: '0.0.0.0',
         port: 8787,
@@ -115,6 +116,22 @@ describe('resolveConfig: defaults', () => {
       'plugins[0]: must not be empty',
       'plugins[1]: must be a string',
     ])
+  })
+
+  it('moves the data folder, and the default store in it, to AUDIORISTA_DATA_DIR (resolved against the working folder)', () => {
+    const at = (env: NodeJS.ProcessEnv, store?: unknown) => {
+      const config = resolveConfig({ store }, { rootDir, env })
+      return { dataDir: config.dataDir, store: (config.store as { path: string }).path }
+    }
+    expect(at({ AUDIORISTA_DATA_DIR: '/data' })).toEqual({ dataDir: '/data', store: '/data/runner.db' })
+    expect(at({ AUDIORISTA_DATA_DIR: 'var/data' })).toEqual({
+      dataDir: resolve('var/data'),
+      store: resolve('var/data/runner.db'),
+    })
+    // Empty is unset (`AUDIORISTA_DATA_DIR=` in an env file).
+    expect(at({ AUDIORISTA_DATA_DIR: ' ' }).dataDir).toBe('/srv/runner/.audiorista')
+    // A path written in the config is the config's: it stays relative to the config's folder.
+    expect(at({ AUDIORISTA_DATA_DIR: '/data' }, { path: 'db/x.db' })).toEqual({ dataDir: '/data', store: '/srv/runner/db/x.db' })
   })
 
   it('keeps action settings, checks concurrency and rateLimit, and gives the interval in ms', () => {

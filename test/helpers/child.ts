@@ -24,12 +24,15 @@ export function writeConfig(dir: string, config: unknown): string {
   return file
 }
 
-/** Starts `audiorista-runner start` and resolves once it logs `ready`; with `umask`, through `bash -c 'umask …; exec node …'`. */
+/**
+ * Starts `audiorista-runner start` and resolves once it logs `ready`; with `umask`, through `bash -c 'umask …; exec node …'`;
+ * with `cli`, another copy of the CLI (an installed package's).
+ */
 export function startChild(
   dir: string,
-  { env = {}, args = [], umask }: { env?: Record<string, string>; args?: string[]; umask?: string } = {},
+  { env = {}, args = [], umask, cli = CLI }: { env?: Record<string, string>; args?: string[]; umask?: string; cli?: string } = {},
 ): Promise<ChildRunner> {
-  const node = [process.execPath, CLI, 'start', '--port', '0', '--host', '127.0.0.1', ...args]
+  const node = [process.execPath, cli, 'start', '--port', '0', '--host', '127.0.0.1', ...args]
   const [command, ...argv] = umask === undefined ? node : ['bash', '-c', `umask ${umask} && exec "$0" "$@"`, ...node]
   const proc = spawn(command!, argv, {
     cwd: dir,

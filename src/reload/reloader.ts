@@ -1,0 +1,117 @@
+/**
+ * Live reload: load and check the whole config again, and either swap it in
+ * at once or keep the last good one running. Reloads run one at a time; a
+ * request during one makes one more afterwards, so the last edit always wins.
+ */
+import { ConfigError, type ConfigIssue } from '../errors.js'
+import { ensureAdminToken, ensureKey } from '../first-run.js'
+import { type Setup, warnAbout } from '../setup.js'
+import type { Logger } from '../types.js'
+import { applicable, type ConfigChange, compareConfigs, describeChange } from './compare.js'
+
+/** What the last reload did: applied (with what changed), or refused with every problem found. */
+export type ReloadOutcome =
+  | { ok: true; at: number; trigger: string; change: ConfigChange; summary: string }
+  | { ok: false; at: number; trigger: string; problems: ConfigIssue[]; file?: string }
+
+export interface ReloaderOptions {
+  /** The setup running now. */
+  current: () => Setup
+  /** Loads and checks the config again; throws a ConfigError listing every problem. */
+  load: () => Promise<Setup>
+  /**
+   * Puts the new setup in effect at once (the receiver's keys, the engine's
+   * recipes); `drained` resolves when no work taken under the old one is held.
+   */
+  apply: (next: Setup) => { drained: Promise<void> }
+  /** True once the runner is stopping: a reload that finishes loading then is not applied. */
+  stopping: () => boolean
+  log: Logger
+}
+
+export interface Reloader {
+  /** Reload now (`trigger`: the file that changed, or `SIGHUP`); resolves with what happened. */
+  reload(trigger: string): Promise<ReloadOutcome>
+  /** The outcome of the last reload, if there was one. */
+  readonly last: ReloadOutcome | undefined
+  /** Resolves when no reload is in progress. */
+  idle(): Promise<void>
+}
+
+export function createReloader({ current, load, apply, stopping, log }: ReloaderOptions): Reloader {
+  let last: ReloadOutcome | undefined
+  let running: Promise<ReloadOutcome> | undefined
+  let again: Promise<ReloadOutcome> | undefined
+
+  async function once(trigger: string): Promise<ReloadOutcome> {
+    const before = current()
+    let loaded: Setup
+    try {
+      loaded = withSecrets(await load(), log)
+    } catch (err) {
+      last = refused(trigger, err)
+      log.error(
+        { trigger, problems: last.ok ? [] : last.problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)) },
+        'config reload failed; the last good config keeps running',
+      )
+      return last
+    }
+    if (stopping()) {
+      await loaded.registry.close(log)
+      return refused(trigger, new Error('the runner is shutting down'))
+    }
+    const change = compareConfigs(before.config, loaded.config)
+    // Swapped at once: a step that runs long never holds up the next delivery's keys or recipes.
+    const { drained } = apply({ ...loaded, config: applicable(before.config, loaded.config) })
+    // Plugins that went or were loaded afresh keep pooled connections: closed once no step of theirs runs.
+    void drained.then(() => before.registry.close(log, loaded.registry))
+    last = { ok: true, at: Date.now(), trigger, change, summary: describeChange(change) }
+    log.info({ trigger, ...change }, `config reloaded: ${last.summary}`)
+    warnAbout(loaded, log)
+    return last
+  }
+
+  return {
+    reload(trigger) {
+      if (!running) {
+        running = once(trigger).finally(() => {
+          running = undefined
+        })
+        return running
+      }
+      // One more after the one in progress, for every request meanwhile: the last edit always wins.
+      again ??= running
+        .catch(() => {})
+        .then(() => {
+          again = undefined
+          return this.reload(trigger)
+        })
+      return again
+    },
+    get last() {
+      return last
+    },
+    async idle() {
+      await again?.catch(() => {})
+      await running?.catch(() => {})
+    },
+  }
+}
+
+/**
+ * With the generated key and admin token filled in, as at start: else a
+ * reload would read as a key change. A key generated now (the config no
+ * longer has one) is announced by where it is, never by its value.
+ */
+function withSecrets(loaded: Setup, log: Logger): Setup {
+  const key = ensureKey(loaded.config)
+  const admin = ensureAdminToken(key.config)
+  if (key.created) log.warn(`the config has no key now, so one was generated in ${key.file}: paste it into each webhook in Audiorista`)
+  return { ...loaded, config: admin.config }
+}
+
+function refused(trigger: string, err: unknown): Extract<ReloadOutcome, { ok: false }> {
+  const at = Date.now()
+  if (err instanceof ConfigError) return { ok: false, at, trigger, problems: err.issues, ...(err.filepath ? { file: err.filepath } : {}) }
+  return { ok: false, at, trigger, problems: [{ path: '(config)', message: err instanceof Error ? err.message : String(err) }] }
+}

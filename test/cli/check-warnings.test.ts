@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest'
+import { runCli, writeConfig } from '../helpers/child.js'
+import { tempDir } from '../helpers/runner.js'
+
+const WARNING =
+  `recipes[0].when.tags: compares a list of tag objects with the string "sci-fi"; it never matches. ` +
+  `Did you mean tag: 'sci-fi' or 'tags.slug': 'sci-fi'?`
+
+function configWithTagsString(): { dir: string; file: string } {
+  const dir = tempDir()
+  const file = writeConfig(dir, {
+    auth: { allowUnauthenticated: true },
+    store: { path: 'runner.db' },
+    plugins: [],
+    recipes: [
+      { name: 'sci-fi', on: 'title-ready', when: { tags: 'sci-fi' }, do: [{ action: 'log' }] },
+      { name: 'podcast', on: 'title-ready', when: { tag: 'podcast', 'assets.media_type': 'audio' }, do: [{ action: 'log' }] },
+    ],
+  })
+  return { dir, file }
+}
+
+describe('check warns about conditions that can never hold for the documented payload', () => {
+  it('prints the warning with its config path after the recipes, and exits 0', () => {
+    const { dir, file } = configWithTagsString()
+    const r = runCli(['check', '--config', file], { cwd: dir })
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain(`warnings (1):\n  ${WARNING}\n`)
+    expect(r.stdout.indexOf('warnings (1):')).toBeGreaterThan(r.stdout.indexOf('podcast'))
+    expect(r.stdout).toMatch(/\nok, 1 warning; --strict makes that an error\n$/)
+  })
+
+  it('--strict makes it an error: exit 1, listed with the other problems', () => {
+    const { dir, file } = configWithTagsString()
+    const r = runCli(['check', '--config', file, '--strict'], { cwd: dir })
+    expect(r.status).toBe(1)
+    expect(r.stderr).toContain('1 problem in')
+    expect(r.stderr).toContain(WARNING)
+  })
+
+  it('says so in --help', () => {
+    const r = runCli(['check', '--help'], { cwd: tempDir() })
+    expect(r.stdout).toMatch(/--strict\s+also fail on [\s\S]* and on warnings/)
+    expect(r.stdout).toContain('exit 0 unless --strict')
+  })
+})
