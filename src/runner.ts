@@ -86,7 +86,10 @@ export async function startRunner(prepared: Setup, log: Logger, { load, watch = 
   }
   core.start()
   const adminApp = withConsole ? loadConsole({ core, store, engine, telemetry, log, isReady }, http) : Promise.resolve(undefined)
-  const watcher = watch && load ? await watchFiles(core, log) : undefined
+  let watcher: Watcher | undefined
+  // After every reload, a failed one too (the files it did load are watched, so fixing them is seen), and SIGHUP's.
+  const reload = (trigger?: string) => core.reload(trigger).finally(() => watcher?.refresh())
+  watcher = watch && load ? await watchFiles(core, reload, log) : undefined
   const { address, port } = server.address() as AddressInfo
 
   return {
@@ -102,7 +105,7 @@ export async function startRunner(prepared: Setup, log: Logger, { load, watch = 
     ...(core.generatedKey ? { generatedKey: core.generatedKey } : {}),
     ...(core.generatedAdminToken ? { generatedAdminToken: core.generatedAdminToken } : {}),
     console: adminApp,
-    reload: (trigger) => core.reload(trigger),
+    reload,
     get lastReload() {
       return core.lastReload
     },
@@ -126,19 +129,17 @@ export async function startRunner(prepared: Setup, log: Logger, { load, watch = 
 }
 
 /** Reload when the config, a file it imports, a template or a plugin changes; files a reload brings in are watched too. */
-async function watchFiles(core: Core, log: Logger): Promise<Watcher | undefined> {
+async function watchFiles(core: Core, reload: (trigger: string) => Promise<unknown>, log: Logger): Promise<Watcher | undefined> {
   const modules = () => [...(core.config.filepath ? [core.config.filepath] : []), ...importedFiles()]
   const paths = () => [...modules(), join(core.config.rootDir, 'recipes', 'templates'), ...core.config.plugins]
   try {
-    const watcher = await watchConfig({
+    return await watchConfig({
       paths,
       modules,
       rootDir: core.config.rootDir,
       log,
-      // After a failed reload too: the files it did load are watched, so fixing them is seen.
-      onChange: (path) => void core.reload(path).then(() => watcher.refresh()),
+      onChange: (path) => void reload(path),
     })
-    return watcher
   } catch (err) {
     log.warn({ err }, 'cannot watch the config for changes; reload with SIGHUP')
     return undefined
