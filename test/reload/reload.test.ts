@@ -157,7 +157,10 @@ describe('live config reload', () => {
   it('sees a fix to a file the config has just started to import, after that file failed to load', async () => {
     const dir = project()
     const child = await start(dir)
-    writeFileSync(join(dir, 'recipes/late.ts'), 'export const late = [{ name: "late", on: "title-ready", do: [{ action: "log", with: { message: "late ran for {{name}}" } }] ]\n')
+    writeFileSync(
+      join(dir, 'recipes/late.ts'),
+      'export const late = [{ name: "late", on: "title-ready", do: [{ action: "log", with: { message: "late ran for {{name}}" } }] ]\n',
+    )
     writeFileSync(join(dir, 'recipes/extra.ts'), "import { late } from './late.ts'\nexport const extra = late\n")
     expect((await reloaded(child)).msg).toBe('config reload failed; the last good config keeps running')
     writeFileSync(join(dir, 'recipes/late.ts'), `export const late = ${logRecipe('late')}\n`)
