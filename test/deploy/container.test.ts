@@ -5,8 +5,8 @@
  * non-root uid; only the data folder (AUDIORISTA_DATA_DIR) writable. Start,
  * deliver, SIGTERM, start again: the data is intact and /app unchanged.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { chmodSync, chownSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { chmodSync, chownSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/runner.js'
@@ -47,14 +47,20 @@ function readOnly(path: string): void {
   chmodSync(path, s.mode & 0o555)
 }
 
-/** The image's /app: what the Dockerfile copies, node_modules standing in as a link to ours. */
+/**
+ * The image's /app: what the Dockerfile copies, and our node_modules. Not a
+ * link to ours: the clone may sit in a folder uid 1000 cannot enter (mkdtemp's
+ * 0700, /root). Hard links cost no copy; their folders are new, root's and 0755.
+ */
 function appFolder(root: string): string {
   const app = join(root, 'app')
   mkdirSync(app)
   for (const entry of ['dist', 'package.json', 'audiorista.config.ts', 'recipes', 'plugins'])
     cpSync(join(REPO, entry), join(app, entry), { recursive: true })
-  symlinkSync(join(REPO, 'node_modules'), join(app, 'node_modules'))
   readOnly(app)
+  // After readOnly: a hard link shares its file's mode with our own node_modules, which must stay as it is.
+  const linked = spawnSync('cp', ['-al', join(REPO, 'node_modules'), join(app, 'node_modules')])
+  if (linked.status !== 0) cpSync(join(REPO, 'node_modules'), join(app, 'node_modules'), { recursive: true })
   return app
 }
 
