@@ -5,7 +5,7 @@
  * hands its receiver to the user's own server.
  */
 import type { ResolvedConfig } from './config/resolved.js'
-import { ensureAdminToken, ensureKey } from './first-run.js'
+import { ensureSecrets } from './first-run.js'
 import { createEngine, type Engine } from './queue/engine.js'
 import { createReceiver, type Receiver } from './receive/receiver.js'
 import { createReloader, type ReloadOutcome } from './reload/reloader.js'
@@ -51,9 +51,8 @@ export interface Core {
 
 /** Opens the backend (SQLite takes its lock) and builds the engine and receiver; nothing runs until `start`. */
 export async function openCore(prepared: Setup, { log, load, telemetry = noTelemetry }: CoreOptions): Promise<Core> {
-  const key = ensureKey(prepared.config)
-  const admin = ensureAdminToken(key.config)
-  let setup: Setup = { ...prepared, config: admin.config }
+  const { config: withSecrets, key, admin } = ensureSecrets(prepared.config)
+  let setup: Setup = { ...prepared, config: withSecrets }
   const { config } = setup
   // Folders and files are made private before the first byte of data; the lock file lives beside the database.
   for (const warning of new Set([...key.warnings, ...admin.warnings, ...prepareStoreFiles(config)])) log.warn(warning)

@@ -91,3 +91,10 @@ export function ensureAdminToken(config: ResolvedConfig): EnsuredSecret {
   const admin = { ...config.admin, token: value, tokenFrom: 'generated' as const }
   return { config: { ...config, admin }, ...(created ? { created: value } : {}), file, warnings }
 }
+
+/** The config with both secrets in place (the key, then the admin token), and what each step made or warned of. */
+export function ensureSecrets(config: ResolvedConfig): { config: ResolvedConfig; key: EnsuredSecret; admin: EnsuredSecret } {
+  const key = ensureKey(config)
+  const admin = ensureAdminToken(key.config)
+  return { config: admin.config, key, admin }
+}

@@ -46,8 +46,8 @@ export function createAdminApp({ core, store, engine, telemetry, log, isReady }:
   const { config } = core
   const metrics = createMetrics({
     telemetry,
-    recipes: () => core.setup.plan.recipes.map((r) => r.recipe.name),
-    actions: () => core.setup.registry.names(),
+    recipes: (name) => core.setup.plan.byName.has(name),
+    actions: (name) => core.setup.registry.get(name) !== undefined,
     queue: () => store.stats(),
     engine: () => engine.stats(),
   })

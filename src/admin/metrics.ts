@@ -7,10 +7,10 @@ import { EVENT_TYPES } from '../types.js'
 export interface MetricsOptions {
   /** Where the receiver and the engine report; subscribed to at once. */
   telemetry: Telemetry
-  /** Recipe names in the config now: the only `recipe` label values (others become `other`). */
-  recipes: () => readonly string[]
-  /** Action names in the config now: the only `action` label values (others become `other`). */
-  actions: () => readonly string[]
+  /** Whether a recipe is in the config now: its names are the only `recipe` label values (others become `other`). */
+  recipes: (name: string) => boolean
+  /** Whether an action is in the config now: its names are the only `action` label values (others become `other`). */
+  actions: (name: string) => boolean
   /** The backend's schedule stats, read at scrape time. */
   queue: () => Promise<{ scheduled: number; due: number; leased: number; oldestDueAt?: number }>
   /** This process's engine, read at scrape time. */
@@ -79,8 +79,8 @@ export function createMetrics({ telemetry, recipes, actions, queue, engine, now 
 const EVENTS = new Set<string>(EVENT_TYPES)
 
 /** A name the config has now (recipes and actions change with a reload), else `other`. */
-function oneOf(allowed: () => readonly string[]): (value: string) => string {
-  return (value) => (allowed().includes(value) ? value : 'other')
+function oneOf(known: (name: string) => boolean): (value: string) => string {
+  return (value) => (known(value) ? value : 'other')
 }
 
 function statusLabel(status: number): string {

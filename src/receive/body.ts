@@ -41,9 +41,28 @@ export async function readBody(req: IncomingMessage, limit: number, charset: str
   }
 }
 
+/**
+ * The body when a framework's parser has read the stream already (an
+ * express app with `express.json()` or `express.text()` before the
+ * runner): the text again, within the limit. Undefined when the stream is
+ * still ours to read.
+ */
+export function readAlready(req: IncomingMessage, limit: number): string | undefined {
+  const parsed = req as IncomingMessage & { body?: unknown; _body?: boolean }
+  if (!parsed._body && !req.readableEnded) return undefined
+  const { body } = parsed
+  const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body ?? null)
+  if (Buffer.byteLength(text) > limit) throw tooLarge(limit)
+  return text
+}
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, 'payload_too_large', `the body is larger than the limit of ${limit} bytes`)
+}
+
 function bodyError(err: unknown, limit: number): HttpError {
   const type = (err as { type?: string }).type
-  if (type === 'entity.too.large') return new HttpError(413, 'payload_too_large', `the body is larger than the limit of ${limit} bytes`)
+  if (type === 'entity.too.large') return tooLarge(limit)
   if (type === 'request.size.invalid') return new HttpError(400, 'invalid_body', 'the body length does not match Content-Length')
   if (type === 'request.aborted') return new HttpError(400, 'aborted', 'the request was aborted before the body was complete')
   return new HttpError(400, 'invalid_body', 'the body could not be read')

@@ -4,7 +4,7 @@ import type { Backend } from '../store/backend.js'
 import { EVENT_TYPES, type EventType, type Logger } from '../types.js'
 import type { ResolvedConfig } from '../config/resolved.js'
 import { createKeyCheck } from './auth.js'
-import { checkContentType, parseObject, readBody } from './body.js'
+import { checkContentType, parseObject, readAlready, readBody } from './body.js'
 import { bodyHash, canonicalHash } from './canonical.js'
 import { scanCanonical } from './canonical-text.js'
 import { sendJson } from './respond.js'
@@ -156,21 +156,6 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
       return accepting
     },
   }
-}
-
-/**
- * The body when a framework's parser has read the stream already (an
- * express app with `express.json()` or `express.text()` before the
- * runner): the text again, within the limit. Undefined when the stream is
- * still ours to read.
- */
-function readAlready(req: IncomingMessage, limit: number): string | undefined {
-  const parsed = req as IncomingMessage & { body?: unknown; _body?: boolean }
-  if (!parsed._body && !req.readableEnded) return undefined
-  const { body } = parsed
-  const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body ?? null)
-  if (Buffer.byteLength(text) > limit) throw new HttpError(413, 'payload_too_large', `the body is larger than the limit of ${limit} bytes`)
-  return text
 }
 
 // Above this, a body's objects cost more to build than the engine saves by reusing them (see inspect).

@@ -60,18 +60,20 @@ export function describeChange({ recipes, keys, applied, restart }: ConfigChange
   return parts.join('; ')
 }
 
-/** The settings of `after` that a running process can take, the rest kept from `before`. */
+/** The settings of `after` that a running process can take; those in RESTART are kept from `before`. */
 export function applicable(before: ResolvedConfig, after: ResolvedConfig): ResolvedConfig {
-  const { host, port, basePath, headersTimeout, requestTimeout, keepAliveTimeout } = before.server
-  return {
-    ...after,
-    server: { ...after.server, host, port, basePath, headersTimeout, requestTimeout, keepAliveTimeout },
-    store: before.store,
-    admin: before.admin,
-    metrics: before.metrics,
-    queue: { ...after.queue, concurrency: before.queue.concurrency },
-    dataDir: before.dataDir,
+  let config = after
+  for (const p of RESTART) {
+    const path = p.endsWith('.') ? p.slice(0, -1) : p
+    config = withValue(config, path.split('.'), at(before, path))
   }
+  return config
+}
+
+/** `object` with the value at `path` replaced, copying only the objects on the way. */
+function withValue<T>(object: T, [head, ...rest]: string[], value: unknown): T {
+  const parent = object as Record<string, unknown>
+  return { ...parent, [head!]: rest.length ? withValue(parent[head!] ?? {}, rest, value) : value } as T
 }
 
 /** Recipes are compared as written; a function compares by its source (a closure over changed values is not seen). */

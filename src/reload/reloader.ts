@@ -4,7 +4,7 @@
  * request during one makes one more afterwards, so the last edit always wins.
  */
 import { ConfigError, type ConfigIssue } from '../errors.js'
-import { ensureAdminToken, ensureKey } from '../first-run.js'
+import { ensureSecrets } from '../first-run.js'
 import { type Setup, warnAbout } from '../setup.js'
 import type { Logger } from '../types.js'
 import { applicable, type ConfigChange, compareConfigs, describeChange } from './compare.js'
@@ -104,10 +104,9 @@ export function createReloader({ current, load, apply, stopping, log }: Reloader
  * longer has one) is announced by where it is, never by its value.
  */
 function withSecrets(loaded: Setup, log: Logger): Setup {
-  const key = ensureKey(loaded.config)
-  const admin = ensureAdminToken(key.config)
+  const { config, key } = ensureSecrets(loaded.config)
   if (key.created) log.warn(`the config has no key now, so one was generated in ${key.file}: paste it into each webhook in Audiorista`)
-  return { ...loaded, config: admin.config }
+  return { ...loaded, config }
 }
 
 function refused(trigger: string, err: unknown): Extract<ReloadOutcome, { ok: false }> {

@@ -15,8 +15,8 @@ function setup(options: Partial<MetricsOptions> = {}): { telemetry: Telemetry; m
   const telemetry = options.telemetry ?? createTelemetry()
   const metrics = createMetrics({
     telemetry,
-    recipes: () => ['podcast-ready', 'rebuild-site'],
-    actions: () => ['slack', 'http', 'email'],
+    recipes: (name) => ['podcast-ready', 'rebuild-site'].includes(name),
+    actions: (name) => ['slack', 'http', 'email'].includes(name),
     queue: async () => ({ scheduled: 0, due: 0, leased: 0 }),
     engine: () => ({ held: 0, queued: 0, running: 0 }),
     ...options,
