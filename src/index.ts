@@ -13,7 +13,7 @@ export type * from './types.js'
 export type * from './payload.js'
 export type { StandardSchemaV1 } from './standard-schema.js'
 export type { AudioristaRunner, CreateRunnerOptions, ReloadResult, WebhookHandler } from './embed.js'
-export { z } from 'zod'
+export { z } from './zod.js'
 
 /** Declare the runner's config with types and editor help. An identity function. */
 export function defineConfig(config: Config): Config {

@@ -1,5 +1,5 @@
 import type { SendMailOptions, Transporter } from 'nodemailer'
-import { z } from 'zod'
+import { z } from '../zod.js'
 import { PermanentError, RetryableError, RunnerError } from '../errors.js'
 import { definePlugin } from '../plugin.js'
 import type { ActionContext } from '../types.js'

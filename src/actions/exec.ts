@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { z } from 'zod'
+import { z } from '../zod.js'
 import { PermanentError, RetryableError } from '../errors.js'
 import { definePlugin } from '../plugin.js'
 import type { ActionContext, EscapeMode, InputPath } from '../types.js'

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import { z } from '../zod.js'
 import { definePlugin } from '../plugin.js'
 import { redact } from '../redact.js'
 

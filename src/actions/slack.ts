@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api'
-import { z } from 'zod'
+import { z } from '../zod.js'
 import { PermanentError, RetryableError, RunnerError } from '../errors.js'
 import { definePlugin } from '../plugin.js'
 import type { EscapeMode, InputPath } from '../types.js'

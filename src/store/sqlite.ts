@@ -118,11 +118,27 @@ export function createSqliteBackend({ path, synchronous = 'normal', lease = 30_0
       }
     }),
   )
+  // First without the savepoints (two statements per write, a tenth of a burst's store time): when no
+  // write fails, which is nearly always, the outcome is the same. When one does, the whole transaction
+  // is rolled back, nothing of it applied, and the batch runs again with a savepoint per write.
+  const commitAll = db.transaction((batch: PendingWrite[]) =>
+    batch.map((w) => {
+      effects = []
+      return { ok: true as const, value: w.fn(), effects }
+    }),
+  )
+  const run = (batch: PendingWrite[]): ReturnType<typeof commit> => {
+    try {
+      return commitAll(batch)
+    } catch {
+      return commit(batch)
+    }
+  }
   const flush = () => {
     const batch = writes
     writes = []
     try {
-      const results = commit(batch)
+      const results = run(batch)
       healthy = true
       batch.forEach((w, i) => {
         const r = results[i]!
@@ -153,14 +169,29 @@ export function createSqliteBackend({ path, synchronous = 'normal', lease = 30_0
   }
 
   const dispatchTx = (eventId: string, runs: NewRun[], now: number) => {
-    const event = q.getEvent.get(eventId)
+    // Not the body: only whether it was dispatched.
+    const event = q.dispatchedAt.get(eventId)
     later(() => schedule.remove(eventId))
     if (!event || event.dispatched_at !== null) return undefined
-    const rows = runs.map((r) => {
+    const rows = runs.map((r): StepRun => {
       const id = newId('run')
       q.insertRun.run(id, eventId, r.recipe, r.stepIndex, r.stepName ?? null, r.action, r.runAt, now, now, r.queue ? r.runAt : null)
       if (r.queue) later(() => schedule.put('step', id, r.runAt))
-      return toRun(q.getRun.get(id)!)
+      // The row as inserted (what toRun would read back).
+      const run: StepRun = {
+        id,
+        eventId,
+        recipe: r.recipe,
+        stepIndex: r.stepIndex,
+        action: r.action,
+        state: 'pending',
+        attempt: 0,
+        runAt: r.runAt,
+        createdAt: now,
+        updatedAt: now,
+      }
+      if (r.stepName !== undefined) run.stepName = r.stepName
+      return run
     })
     q.markDispatched.run(now, eventId)
     return rows
@@ -183,11 +214,10 @@ export function createSqliteBackend({ path, synchronous = 'normal', lease = 30_0
     const now = Date.now()
     if (work.kind === 'step') {
       later(() => claims.delete(work.id))
-      if (patch) updateRun(q, work.id, patch, now)
-      if (!entries.some((e) => e.runId === work.id)) {
-        q.unschedule.run(work.id)
-        later(() => schedule.remove(work.id))
-      }
+      const unschedule = !entries.some((e) => e.runId === work.id)
+      // The patch and taking it out of the schedule in one statement when it applies; else apart.
+      if (!(patch && updateRun(q, work.id, patch, now, unschedule)) && unschedule) q.unschedule.run(work.id)
+      if (unschedule) later(() => schedule.remove(work.id))
     } else later(() => schedule.remove(work.id))
     scheduleRuns(entries, now)
   }
@@ -319,6 +349,7 @@ function prepareQueries(db: Database.Database) {
     ),
     putDedupe: db.prepare('INSERT OR REPLACE INTO dedupe (type, hash, event_id, expires_at) VALUES (?, ?, ?, ?)'),
     getEvent: db.prepare<[string], EventRow>('SELECT * FROM events WHERE id = ?'),
+    dispatchedAt: db.prepare<[string], { dispatched_at: number | null }>('SELECT dispatched_at FROM events WHERE id = ?'),
     unmatched: db.prepare<[], { id: string; received_at: number }>('SELECT id, received_at FROM events WHERE dispatched_at IS NULL'),
     scheduled: db.prepare<[], { id: string; due_at: number }>('SELECT id, due_at FROM runs WHERE due_at IS NOT NULL'),
     markDispatched: db.prepare('UPDATE events SET dispatched_at = ? WHERE id = ?'),
@@ -331,7 +362,7 @@ function prepareQueries(db: Database.Database) {
       "UPDATE runs SET state = 'running', attempt = attempt + 1, updated_at = ? WHERE id = ? AND state IN ('pending', 'retrying') RETURNING *",
     ),
     update: db.prepare(
-      'UPDATE runs SET state = @state, run_at = coalesce(@runAt, run_at), input = coalesce(@input, input), result = coalesce(@result, result), error = CASE WHEN @clearError THEN NULL ELSE coalesce(@error, error) END, attempt = coalesce(@attempt, attempt), updated_at = @now WHERE id = @id AND (@expectState IS NULL OR (state = @expectState AND attempt = @expectAttempt))',
+      'UPDATE runs SET state = @state, run_at = coalesce(@runAt, run_at), input = coalesce(@input, input), result = coalesce(@result, result), error = CASE WHEN @clearError THEN NULL ELSE coalesce(@error, error) END, attempt = coalesce(@attempt, attempt), updated_at = @now, due_at = CASE WHEN @unschedule THEN NULL ELSE due_at END WHERE id = @id AND (@expectState IS NULL OR (state = @expectState AND attempt = @expectAttempt))',
     ),
     schedule: db.prepare('UPDATE runs SET due_at = ?, run_at = ?, updated_at = ? WHERE id = ?'),
     unschedule: db.prepare('UPDATE runs SET due_at = NULL WHERE id = ?'),
@@ -364,8 +395,10 @@ function prepareQueries(db: Database.Database) {
 }
 
 /** Applies a patch; false, with nothing written, when its `expect` no longer holds. */
-function updateRun(q: Queries, id: string, patch: RunPatch, now: number): boolean {
+/** Applies `patch` (if its `expect` holds); `unschedule` also takes the run out of the schedule in the same statement. */
+function updateRun(q: Queries, id: string, patch: RunPatch, now: number, unschedule = false): boolean {
   const changed = q.update.run({
+    unschedule: unschedule ? 1 : 0,
     id,
     expectState: patch.expect?.state ?? null,
     expectAttempt: patch.expect?.attempt ?? null,

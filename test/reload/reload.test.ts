@@ -169,6 +169,20 @@ describe('live config reload', () => {
     await ran(child, 'late ran for Ep 9')
   })
 
+  it('sees a templates folder made after start, and no write to a busy file beside the config reloads anything', async () => {
+    const dir = project()
+    const child = await start(dir)
+    // A log and a store file in the project folder, written as a busy runner writes them.
+    for (let i = 0; i < 200; i++) writeFileSync(join(dir, i % 2 ? 'runner.log' : 'runner.db-wal'), `line ${i}\n`, { flag: 'a' })
+    await new Promise((r) => setTimeout(r, 400))
+    expect(lines(child).some((l) => String(l.msg).startsWith('config reload'))).toBe(false)
+    mkdirSync(join(dir, 'recipes/templates'))
+    writeFileSync(join(dir, 'recipes/templates/ready.hbs'), 'Ready: {{name}}\n')
+    const line = await reloaded(child)
+    expect(line.msg).toBe('config reloaded: recipes: +0 ~0 -0; keys: unchanged')
+    expect(String(line.trigger)).toMatch(/^recipes\/templates/)
+  })
+
   it('reloads on SIGHUP: a key rotated without a restart', async () => {
     const dir = project()
     const child = await start(dir)
