@@ -4,8 +4,10 @@
  * bench exits, also on a crash or Ctrl-C.
  */
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request, createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { once } from 'node:events'
 
 const live = new Set()
@@ -148,4 +150,68 @@ export async function startSink() {
       child.send({ id, type: 'stats' })
     })
   return { child, url: message.url, stats }
+}
+
+/**
+ * The competitor: adnanh/webhook (Debian's `webhook`) with one hook at
+ * `POST /webhooks/title-ready` whose rule checks the X-Audiorista-Key header
+ * and whose command is /bin/true, answered as soon as the command is started
+ * (its default). It parses the JSON body (its rules may look into it) but
+ * keeps nothing: no store, no retry, no dedupe.
+ */
+export async function startCompetitor(key) {
+  const dir = mkdtempSync(join(tmpdir(), 'ar-bench-webhook-'))
+  const hooks = join(dir, 'hooks.json')
+  writeFileSync(
+    hooks,
+    JSON.stringify([
+      {
+        id: 'title-ready',
+        'execute-command': '/bin/true',
+        'response-message': 'accepted',
+        'http-methods': ['POST'],
+        'trigger-rule': { match: { type: 'value', value: key, parameter: { source: 'header', name: 'X-Audiorista-Key' } } },
+      },
+    ]),
+  )
+  const port = await freePort()
+  const child = spawnTracked('webhook', ['-hooks', hooks, '-ip', '127.0.0.1', '-port', String(port), '-urlprefix', 'webhooks'], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  })
+  const url = `http://127.0.0.1:${port}`
+  const stop = async () => {
+    await stopChild(child)
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    await waitFor200(`${url}/`, { child })
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { child, url, stop }
+}
+
+/**
+ * Starts bench/servers/floor.mjs in `mode` (store, step or both) in a child,
+ * with its SQLite file in a temp folder; resolves once it answers.
+ */
+export async function startFloor(mode, sinkUrl) {
+  const dir = mkdtempSync(join(tmpdir(), 'ar-bench-floor-'))
+  const port = await freePort()
+  const child = spawnNode([new URL('../servers/floor.mjs', import.meta.url).pathname, String(port), mode, sinkUrl, join(dir, 'floor.db')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  const url = `http://127.0.0.1:${port}`
+  const stop = async () => {
+    await stopChild(child)
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    await waitFor200(`${url}/readyz`, { child })
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { child, url, stop }
 }

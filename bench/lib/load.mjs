@@ -1,91 +1,167 @@
 /**
- * The load generator: autocannon, driven from here. Every request carries the
- * seed payload (test/fixtures/title-ready.json) with its `id` changed, so no
- * two deliveries are alike and dedupe never short-cuts the store.
+ * The load generators, each in its own process so that it never shares the
+ * measured server's event loop (the cores it shares all the same: the
+ * machine notes say so):
+ *
+ * - load(): Debian's `wrk` (C, one thread) with bench/load/wrk.lua, as many
+ *   requests as the server answers over N connections, or exactly `amount`
+ *   distinct ones (a burst);
+ * - paced(): bench/load/paced.mjs, evenly spaced requests at a fixed rate,
+ *   each latency counted from when its request was due.
+ *
+ * Every request carries the seed payload (test/fixtures/title-ready.json)
+ * with its `id` changed, so no two deliveries are alike and dedupe never
+ * short-cuts the store. `url` may be a list (replicas): each gets an equal
+ * share of the connections, of `amount` and of the rate, from its own
+ * generator process, and the results are added up (latency: the worst
+ * replica's percentile).
  */
 import { readFileSync } from 'node:fs'
-import autocannon from 'autocannon'
+import { fileURLToPath } from 'node:url'
+import { spawnTracked } from './children.mjs'
 import { BENCH_KEY } from './runner.mjs'
 
-const FIXTURE = readFileSync(new URL('../../test/fixtures/title-ready.json', import.meta.url), 'utf8')
-const ID = /"id":\s*4211/
-if (!ID.test(FIXTURE)) throw new Error('test/fixtures/title-ready.json no longer has "id": 4211; update bench/lib/load.mjs')
-const [HEAD, TAIL] = FIXTURE.split(ID)
-
-// Unique across rounds and processes: a random start, then counting up.
-let seq = Math.floor(Math.random() * 2 ** 40)
-
-/** The seed payload with the next distinct id. */
-export function nextBody() {
-  return `${HEAD}"id": ${++seq}${TAIL}`
-}
-
+export const FIXTURE_PATH = fileURLToPath(new URL('../../test/fixtures/title-ready.json', import.meta.url))
+const FIXTURE = readFileSync(FIXTURE_PATH, 'utf8')
+if (!/"id":\s*4211/.test(FIXTURE)) throw new Error('test/fixtures/title-ready.json no longer has "id": 4211; update bench/load/*')
 /** Size of the fixture as stored (each request differs by a few bytes of id). */
 export const PAYLOAD_BYTES = Buffer.byteLength(FIXTURE)
+const WRK_SCRIPT = fileURLToPath(new URL('../load/wrk.lua', import.meta.url))
+const PACED = fileURLToPath(new URL('../load/paced.mjs', import.meta.url))
+const PATH = '/webhooks/title-ready'
 
-/**
- * One autocannon run against `POST {url}/webhooks/title-ready`. `url` may be
- * a list (replicas): autocannon gives connection i the URL i % length, so
- * each gets an equal share of the connections (and of `amount`, `overallRate`). Latencies are
- * kept exactly (every response, in ms) rather than read from autocannon's
- * integer-millisecond histogram. Resolves with req/s (2xx per second), the
- * status counts and latency percentiles.
- */
-export function load({ url, connections = 32, duration, amount, overallRate, onStart } = {}) {
-  const latencies = []
-  let startedAt
-  let lastAt
+// Distinct ids across calls: a random start, then a block of a million per generator process.
+let seq = 1_000_000 + Math.floor(Math.random() * 900_000_000)
+const nextSeed = () => (seq += 1_000_000)
+
+/** Runs a generator process to its end; resolves with its last JSON line. `onLine` sees every line. */
+function runGenerator(command, args, { onLine } = {}) {
   return new Promise((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url,
-        connections,
-        ...(amount ? { amount } : { duration }),
-        ...(overallRate ? { overallRate, ignoreCoordinatedOmission: true } : {}),
-        timeout: 10,
-        requests: [
-          {
-            method: 'POST',
-            path: '/webhooks/title-ready',
-            headers: { 'content-type': 'application/json', 'x-audiorista-key': BENCH_KEY },
-            setupRequest: (req) => ({ ...req, body: nextBody() }),
-          },
-        ],
-      },
-      (err, result) => {
-        if (err) return reject(err)
-        const ok = result['2xx']
-        // autocannon's own duration is rounded up to its 1 s sampling tick; time it here instead.
-        const seconds = startedAt !== undefined && lastAt !== undefined ? (lastAt - startedAt) / 1000 : result.duration
-        resolve({
-          rps: ok / seconds,
-          ok,
-          accepted: result.statusCodeStats['202']?.count ?? 0,
-          duplicates: result.statusCodeStats['200']?.count ?? 0,
-          non2xx: result.non2xx,
-          errors: result.errors,
-          timeouts: result.timeouts,
-          duration: seconds,
-          latency: percentiles(latencies),
-        })
-      },
-    )
-    instance.on('response', (_client, status, _bytes, ms) => {
-      lastAt = performance.now()
-      if (status >= 200 && status < 300) latencies.push(ms)
+    const child = spawnTracked(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    // The unfinished last line, for onLine.
+    let partial = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      out += chunk
+      const lines = (partial + chunk).split('\n')
+      partial = lines.pop() ?? ''
+      for (const line of lines) onLine?.(line, child)
     })
-    instance.once('start', () => {
-      startedAt = performance.now()
-      onStart?.()
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (err += chunk))
+    void child.exited.then(({ code, signal, error }) => {
+      const json = out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .pop()
+      if (error) return reject(error)
+      if (!json) return reject(new Error(`${command} exited (${code ?? signal}) without a result: ${(err || out).trim().slice(-500)}`))
+      resolve(JSON.parse(json))
     })
   })
+}
+
+const share = (total, parts, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0)
+
+/**
+ * wrk against `POST {url}/webhooks/title-ready` for `duration` seconds, or
+ * until exactly `amount` distinct requests were answered 202 (requests sent
+ * after that repeat one already stored: at most one per connection).
+ * Resolves with req/s (2xx per second of the run), status counts and
+ * latency percentiles in ms (wrk's histogram: microsecond resolution).
+ */
+export async function load({ url, connections = 32, duration, amount, onStart }) {
+  const urls = Array.isArray(url) ? url : [url]
+  onStart?.()
+  const runs = await Promise.all(
+    urls.map((u, i) => {
+      const args = [
+        '-t1',
+        `-c${share(connections, urls.length, i)}`,
+        `-d${amount ? 600 : duration}s`,
+        '--timeout',
+        '10s',
+        '-s',
+        WRK_SCRIPT,
+        u,
+        '--',
+        FIXTURE_PATH,
+        BENCH_KEY,
+        PATH,
+        String(nextSeed()),
+        ...(amount ? [String(share(amount, urls.length, i))] : []),
+      ]
+      // A burst: wrk runs for its whole -d, so it is stopped once its thread says the last request was answered.
+      const onLine = amount ? (line, child) => line === 'limit reached' && child.kill('SIGINT') : undefined
+      return runGenerator('wrk', args, { onLine })
+    }),
+  )
+  const ms = (us) => us / 1000
+  const sum = (f) => runs.reduce((s, r) => s + f(r), 0)
+  const status = (code) => sum((r) => r.statuses[code] ?? 0)
+  const ok = sum((r) => Object.entries(r.statuses).reduce((s, [k, v]) => s + (k >= 200 && k < 300 ? v : 0), 0))
+  const seconds = Math.max(...runs.map((r) => r.duration_us)) / 1e6
+  return {
+    rps: ok / seconds,
+    ok,
+    accepted: status(202),
+    duplicates: status(200),
+    non2xx: sum((r) => r.errors.status),
+    errors: sum((r) => r.errors.connect + r.errors.read + r.errors.write),
+    timeouts: sum((r) => r.errors.timeout),
+    duration: seconds,
+    latency: {
+      p50: Math.max(...runs.map((r) => ms(r.latency_us.p50))),
+      p99: Math.max(...runs.map((r) => ms(r.latency_us.p99))),
+      p99_9: Math.max(...runs.map((r) => ms(r.latency_us.p99_9))),
+      max: Math.max(...runs.map((r) => ms(r.latency_us.max))),
+    },
+  }
+}
+
+/**
+ * bench/load/paced.mjs: `rate` requests/s evenly spaced for `duration`
+ * seconds after `warmup` seconds at the same rate (not counted), over at most
+ * `connections` keep-alive sockets. Latencies are exact, in ms, each from
+ * when its request was due.
+ */
+export async function paced({ url, rate, duration, warmup = 1, connections = 32 }) {
+  const urls = Array.isArray(url) ? url : [url]
+  const runs = await Promise.all(
+    urls.map((u, i) =>
+      runGenerator(process.execPath, [
+        PACED,
+        JSON.stringify({
+          url: u,
+          path: PATH,
+          key: BENCH_KEY,
+          rate: rate / urls.length,
+          duration,
+          warmup,
+          connections: share(connections, urls.length, i),
+          seed: nextSeed(),
+        }),
+      ]),
+    ),
+  )
+  const sum = (f) => runs.reduce((s, r) => s + f(r), 0)
+  const ok = sum((r) => Object.entries(r.statuses).reduce((s, [k, v]) => s + (k >= 200 && k < 300 ? v : 0), 0))
+  const worst = (key) => Math.max(...runs.map((r) => r.latency[key] ?? Number.NaN))
+  return {
+    rps: ok / duration,
+    ok,
+    sent: sum((r) => r.sent),
+    non2xx: sum((r) => Object.entries(r.statuses).reduce((s, [k, v]) => s + (k >= 200 && k < 300 ? 0 : v), 0)),
+    errors: sum((r) => r.errors),
+    latency: { p50: worst('p50'), p99: worst('p99'), p99_9: worst('p99_9'), max: worst('max') },
+  }
 }
 
 /** p50/p99/p99.9/max of a list of ms. */
 export function percentiles(values) {
   const sorted = Float64Array.from(values).sort()
-  const at = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN)
-  return { count: sorted.length, p50: at(50), p99: at(99), p99_9: at(99.9), max: sorted.length ? sorted[sorted.length - 1] : NaN }
+  const at = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : Number.NaN)
+  return { count: sorted.length, p50: at(50), p99: at(99), p99_9: at(99.9), max: sorted.length ? sorted[sorted.length - 1] : Number.NaN }
 }
 
 export function median(values) {

@@ -15,7 +15,6 @@ export const SQLITE = { key: 'sqlite', name: 'SQLite', driver: 'sqlite', replica
 /** `appendfsync always` unless said otherwise: Redis fsyncs before it answers, as SQLite commits before the ack. */
 export const REDIS_1 = { key: 'redis1', name: 'Redis ×1', driver: 'redis', replicas: 1, appendfsync: 'always' }
 export const REDIS_2 = { key: 'redis2', name: 'Redis ×2', driver: 'redis', replicas: 2, appendfsync: 'always' }
-export const REDIS_1_EVERYSEC = { ...REDIS_1, key: 'redis1-everysec', appendfsync: 'everysec' }
 export const REDIS_SETUPS = [REDIS_1, REDIS_2]
 
 /** What a setup is, for the measure column: "Redis ×2 (2 replicas, <detail>, AOF appendfsync always)". */
@@ -94,5 +93,5 @@ export const skippedRow = (measure, reason) => ({ measure, result: reason })
 
 /** What every Redis row shares, for the notes. */
 export function redisNote() {
-  return `Redis rows: redis-server ${redisServerVersion()} in its own process, a fresh one (new temp folder, on the same disk as the SQLite file) for each measurement, AOF on with \`appendfsync always\` (every write fsynced before Redis answers, so an ack is as durable as after SQLite's commit) unless the row says \`everysec\` (up to a second of acks can be lost). ×2: two runner processes on the same Redis and prefix, autocannon giving each half the connections (so half the events of a burst, half the offered rate). Everything shares the same cores as the load generator and the sink, so a second replica adds contention, not CPU. No targets for Redis yet: shown beside SQLite for comparison.`
+  return `Redis rows: redis-server ${redisServerVersion()} in its own process, a fresh one (new temp folder, on the same disk as the SQLite file) for each measurement, AOF on with \`appendfsync always\` (every write fsynced before Redis answers, so an ack is as durable as after SQLite's commit). ×2: two runner processes on the same Redis and prefix, each with its own load generator process and half the connections (so half the events of a burst, half the offered rate). Everything shares the same 2 cores as the load generators and the sink, so a second replica adds contention, not CPU. The targets are the same as SQLite's.`
 }

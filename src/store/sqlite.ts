@@ -4,6 +4,7 @@ import { StoreUnavailableError } from '../errors.js'
 import type { EventType } from '../types.js'
 import { ensurePrivateDir, privateFile, tightenFile } from './files.js'
 import { newId } from './ids.js'
+import { type Checkpointer, startCheckpointer } from './checkpointer.js'
 import { createLocalSchedule } from './local-schedule.js'
 import { lockStore } from './lock.js'
 import { MIGRATE_DUE_AT, SCHEDULE_INDEX, SCHEMA } from './sqlite-schema.js'
@@ -83,6 +84,14 @@ export function createSqliteBackend({ path, synchronous = 'normal', lease = 30_0
   let open = true
   // False after a failed write until a write succeeds again: `isReady` then probes with a tiny write.
   let healthy = true
+  // The writer's checkpoints run on their own thread; SQLite's own, inside a commit, if that fails.
+  let checkpointer: Checkpointer | undefined
+  if (lock && path !== ':memory:') {
+    db.pragma('wal_autocheckpoint = 0')
+    checkpointer = startCheckpointer(path, () => {
+      if (open) db.pragma('wal_autocheckpoint = 1000')
+    })
+  }
   const q = prepareQueries(db)
   const schedule = createLocalSchedule()
   for (const e of q.unmatched.all()) schedule.put('match', e.id, e.received_at)
@@ -318,6 +327,8 @@ export function createSqliteBackend({ path, synchronous = 'normal', lease = 30_0
       if (writes.length > 0) flush()
       open = false
       schedule.wakeAll()
+      await checkpointer?.stop()
+      // The last connection to close checkpoints what is left and removes the WAL.
       db.close()
       unlock()
     },

@@ -1,5 +1,6 @@
 /** SQLite-only behaviour the shared conformance suite cannot see: the file format across versions. */
 import { createHash, randomUUID } from 'node:crypto'
+import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -58,5 +59,37 @@ describe('sqlite backend: a store written by an older version', () => {
     const second = await after.debounce({ key: 'k', runId: runs[1]!.id, now: Date.now(), wait: 1000, scope: 'run', reason: 'coalesced' })
     expect(first.replaced).toEqual([])
     expect(second.replaced.map((r) => r.id)).toEqual([runs[0]!.id])
+  })
+})
+
+describe('sqlite backend: WAL checkpoints', () => {
+  it('are made by the checkpoint thread (the writer does not make them), and close leaves no WAL behind', async () => {
+    const path = join(tempDir(), 'runner.db')
+    const backend = open(path)
+    const padding = 'x'.repeat(1500)
+    // Some 3 MB of WAL: well past the 1,000 pages at which a commit would checkpoint by itself.
+    for (let i = 0; i < 2000; i++) {
+      const body = JSON.stringify({ id: i, padding })
+      await backend.accept({
+        type: 'title-ready',
+        body,
+        hash: createHash('sha256').update(body).digest('hex'),
+        receivedAt: Date.now(),
+        dedupeWindow: 60_000,
+      })
+    }
+    const reader = new Database(path, { readonly: true })
+    try {
+      // The writer's own connection does not checkpoint (0); the database file fills as the thread copies pages in.
+      const fileBytes = () => statSync(path).size
+      const deadline = Date.now() + 5_000
+      while (fileBytes() < 2_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      expect(fileBytes()).toBeGreaterThan(2_000_000)
+      expect(reader.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 2000 })
+    } finally {
+      reader.close()
+    }
+    await backend.close()
+    expect(existsSync(`${path}-wal`)).toBe(false)
   })
 })
