@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import PQueue from 'p-queue'
+import { type Admission, admitWork } from './yield.js'
 import type { AcceptedEvent } from '../receive/receiver.js'
 import type { Renderer } from '../render/renderer.js'
 import type { Backend, Settlement, Work } from '../store/backend.js'
@@ -70,6 +71,7 @@ export function createEngine({ config, backend, plan, renderer, log, telemetry =
   let started = false
   let room: (() => void) | undefined
   let renewer: NodeJS.Timeout | undefined
+  let admission: Admission | undefined
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref())
 
   let looping: Promise<void> | undefined
@@ -84,8 +86,15 @@ export function createEngine({ config, backend, plan, renderer, log, telemetry =
         })
         continue
       }
+      // Acknowledgements first: while work keeps the event loop from answering deliveries, less of it starts.
+      const allowed = admission?.allowance() ?? Number.POSITIVE_INFINITY
+      if (allowed <= 0) {
+        await admission?.next()
+        continue
+      }
       try {
-        const works = await backend.take({ worker, limit: capacity - held.size, wait: TAKE_WAIT })
+        const works = await backend.take({ worker, limit: Math.min(capacity - held.size, allowed), wait: TAKE_WAIT })
+        admission?.started(works.length)
         failures = 0
         if (stopping) {
           await backend.release(works).catch(() => {})
@@ -225,9 +234,11 @@ export function createEngine({ config, backend, plan, renderer, log, telemetry =
       if (started) return
       started = true
       renewer = setInterval(() => void renew(), Math.max(50, backend.lease / 3)).unref()
+      admission = admitWork()
       looping = loop()
     },
     offer(accepted) {
+      admission?.delivered()
       const { id, type, payload, text, receivedAt } = accepted
       if (payload && text !== undefined && receivedAt !== undefined) events.offer({ id, type, payload, receivedAt }, text)
     },
@@ -260,6 +271,7 @@ export function createEngine({ config, backend, plan, renderer, log, telemetry =
         await Promise.race([done(), sleep(1000)])
       }
       clearInterval(renewer)
+      admission?.stop()
       // A take in flight ends within its wait; what it brings is given back by the loop.
       await Promise.race([looping, sleep(TAKE_WAIT + 2_000)])
       // Whatever is still held never got to record an outcome: give it back, due at once.

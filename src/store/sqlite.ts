@@ -405,8 +405,10 @@ function prepareQueries(db: Database.Database) {
   }
 }
 
-/** Applies a patch; false, with nothing written, when its `expect` no longer holds. */
-/** Applies `patch` (if its `expect` holds); `unschedule` also takes the run out of the schedule in the same statement. */
+/**
+ * Applies a patch; false, with nothing written, when its `expect` no longer
+ * holds. `unschedule` also takes the run out of the schedule, in the same statement.
+ */
 function updateRun(q: Queries, id: string, patch: RunPatch, now: number, unschedule = false): boolean {
   const changed = q.update.run({
     unschedule: unschedule ? 1 : 0,
