@@ -24,13 +24,14 @@ const CONNECTIONS = 32
 
 export async function latencyBench({ quick = false, profile = false, redis = true } = {}) {
   const duration = quick ? 2 : 10
+  const warmup = quick ? 1 : 3
   const skipRedis = redisSkipReason({ redis })
   const skipCompetitor = quick ? 'not in quick runs' : ensureCommand('webhook')
   const setups = [SQLITE, ...(skipRedis ? [] : REDIS_SETUPS)]
   const sink = await startSink()
   const results = {}
-  /** 1 s warm-up at the same rate, then the measured run. */
-  const measure = (url) => paced({ url, rate: RATE, duration, warmup: 1, connections: CONNECTIONS })
+  /** A warm-up at the same rate (the code warms up, as a long-lived runner's has), then the measured run. */
+  const measure = (url) => paced({ url, rate: RATE, duration, warmup, connections: CONNECTIONS })
   let baseline
   let competitor
   try {
@@ -79,7 +80,7 @@ export async function latencyBench({ quick = false, profile = false, redis = tru
       },
     ],
     notes: [
-      `Latency: ${duration} s at ${fmt.int(RATE)} req/s offered after a 1 s warm-up at the same rate, over at most ${CONNECTIONS} keep-alive connections, from bench/load/paced.mjs in its own process: request i is due at t0 + i/${fmt.int(RATE)} s and its latency runs from then, so a server that falls behind has its queueing counted. Every 2xx answer's latency, exact.`,
+      `Latency: ${duration} s at ${fmt.int(RATE)} req/s offered after a ${warmup} s warm-up at the same rate (not counted: the code warms up, as a long-lived runner's has), over at most ${CONNECTIONS} keep-alive connections, from bench/load/paced.mjs in its own process: request i is due at t0 + i/${fmt.int(RATE)} s and its latency runs from then, so a server that falls behind has its queueing counted. Every 2xx answer's latency, exact.`,
     ],
     raw: results,
   }

@@ -115,7 +115,7 @@ const judged = results.flatMap((r) => r.rows.filter((row) => row.met !== undefin
 const missed = judged.filter((row) => !row.met)
 const verdict = args.quick
   ? 'Quick (smoke) run: targets not judged.'
-  : `Targets: ${judged.length - missed.length} of ${judged.length} met${missed.length ? `; not met: ${missed.map((row) => `${row.part.replace(/^\d+\. /, '')}: ${row.measure}`).join('; ')}` : ''}.`
+  : `Targets met: ${judged.length - missed.length} of ${judged.length}.${missed.length ? ` Not met:\n\n${missed.map((row) => `- ${row.part}: ${row.measure} (${row.target})`).join('\n')}` : ''}`
 const text = `${header}\n\n${table(results)}\n\n${verdict}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`
 process.stdout.write(`\n${text}`)
 
@@ -132,7 +132,7 @@ judged on SQLite and on Redis with one and two replicas alike:
 - durable ack throughput at least ${TARGET_RATIO} × a bare node:http server (one \`http\` step per event
   running meanwhile), and with the console on at least ${TARGET_CONSOLE_RATIO} × the same runner with it off;
 - ack p99 under ${TARGET_P99_MS} ms and p99.9 under ${TARGET_P99_9_MS} ms at 2,000 req/s offered, evenly paced;
-- a 10,000-event burst at ${TARGET_EVENTS_PER_S} events/s or more at concurrency 16, peak RSS under ${TARGET_RSS_MB} MB;
+- a 10,000-event burst at ${TARGET_EVENTS_PER_S.toLocaleString('en-US')} events/s or more at concurrency 16, peak RSS under ${TARGET_RSS_MB} MB;
 - cold start to ready under ${TARGET_MS} ms with the TypeScript config.
 
 adnanh/webhook (Debian's \`webhook\`) runs in the same run as a competitor row. \`npm run bench\`
