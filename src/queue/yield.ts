@@ -5,7 +5,7 @@ export interface AdmissionOptions {
   every?: number
   /** Loop delay (the longest in the last window, ms) above which fewer pieces of work start. */
   high?: number
-  /** Loop delay below which more may start again. */
+  /** Loop delay below which more may start again; between the two, as many as in the last window. */
   low?: number
   /** Starts per window however slow the loop is: the schedule always moves on. */
   min?: number
@@ -49,6 +49,7 @@ export function admitWork({ every = 50, ...limits }: AdmissionOptions = {}): Adm
   }, PROBE_MS)
   probe.unref()
   let waiters: Array<() => void> = []
+  let stopped = false
   const timer = setInterval(() => {
     control.endWindow(worst)
     worst = 0
@@ -59,8 +60,9 @@ export function admitWork({ every = 50, ...limits }: AdmissionOptions = {}): Adm
     allowance: control.allowance,
     delivered: control.delivered,
     started: control.started,
-    next: () => new Promise<void>((resolve) => waiters.push(resolve)),
+    next: () => (stopped ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
     stop() {
+      stopped = true
       clearInterval(timer)
       clearInterval(probe)
       for (const wake of waiters.splice(0)) wake()

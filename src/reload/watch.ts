@@ -73,7 +73,17 @@ export async function watchConfig({ paths, modules, onChange, settle = 150, root
   const deep = watch([], { ignoreInitial: true, ignored: (path: string) => IGNORED.test(inProject(path)), atomic: true })
   /** A change that matters: a watched path, or inside one. */
   const relevant = (path: string) => files.has(path) || [...files].some((f) => path.startsWith(`${f}/`))
-  deep.on('all', (_event, path) => relevant(path) && changed(path)).on('error', failed)
+  deep
+    .on('all', (event, path) => {
+      if (!relevant(path)) return
+      // A watched path gone: chokidar drops it, so it is watched again (or its folder, bare) at once.
+      if ((event === 'unlink' || event === 'unlinkDir') && watched.has(path)) {
+        watched.delete(path)
+        sync()
+      }
+      changed(path)
+    })
+    .on('error', failed)
 
   // Folders watched with a bare fs.watch, which reads no directory and stats no file: the folders of the
   // user's modules (one level, module files: a file the config has just started to import, and that
@@ -120,7 +130,8 @@ export async function watchConfig({ paths, modules, onChange, settle = 150, root
     for (const folder of folders) if (!bare.has(folder)) watchBare(folder)
   }
   sync()
-  await new Promise<void>((resolve) => deep.once('ready', () => resolve()))
+  // chokidar says ready once what it was given is scanned; given nothing, it never does.
+  if (watched.size > 0) await new Promise<void>((resolve) => deep.once('ready', () => resolve()))
   return {
     refresh: sync,
     async close() {

@@ -86,8 +86,14 @@ export function createSqliteBackend({ path, synchronous = 'normal', lease = 30_0
   let healthy = true
   // The writer's checkpoints run on their own thread; SQLite's own, inside a commit, if that fails.
   let checkpointer: Checkpointer | undefined
+  // One close, however many ask: each gets the same promise, resolved once the file is closed and unlocked.
+  let closing: Promise<void> | undefined
   if (lock && path !== ':memory:') {
-    db.pragma('wal_autocheckpoint = 0')
+    // The thread checkpoints; the writer too, past 2,000 pages (8 MB), which a steady load reaches: the
+    // thread's checkpoints run beside commits, and the WAL starts over only after one that ran alone
+    // (without it, 1,500 req/s grew the WAL to 772 MB in 20 s). Most of its pages are copied already.
+    db.pragma('wal_autocheckpoint = 2000')
+    db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`)
     checkpointer = startCheckpointer(path, () => {
       if (open) db.pragma('wal_autocheckpoint = 1000')
     })
@@ -112,8 +118,9 @@ export function createSqliteBackend({ path, synchronous = 'normal', lease = 30_0
   }
 
   // Group commit: every write asked for in the same tick goes into one transaction; each caller is
-  // answered only after the commit. Each write runs in its own savepoint, so one failing write does
-  // not take the others down with it, and its schedule changes are applied only if it committed.
+  // answered only after the commit, and a write's schedule changes are applied only if it committed.
+  // If a write fails, the batch runs again with each write in its own savepoint (`commit`), so one
+  // failing write does not take the others down with it.
   let writes: PendingWrite[] = []
   const savepoint = db.transaction((fn: () => unknown) => fn())
   const commit = db.transaction((batch: PendingWrite[]) =>
@@ -322,15 +329,17 @@ export function createSqliteBackend({ path, synchronous = 'normal', lease = 30_0
       }
       return healthy
     },
-    async close() {
-      if (!open) return
-      if (writes.length > 0) flush()
-      open = false
-      schedule.wakeAll()
-      await checkpointer?.stop()
-      // The last connection to close checkpoints what is left and removes the WAL.
-      db.close()
-      unlock()
+    close() {
+      closing ??= (async () => {
+        if (writes.length > 0) flush()
+        open = false
+        schedule.wakeAll()
+        await checkpointer?.stop()
+        // The last connection to close checkpoints what is left and removes the WAL.
+        db.close()
+        unlock()
+      })()
+      return closing
     },
   }
 }

@@ -3,7 +3,7 @@
  * edited next to it (in place, or written to a temp file and renamed over, as
  * editors do), `kill -HUP`, then deliveries and what ran.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type ChildRunner, startChild } from '../helpers/child.js'
@@ -181,6 +181,15 @@ describe('live config reload', () => {
     const line = await reloaded(child)
     expect(line.msg).toBe('config reloaded: recipes: +0 ~0 -0; keys: unchanged')
     expect(String(line.trigger)).toMatch(/^recipes\/templates/)
+    // Removed and made again at once (a `git checkout`): still watched, so a later edit in it is seen.
+    rmSync(join(dir, 'recipes/templates'), { recursive: true })
+    mkdirSync(join(dir, 'recipes/templates'))
+    writeFileSync(join(dir, 'recipes/templates/ready.hbs'), 'Ready again: {{name}}\n')
+    await reloaded(child, 2)
+    await new Promise((r) => setTimeout(r, 500))
+    const before = lines(child).filter((l) => String(l.msg).startsWith('config reload')).length
+    writeFileSync(join(dir, 'recipes/templates/ready.hbs'), 'Ready, edited: {{name}}\n')
+    expect((await reloaded(child, before + 1)).trigger).toBe('recipes/templates/ready.hbs')
   })
 
   it('reloads on SIGHUP: a key rotated without a restart', async () => {
