@@ -13,9 +13,10 @@
  *
  *   node bench/ack.mjs [--quick] [--profile] [--no-redis]
  */
-import { peakRssMb, startBaseline, startCompetitor, startFloor, startSink, stopChild } from './lib/children.mjs'
+import { peakRssMb, startBaseline, startCompetitor, startSink, stopChild } from './lib/children.mjs'
 import { ensureCommand } from './lib/debian.mjs'
-import { load, median } from './lib/load.mjs'
+import { load } from './lib/load.mjs'
+import { median } from './lib/stats.mjs'
 import { fmt, say, standalone } from './lib/report.mjs'
 import { BENCH_KEY, startRunnerChild } from './lib/runner.mjs'
 import { describe, REDIS_SETUPS, redisSkipReason, rssText, startSetup, worstRss } from './lib/stores.mjs'
@@ -101,21 +102,11 @@ export async function ackBench({ quick = false, profile = false, redis = true } 
       }
       for (const mode of quick ? [] : FLOORS) {
         say(`ack round ${round}/${rounds}: F floor (${mode}), ${CONNECTIONS} connections, ${duration} s`)
-        f[mode].push(
-          await measure(async () => {
-            const floor = await startFloor(mode, sink.url)
-            return { url: floor.url, peakRss: () => [peakRssMb(floor.child.pid)], stop: floor.stop }
-          }),
-        )
+        f[mode].push(await measure(() => single(startBaseline({ mode, sinkUrl: sink.url }))))
       }
       if (!skipCompetitor) {
         say(`ack round ${round}/${rounds}: W adnanh/webhook, ${CONNECTIONS} connections, ${duration} s`)
-        w.push(
-          await measure(async () => {
-            const competitor = await startCompetitor(BENCH_KEY)
-            return { url: competitor.url, peakRss: () => [peakRssMb(competitor.child.pid)], stop: competitor.stop }
-          }),
-        )
+        w.push(await measure(() => single(startCompetitor(BENCH_KEY))))
       }
     }
   } finally {
@@ -186,7 +177,7 @@ export async function ackBench({ quick = false, profile = false, redis = true } 
         ? [
             {
               measure:
-                'F: floors, bare node:http as A plus only: the SQLite group-commit insert before the 202 / one POST to the sink after it / both (diagnostic: bench/servers/floor.mjs)',
+                'F: floors, bare node:http as A plus only: the SQLite group-commit insert before the 202 / one POST to the sink after it / both (diagnostic: bench/servers/baseline.mjs with a mode)',
               result: FLOORS.map(
                 (mode) => `${mode}: ${fmt.ratio(mid(f[mode], (x) => x.rps) / rpsA)} × A, ${fmt.int(mid(f[mode], (x) => x.rps))} req/s`,
               ).join('; '),
@@ -203,6 +194,12 @@ export async function ackBench({ quick = false, profile = false, redis = true } 
     ],
     raw: { a, b, c, d, w, floors: f, redis: r, ratio, consoleRatio, redisRatios, competitorRatio },
   }
+}
+
+/** A server in one child process, as `measure` takes it. */
+async function single(starting) {
+  const { child, url, stop } = await starting
+  return { url, peakRss: () => [peakRssMb(child.pid)], stop }
 }
 
 /** GETs `url` with the admin token every `ms` until stopped; counts the 200s. */

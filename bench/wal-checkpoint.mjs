@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
-import { percentiles } from './lib/load.mjs'
+import { percentiles } from './lib/stats.mjs'
 import { DIST } from './lib/runner.mjs'
 
 const { SCHEMA, SCHEDULE_INDEX } = await import(join(DIST, 'store', 'sqlite-schema.js'))

@@ -108,20 +108,36 @@ export function peakRssMb(pid) {
   }
 }
 
-/** Starts the bare node:http baseline in a child; resolves with its URL once ready. */
-export async function startBaseline() {
-  const port = await freePort()
-  const child = spawnNode([new URL('../servers/baseline.mjs', import.meta.url).pathname, String(port)], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
-  const url = `http://127.0.0.1:${port}`
-  try {
-    await waitFor200(`${url}/readyz`, { child })
-  } catch (err) {
+/**
+ * Waits until `child` answers 200 at `url` + `readyPath`; stops it (and runs
+ * `cleanup`) if it exits or never does. `stop()` does the same later.
+ */
+async function serving(child, url, readyPath, cleanup = () => {}) {
+  const stop = async () => {
     await stopChild(child)
+    cleanup()
+  }
+  try {
+    await waitFor200(`${url}${readyPath}`, { child })
+  } catch (err) {
+    await stop()
     throw err
   }
-  return { child, url }
+  return { child, url, stop }
+}
+
+/**
+ * Starts bench/servers/baseline.mjs in a child: the bare node:http baseline,
+ * or with `mode` (store, step or both) one of the floors, its SQLite file in
+ * a temp folder. Resolves once it answers.
+ */
+export async function startBaseline({ mode, sinkUrl } = {}) {
+  const port = await freePort()
+  const dir = mode ? mkdtempSync(join(tmpdir(), 'ar-bench-floor-')) : undefined
+  const args = [new URL('../servers/baseline.mjs', import.meta.url).pathname, String(port)]
+  if (mode) args.push(mode, sinkUrl, join(dir, 'floor.db'))
+  const child = spawnNode(args, { stdio: ['ignore', 'ignore', 'inherit'] })
+  return serving(child, `http://127.0.0.1:${port}`, '/readyz', () => dir && rmSync(dir, { recursive: true, force: true }))
 }
 
 /**
@@ -178,40 +194,5 @@ export async function startCompetitor(key) {
   const child = spawnTracked('webhook', ['-hooks', hooks, '-ip', '127.0.0.1', '-port', String(port), '-urlprefix', 'webhooks'], {
     stdio: ['ignore', 'ignore', 'ignore'],
   })
-  const url = `http://127.0.0.1:${port}`
-  const stop = async () => {
-    await stopChild(child)
-    rmSync(dir, { recursive: true, force: true })
-  }
-  try {
-    await waitFor200(`${url}/`, { child })
-  } catch (err) {
-    await stop()
-    throw err
-  }
-  return { child, url, stop }
-}
-
-/**
- * Starts bench/servers/floor.mjs in `mode` (store, step or both) in a child,
- * with its SQLite file in a temp folder; resolves once it answers.
- */
-export async function startFloor(mode, sinkUrl) {
-  const dir = mkdtempSync(join(tmpdir(), 'ar-bench-floor-'))
-  const port = await freePort()
-  const child = spawnNode([new URL('../servers/floor.mjs', import.meta.url).pathname, String(port), mode, sinkUrl, join(dir, 'floor.db')], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
-  const url = `http://127.0.0.1:${port}`
-  const stop = async () => {
-    await stopChild(child)
-    rmSync(dir, { recursive: true, force: true })
-  }
-  try {
-    await waitFor200(`${url}/readyz`, { child })
-  } catch (err) {
-    await stop()
-    throw err
-  }
-  return { child, url, stop }
+  return serving(child, `http://127.0.0.1:${port}`, '/', () => rmSync(dir, { recursive: true, force: true }))
 }

@@ -19,6 +19,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { spawnTracked } from './children.mjs'
+import { byClass } from './stats.mjs'
 import { BENCH_KEY } from './runner.mjs'
 
 export const FIXTURE_PATH = fileURLToPath(new URL('../../test/fixtures/title-ready.json', import.meta.url))
@@ -99,7 +100,7 @@ export async function load({ url, connections = 32, duration, amount, onStart })
   const ms = (us) => us / 1000
   const sum = (f) => runs.reduce((s, r) => s + f(r), 0)
   const status = (code) => sum((r) => r.statuses[code] ?? 0)
-  const ok = sum((r) => Object.entries(r.statuses).reduce((s, [k, v]) => s + (k >= 200 && k < 300 ? v : 0), 0))
+  const ok = sum((r) => byClass(r.statuses).ok)
   const seconds = Math.max(...runs.map((r) => r.duration_us)) / 1e6
   return {
     rps: ok / seconds,
@@ -145,27 +146,14 @@ export async function paced({ url, rate, duration, warmup = 1, connections = 32 
     ),
   )
   const sum = (f) => runs.reduce((s, r) => s + f(r), 0)
-  const ok = sum((r) => Object.entries(r.statuses).reduce((s, [k, v]) => s + (k >= 200 && k < 300 ? v : 0), 0))
+  const ok = sum((r) => byClass(r.statuses).ok)
   const worst = (key) => Math.max(...runs.map((r) => r.latency[key] ?? Number.NaN))
   return {
     rps: ok / duration,
     ok,
     sent: sum((r) => r.sent),
-    non2xx: sum((r) => Object.entries(r.statuses).reduce((s, [k, v]) => s + (k >= 200 && k < 300 ? 0 : v), 0)),
+    non2xx: sum((r) => byClass(r.statuses).other),
     errors: sum((r) => r.errors),
     latency: { p50: worst('p50'), p99: worst('p99'), p99_9: worst('p99_9'), max: worst('max') },
   }
-}
-
-/** p50/p99/p99.9/max of a list of ms. */
-export function percentiles(values) {
-  const sorted = Float64Array.from(values).sort()
-  const at = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : Number.NaN)
-  return { count: sorted.length, p50: at(50), p99: at(99), p99_9: at(99.9), max: sorted.length ? sorted[sorted.length - 1] : Number.NaN }
-}
-
-export function median(values) {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }

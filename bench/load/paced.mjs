@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
+import { percentiles } from '../lib/stats.mjs'
 
 const { url, path, key, rate, duration, warmup = 0, connections, seed } = JSON.parse(process.argv[2])
 const fixture = readFileSync(new URL('../../test/fixtures/title-ready.json', import.meta.url), 'utf8')
@@ -64,11 +65,10 @@ function send(i, dueAt) {
 let settled = 0
 function finish() {
   if (++settled < total) return
-  const sorted = latencies.subarray(0, answered).sort()
-  const at = (p) => (answered ? sorted[Math.min(answered - 1, Math.ceil((p / 100) * answered) - 1)] : null)
-  process.stdout.write(
-    `${JSON.stringify({ sent: sent - skip, answered, statuses, errors, seconds: (lastAt - (t0 + skip * interval)) / 1000, latency: { p50: at(50), p99: at(99), p99_9: at(99.9), max: answered ? sorted[answered - 1] : null } })}\n`,
-  )
+  const { p50, p99, p99_9, max } = percentiles(latencies.subarray(0, answered))
+  const seconds = (lastAt - (t0 + skip * interval)) / 1000
+  // No answer at all: the percentiles are NaN, which JSON writes as null.
+  process.stdout.write(`${JSON.stringify({ sent: sent - skip, answered, statuses, errors, seconds, latency: { p50, p99, p99_9, max } })}\n`)
   agent.destroy()
 }
 

@@ -143,7 +143,7 @@ export function createSqliteBackend({ path, synchronous = 'normal', lease = 30_0
       return { ok: true as const, value: w.fn(), effects }
     }),
   )
-  const run = (batch: PendingWrite[]): ReturnType<typeof commit> => {
+  const commitBatch = (batch: PendingWrite[]): ReturnType<typeof commit> => {
     try {
       return commitAll(batch)
     } catch {
@@ -154,7 +154,7 @@ export function createSqliteBackend({ path, synchronous = 'normal', lease = 30_0
     const batch = writes
     writes = []
     try {
-      const results = run(batch)
+      const results = commitBatch(batch)
       healthy = true
       batch.forEach((w, i) => {
         const r = results[i]!
@@ -189,25 +189,38 @@ export function createSqliteBackend({ path, synchronous = 'normal', lease = 30_0
     const event = q.dispatchedAt.get(eventId)
     later(() => schedule.remove(eventId))
     if (!event || event.dispatched_at !== null) return undefined
-    const rows = runs.map((r): StepRun => {
-      const id = newId('run')
-      q.insertRun.run(id, eventId, r.recipe, r.stepIndex, r.stepName ?? null, r.action, r.runAt, now, now, r.queue ? r.runAt : null)
-      if (r.queue) later(() => schedule.put('step', id, r.runAt))
-      // The row as inserted (what toRun would read back).
-      const run: StepRun = {
-        id,
-        eventId,
+    const rows = runs.map((r) => {
+      // The row as inserted: read through toRun like any other, without reading it back.
+      const row: RunRow = {
+        id: newId('run'),
+        event_id: eventId,
         recipe: r.recipe,
-        stepIndex: r.stepIndex,
+        step_index: r.stepIndex,
+        step_name: r.stepName ?? null,
         action: r.action,
         state: 'pending',
         attempt: 0,
-        runAt: r.runAt,
-        createdAt: now,
-        updatedAt: now,
+        run_at: r.runAt,
+        input: null,
+        result: null,
+        error: null,
+        created_at: now,
+        updated_at: now,
       }
-      if (r.stepName !== undefined) run.stepName = r.stepName
-      return run
+      q.insertRun.run(
+        row.id,
+        eventId,
+        row.recipe,
+        row.step_index,
+        row.step_name,
+        row.action,
+        row.run_at,
+        now,
+        now,
+        r.queue ? r.runAt : null,
+      )
+      if (r.queue) later(() => schedule.put('step', row.id, r.runAt))
+      return toRun(row)
     })
     q.markDispatched.run(now, eventId)
     return rows
