@@ -66,6 +66,8 @@ export function writeReportRows(rows: ReportRow[]): void {
     const table = new Map<string, string>()
     const start = existing.indexOf(BEGIN)
     const stop = existing.indexOf(END)
+    // Text after the rows (the hand-written case index) is kept as it is.
+    const tail = stop >= 0 ? existing.slice(stop + END.length).replace(/^\n/, '') : ''
     if (start >= 0 && stop > start) {
       for (const line of existing.slice(start + BEGIN.length, stop).split('\n')) {
         const m = /^\| `([^`]+)` \|/.exec(line)
@@ -86,7 +88,7 @@ export function writeReportRows(rows: ReportRow[]): void {
       '|---|---|---|---|---|---|---|',
       ...lines,
       END,
-      '',
+      tail,
     ].join('\n')
     const tmp = `${REPORT}.${process.pid}.tmp`
     writeFileSync(tmp, body)
