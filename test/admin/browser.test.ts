@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Config, Recipe } from '../../src/types.js'
@@ -23,7 +26,14 @@ interface PageElement {
 declare const document: { querySelectorAll(selector: string): ArrayLike<PageElement>; documentElement: { scrollHeight: number } }
 declare const window: Record<string, unknown>
 
-const DOCS = new URL('../../docs/', import.meta.url)
+// The README's screenshots are rewritten only when asked (WRITE_SCREENSHOTS=1): tests write no tracked file.
+const DOCS =
+  process.env.WRITE_SCREENSHOTS === '1'
+    ? new URL('../../docs/', import.meta.url)
+    : pathToFileURL(`${mkdtempSync(join(tmpdir(), 'audiorista-shots-'))}/`)
+afterAll(() => {
+  if (process.env.WRITE_SCREENSHOTS !== '1') rmSync(fileURLToPath(DOCS), { recursive: true, force: true })
+})
 const fixture = (event: string): Record<string, unknown> =>
   JSON.parse(readFileSync(new URL(`../fixtures/${event}.json`, import.meta.url), 'utf8'))
 
