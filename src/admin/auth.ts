@@ -1,10 +1,8 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { ipKeyGenerator } from 'express-rate-limit'
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie'
-import { HttpError } from '../errors.js'
 import type { Logger } from '../types.js'
-import { createFailureLimit } from './failure-limit.js'
+import { type Credential, createGate } from './gate.js'
 
 /**
  * Who may use the console: a Bearer token (API, scripts, Prometheus), or a
@@ -70,16 +68,12 @@ export interface AuthOptions {
   now?: () => number
 }
 
-/** What a request presents: a Bearer header decides alone (a wrong token is not made up for by a cookie). */
-type Credential = { kind: 'none' } | { kind: 'token' } | { kind: 'wrong-token' } | { kind: 'session'; session: Session }
-
 export function createAuth({ token, cookiePath, failureLimit = 10, failureWindow = 15 * 60_000, log, now = Date.now }: AuthOptions): Auth {
   const tokenDigest = digest(token)
   const key = createHmac('sha256', token).update('audiorista-runner session v1').digest()
   const sign = (text: string) => createHmac('sha256', key).update(text).digest('base64url')
   const csrfOf = (session: Session) => sign(`csrf.${session.nonce}`)
   const checkToken = (candidate: string) => timingSafeEqual(digest(candidate), tokenDigest)
-  const failures = createFailureLimit({ limit: failureLimit, window: failureWindow, now })
 
   function csrfOk(req: Request): boolean {
     const p = req.principal
@@ -109,26 +103,9 @@ export function createAuth({ token, cookiePath, failureLimit = 10, failureWindow
     // A cookie that fails verification is no guess at the token (its MAC is HMAC-SHA256): it counts
     // like no credential, where it is answered 401 (API, metrics), not where a page sends it to the form.
     const session = readSession(req)
-    return session ? { kind: 'session', session } : { kind: 'none' }
+    return session ? { kind: 'session', principal: { via: 'cookie', session, csrf: csrfOf(session) } } : { kind: 'none' }
   }
-
-  /** Counted now (parallel guesses cannot slip past the check); given back unless the answer is a 401. */
-  function count(req: Request, res: Response, client: string): HttpError | undefined {
-    const admission = failures.admit(client)
-    if (admission.kind === 'over') return tooMany(admission.retryAfter)
-    const { attempt } = admission
-    res.on('finish', () => {
-      const refused = res.statusCode === 401
-      attempt.settle(refused)
-      if (refused && failures.reached(client))
-        log?.warn(
-          { client: req.ip, limit: failureLimit, windowMs: failureWindow },
-          'too many refused admin tokens from one address: 429 until the window ends',
-        )
-    })
-    // A dropped request was never answered: not a refusal.
-    res.on('close', () => attempt.settle(false))
-  }
+  const gate = createGate({ read: readCredential, limit: failureLimit, window: failureWindow, log, now })
 
   const cookie = (req: Request, value: string, maxAge: number) =>
     serializeCookie(SESSION_COOKIE, value, {
@@ -141,24 +118,7 @@ export function createAuth({ token, cookiePath, failureLimit = 10, failureWindow
     })
 
   return {
-    gate(req, res, next) {
-      const credential = readCredential(req)
-      // A signed session cannot be guessed: it is never refused here, nor counted.
-      if (credential.kind === 'session') {
-        req.principal = { via: 'cookie', session: credential.session, csrf: csrfOf(credential.session) }
-        return next()
-      }
-      const client = ipKeyGenerator(req.ip ?? 'unknown')
-      if (credential.kind === 'token') {
-        // The right token is refused too once the address is over the limit, or a refusal would tell a right guess from a wrong one.
-        const wait = failures.wait(client)
-        if (wait > 0) return next(tooMany(wait))
-        req.principal = { via: 'bearer' }
-        return next()
-      }
-      const refused = count(req, res, client)
-      next(refused ?? (credential.kind === 'wrong-token' ? wrongToken() : undefined))
-    },
+    gate: gate.handler,
     checkToken,
     login(req, res) {
       const issuedAt = now()
@@ -175,25 +135,8 @@ export function createAuth({ token, cookiePath, failureLimit = 10, failureWindow
         error: { code: 'csrf', message: 'missing or wrong CSRF token: reload the page and try again (scripts: use Authorization: Bearer)' },
       })
     },
-    close: () => failures.close(),
+    close: gate.close,
   }
-}
-
-/** A wrong Bearer token is a script's: refused on every route, pages included, never sent to the login form. */
-function wrongToken(): HttpError {
-  return new HttpError(
-    401,
-    'unauthorized',
-    'the Bearer token is not the admin token: send Authorization: Bearer <admin token> (AUDIORISTA_ADMIN_TOKEN, or admin-token in the data folder)',
-    { 'www-authenticate': 'Bearer realm="audiorista-runner", error="invalid_token"' },
-  )
-}
-
-function tooMany(ms: number): HttpError {
-  const wait = Math.max(1, Math.ceil(ms / 1000))
-  return new HttpError(429, 'too_many_attempts', `too many refused tokens from this address; try again in ${wait} s`, {
-    'retry-after': String(wait),
-  })
 }
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
