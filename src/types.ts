@@ -227,6 +227,8 @@ export interface ServerOptions {
   requestTimeout?: Duration
   /** Idle keep-alive time (default '5s'). */
   keepAliveTimeout?: Duration
+  /** Proxies whose `X-Forwarded-For` names the client (express's `trust proxy`): false (default), true, a hop count, or their addresses/CIDRs. */
+  trustProxy?: boolean | number | string | string[]
 }
 
 export interface AuthOptions {

@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import helmet from 'helmet'
 import type { Core } from '../core.js'
 import type { Engine } from '../queue/engine.js'
+import { compileTrust } from '../receive/client-address.js'
 import { answerHealth, notFound } from '../receive/server.js'
 import type { Backend } from '../store/backend.js'
 import type { Telemetry } from '../telemetry.js'
@@ -44,6 +45,8 @@ export function createAdminApp({ core, store, engine, telemetry, log, isReady }:
   app.disable('x-powered-by')
   // Settings that need a restart: the ones the runner started with.
   const { config } = core
+  // req.ip: the client the failure limit counts, as the receiver's logs name it.
+  app.set('trust proxy', compileTrust(config.server.trustProxy))
   const metrics = createMetrics({
     telemetry,
     recipes: (name) => core.setup.plan.byName.has(name),
@@ -52,12 +55,12 @@ export function createAdminApp({ core, store, engine, telemetry, log, isReady }:
     engine: () => engine.stats(),
   })
   const token = config.admin.enabled ? config.admin.token : undefined
-  const auth = token ? createAuth({ token, cookiePath: ADMIN_PATH }) : undefined
+  const auth = token ? createAuth({ token, cookiePath: ADMIN_PATH, log }) : undefined
 
   // Every method: answerHealth says 405 to all but GET and HEAD, as before the app is mounted.
   app.all(['/healthz', '/readyz'], (req, res) => void answerHealth(req, res, isReady))
   if (config.metrics.public || auth) {
-    const guard: RequestHandler[] = config.metrics.public || !auth ? [] : [auth.identify, auth.limitFailures, requireBearerOrSession]
+    const guard: RequestHandler[] = config.metrics.public || !auth ? [] : [auth.gate, requireBearerOrSession]
     app.get('/metrics', ...guard, async (_req, res) => {
       res
         .set('content-type', metrics.contentType)
@@ -71,9 +74,9 @@ export function createAdminApp({ core, store, engine, telemetry, log, isReady }:
     stream = createStream({ telemetry, ...(store.driver === 'sqlite' ? {} : { shared: store }) })
     const admin = express.Router()
     admin.use(securityHeaders)
-    admin.use(auth.identify, auth.limitFailures)
     const service = createConsoleService({ store, engine, live: core })
-    admin.use('/api', requireBearerOrSession, auth.csrf, createApi({ service, stream, bodyLimit: config.server.bodyLimit }))
+    // The pages run the same gate after their open static files, so its refusals there are pages.
+    admin.use('/api', auth.gate, requireBearerOrSession, auth.csrf, createApi({ service, stream, bodyLimit: config.server.bodyLimit }))
     admin.use(createPages({ service, auth, base: ADMIN_PATH, bodyLimit: config.server.bodyLimit }))
     app.use(ADMIN_PATH, admin)
   }
@@ -136,9 +139,9 @@ const securityHeaders: RequestHandler[] = [
 /** Errors in the receiver's shape: `{"error":{"code","message"}}`; unexpected ones are logged, not shown. */
 function errors(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const { status, code, message } = describe(err)
+    const { status, code, message, headers } = describe(err)
     if (status >= 500) log.error({ err, path: req.path }, 'console request failed')
     if (res.headersSent) return void res.end()
-    res.status(status).json({ error: { code, message } })
+    res.status(status).set(headers).json({ error: { code, message } })
   }
 }

@@ -1,7 +1,8 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { ipKeyGenerator, MemoryStore } from 'express-rate-limit'
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie'
+import type { Logger } from '../types.js'
+import { type Credential, createGate } from './gate.js'
 
 /**
  * Who may use the console: a Bearer token (API, scripts, Prometheus), or a
@@ -31,8 +32,17 @@ declare module 'express-serve-static-core' {
 }
 
 export interface Auth {
-  /** Sets `req.principal` when the request carries a valid token or session; never answers. */
-  identify: RequestHandler
+  /**
+   * The one gate in front of everything that reads the admin token: pages,
+   * the login form, the API and its stream, `/metrics`. Sets `req.principal`
+   * for a valid token or session; refuses a wrong Bearer token with 401 on
+   * every route; counts refused credentials (answers that end 401) per
+   * client address, and past the limit answers 429 until the window ends, to
+   * all but a signed session (which cannot be guessed, so a stranger's
+   * guessing never locks out the people already signed in). Refusals go to
+   * `next(err)` as `HttpError`s, so pages answer them as pages.
+   */
+  gate: RequestHandler
   /** The token typed into the login form, compared in constant time. */
   checkToken(candidate: string): boolean
   /** Starts a session: sets the cookie on `res`. */
@@ -42,13 +52,6 @@ export interface Auth {
   csrfOk(req: Request): boolean
   /** Refuses what `csrfOk` refuses, with 403 in JSON (the API; pages answer with a page). */
   csrf: RequestHandler
-  /**
-   * Counts refused credentials (answers that end 401) per client address;
-   * past the limit, answers 429 until the window ends, to all but a signed
-   * session (which cannot be guessed, so a stranger's guessing never locks
-   * out the people already signed in).
-   */
-  limitFailures: RequestHandler
   /** Stops the failure counter's clean-up timer. */
   close(): void
 }
@@ -60,18 +63,17 @@ export interface AuthOptions {
   /** Refused credentials allowed per client per `failureWindow` ms (default 10 per 15 minutes). */
   failureLimit?: number
   failureWindow?: number
+  /** Where a client that reaches the limit is reported, once per window. */
+  log?: Pick<Logger, 'warn'>
   now?: () => number
 }
 
-export function createAuth({ token, cookiePath, failureLimit = 10, failureWindow = 15 * 60_000, now = Date.now }: AuthOptions): Auth {
+export function createAuth({ token, cookiePath, failureLimit = 10, failureWindow = 15 * 60_000, log, now = Date.now }: AuthOptions): Auth {
   const tokenDigest = digest(token)
   const key = createHmac('sha256', token).update('audiorista-runner session v1').digest()
   const sign = (text: string) => createHmac('sha256', key).update(text).digest('base64url')
   const csrfOf = (session: Session) => sign(`csrf.${session.nonce}`)
   const checkToken = (candidate: string) => timingSafeEqual(digest(candidate), tokenDigest)
-  // express-rate-limit's store (windows, expiry, clean-up), with our own rule for what counts.
-  const failures = new MemoryStore()
-  failures.init({ windowMs: failureWindow } as Parameters<MemoryStore['init']>[0])
 
   function csrfOk(req: Request): boolean {
     const p = req.principal
@@ -91,6 +93,20 @@ export function createAuth({ token, cookiePath, failureLimit = 10, failureWindow
     return { nonce, issuedAt }
   }
 
+  function readCredential(req: Request): Credential {
+    const header = req.headers.authorization
+    // Only a Bearer header is an attempt at our token: another scheme (a proxy's Basic auth) leaves the cookie in charge.
+    if (header !== undefined && /^Bearer(?:\s|$)/i.test(header)) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+      return match && checkToken(match[1]!) ? { kind: 'token' } : { kind: 'wrong-token' }
+    }
+    // A cookie that fails verification is no guess at the token (its MAC is HMAC-SHA256): it counts
+    // like no credential, where it is answered 401 (API, metrics), not where a page sends it to the form.
+    const session = readSession(req)
+    return session ? { kind: 'session', principal: { via: 'cookie', session, csrf: csrfOf(session) } } : { kind: 'none' }
+  }
+  const gate = createGate({ read: readCredential, limit: failureLimit, window: failureWindow, log, now })
+
   const cookie = (req: Request, value: string, maxAge: number) =>
     serializeCookie(SESSION_COOKIE, value, {
       httpOnly: true,
@@ -102,19 +118,7 @@ export function createAuth({ token, cookiePath, failureLimit = 10, failureWindow
     })
 
   return {
-    identify(req, _res, next) {
-      const header = req.headers.authorization
-      // Only a Bearer header is an attempt at our token: another scheme (a proxy's Basic auth) leaves the cookie in charge.
-      if (header !== undefined && /^Bearer(?:\s|$)/i.test(header)) {
-        const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
-        if (match && checkToken(match[1]!)) req.principal = { via: 'bearer' }
-        // A wrong token is not made up for by a cookie: it is a failed attempt.
-        return next()
-      }
-      const session = readSession(req)
-      if (session) req.principal = { via: 'cookie', session, csrf: csrfOf(session) }
-      next()
-    },
+    gate: gate.handler,
     checkToken,
     login(req, res) {
       const issuedAt = now()
@@ -131,33 +135,7 @@ export function createAuth({ token, cookiePath, failureLimit = 10, failureWindow
         error: { code: 'csrf', message: 'missing or wrong CSRF token: reload the page and try again (scripts: use Authorization: Bearer)' },
       })
     },
-    async limitFailures(req, res, next) {
-      // A signed session cannot be guessed: it is never refused here, nor counted.
-      if (req.principal?.via === 'cookie') return next()
-      const key = ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown')
-      const seen = await failures.get(key)
-      // A valid Bearer token is refused too once the address is over the limit, or a refusal would tell a right guess from a wrong one.
-      if (seen && seen.totalHits >= failureLimit) {
-        const wait = Math.max(1, Math.ceil(((seen.resetTime?.getTime() ?? now()) - now()) / 1000))
-        res.status(429).set('retry-after', String(wait))
-        res.json({ error: { code: 'too_many_attempts', message: `too many refused tokens from this address; try again in ${wait} s` } })
-        return
-      }
-      if (req.principal) return next()
-      // Without credentials, or with wrong ones: counted now (parallel guesses cannot slip past the
-      // check), and taken back when the answer is not a refusal, or never comes (a dropped request).
-      await failures.increment(key)
-      let settled = false
-      const settle = (refused: boolean) => {
-        if (settled) return
-        settled = true
-        if (!refused) void failures.decrement(key)
-      }
-      res.on('finish', () => settle(res.statusCode === 401))
-      res.on('close', () => settle(false))
-      next()
-    },
-    close: () => failures.shutdown(),
+    close: gate.close,
   }
 }
 

@@ -3,9 +3,10 @@ import type { Auth } from './auth.js'
 import type { Renderer } from './page-render.js'
 
 /**
- * Signing in and out with the admin token, and the gate before every other
- * page. A refused token answers 401, which the failed-credential limiter in
- * front of the console counts.
+ * Signing in and out with the admin token, and the session check before
+ * every other page. A token refused in the form answers 401, which the auth
+ * gate in front of these routes counts against the same per-client limit as
+ * a wrong Bearer token anywhere (gate.ts).
  */
 
 export interface LoginOptions {

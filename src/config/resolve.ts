@@ -6,6 +6,7 @@ import { resolveAuth } from './auth.js'
 import { resolveDataDir } from './data-dir.js'
 import { checkRetry } from './flow.js'
 import { checkRecipes } from './recipes.js'
+import { resolveTrustProxy } from './trust-proxy.js'
 import { at, createValidator, type Validator } from './validate.js'
 
 const TOP_KEYS = [
@@ -22,7 +23,7 @@ const TOP_KEYS = [
   'admin',
   'metrics',
 ] as const
-const SERVER_KEYS = ['host', 'port', 'basePath', 'bodyLimit', 'headersTimeout', 'requestTimeout', 'keepAliveTimeout'] as const
+const SERVER_KEYS = ['host', 'port', 'basePath', 'bodyLimit', 'headersTimeout', 'requestTimeout', 'keepAliveTimeout', 'trustProxy'] as const
 const TOP_SYNONYMS = {
   recipe: 'recipes',
   plugin: 'plugins',
@@ -106,6 +107,7 @@ function resolveServer(v: Validator, value: unknown, env: NodeJS.ProcessEnv): Re
     headersTimeout,
     requestTimeout,
     keepAliveTimeout: v.duration(server.keepAliveTimeout, 'server.keepAliveTimeout') ?? 5_000,
+    trustProxy: resolveTrustProxy(v, server.trustProxy),
   }
 }
 

@@ -21,6 +21,8 @@ export interface ResolvedConfig {
     headersTimeout: number
     requestTimeout: number
     keepAliveTimeout: number
+    /** Which proxies' `X-Forwarded-For` is believed for the client address (the console's failure limit, logs). */
+    trustProxy: TrustProxy
   }
   auth: {
     /** undefined: any key or none (allowUnauthenticated). */
@@ -46,6 +48,15 @@ export interface ResolvedConfig {
   }
   metrics: { public: boolean }
 }
+
+/** `server.trustProxy` resolved: which hops in front of the runner are proxies it believes. */
+export type TrustProxy =
+  | { kind: 'none' }
+  | { kind: 'all' }
+  /** The nearest `hops` addresses are proxies (express's `trust proxy: n`). */
+  | { kind: 'hops'; hops: number }
+  /** Addresses, CIDRs and proxy-addr's names (`loopback`, `linklocal`, `uniquelocal`). */
+  | { kind: 'list'; entries: string[] }
 
 export interface ResolvedRetry {
   attempts: number

@@ -5,6 +5,7 @@ import { EVENT_TYPES, type EventType, type Logger } from '../types.js'
 import type { ResolvedConfig } from '../config/resolved.js'
 import { createKeyCheck } from './auth.js'
 import { checkContentType, parseObject, readAlready, readBody } from './body.js'
+import { clientAddress } from './client-address.js'
 import { bodyHash, canonicalHash } from './canonical.js'
 import { scanCanonical } from './canonical-text.js'
 import { sendJson } from './respond.js'
@@ -55,6 +56,7 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
   let { bodyLimit } = config.server
   let dedupeWindow = config.dedupe.window
   let accepting = false
+  const clientOf = clientAddress(config.server.trustProxy)
 
   async function receive(req: IncomingMessage, res: ServerResponse, type: EventType): Promise<void> {
     if (!accepting || !store.isReady())
@@ -114,7 +116,13 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
     })
     // Never the query string: a sender may put a key there.
     log.warn(
-      { status: httpErr.status, code: httpErr.code, event: type, path: (req.url ?? '').split('?')[0]!.slice(0, 200) },
+      {
+        status: httpErr.status,
+        code: httpErr.code,
+        event: type,
+        path: (req.url ?? '').split('?')[0]!.slice(0, 200),
+        client: clientOf(req),
+      },
       'delivery rejected',
     )
   }

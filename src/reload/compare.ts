@@ -28,6 +28,7 @@ const RESTART = [
   'server.headersTimeout',
   'server.requestTimeout',
   'server.keepAliveTimeout',
+  'server.trustProxy',
   'store.',
   'admin.',
   'metrics.',

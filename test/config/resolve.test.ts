@@ -39,6 +39,7 @@ describe('resolveConfig: defaults', () => {
         headersTimeout: 10_000,
         requestTimeout: 30_000,
         keepAliveTimeout: 5_000,
+        trustProxy: { kind: 'none' },
       },
       auth: { allowUnauthenticated: false },
       store: { driver: 'sqlite', path: '/srv/runner/.audiorista/runner.db', lease: 30_000 },
