@@ -14,13 +14,24 @@ describe('redact: field names', () => {
     const more = ['password', 'githubToken', 'auth', 'pass', 'sig', 'key', 'AUDIORISTA_KEY', 'AWS_ACCESS_KEY_ID']
     const input = {
       url: 'https://example.com/hook',
-      headers: { ...Object.fromEntries(secret.map((k) => [k, 'v'])), 'X-Trace': 'keep', 'X-Request-Id': 'run_1' },
+      headers: {
+        ...Object.fromEntries(secret.map((k) => [k, 'v'])),
+        'X-Trace': 't',
+        'Content-Type': 'text/plain',
+        'X-Request-Id': 'run_1',
+      },
       nested: [{ ...Object.fromEntries(more.map((k) => [k, { user: 'u' }])), title: 'Episode 42', keyword: 'k', author: 'a' }],
       empty: { token: '' },
     }
     expect(redact(input)).toEqual({
       url: 'https://example.com/hook',
-      headers: { ...Object.fromEntries(secret.map((k) => [k, '[redacted]'])), 'X-Trace': 'keep', 'X-Request-Id': 'run_1' },
+      // Headers: every value but an allow-list of harmless ones.
+      headers: {
+        ...Object.fromEntries(secret.map((k) => [k, '[redacted]'])),
+        'X-Trace': '[redacted]',
+        'Content-Type': 'text/plain',
+        'X-Request-Id': 'run_1',
+      },
       nested: [{ ...Object.fromEntries(more.map((k) => [k, '[redacted]'])), title: 'Episode 42', keyword: 'k', author: 'a' }],
       empty: { token: '' },
     })
@@ -51,7 +62,7 @@ describe('redact: URLs in strings', () => {
     ['https://x.example/?keyword=a&monkey=b&author=c&id=4211&token=', 'https://x.example/?keyword=a&monkey=b&author=c&id=4211&token='],
     ['https://x.example/cb#access_token=abc&state=1', 'https://x.example/cb#access_token=[redacted]&state=1'],
     ['https://x.example/?trigger%5Ftoken=abc', 'https://x.example/?trigger%5Ftoken=[redacted]'],
-    ['no url here, token=abc', 'no url here, token=abc'],
+    ['no url here, token=abc', 'no url here, token=***'],
   ]
   it.each(cases)('%s', (input, expected) => {
     expect(redact(input)).toBe(expected)
