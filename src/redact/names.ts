@@ -45,6 +45,19 @@ export function isSecretField(name: string): boolean {
 
 /** A parameter, option or header name made of a secret word: `client_secret`, `--password`, `x-goog-iap-jwt-assertion`. */
 export function isSecretName(raw: string): boolean {
+  // Most names hold none of the words: one cheap test keeps a text of many pairs linear with a small constant.
+  if (!MAY_BE_SECRET.test(raw)) return false
+  const known = seen.get(raw)
+  if (known !== undefined) return known
+  if (seen.size > 1000) seen.clear()
+  const secret = hasSecretWord(raw)
+  seen.set(raw, secret)
+  return secret
+}
+const MAY_BE_SECRET = /key|sig|auth|pas|pwd|cred|sess|sid|jwt|hmac|pat|token|secret|%/i
+const seen = new Map<string, boolean>()
+
+function hasSecretWord(raw: string): boolean {
   let name = raw
   try {
     name = decodeURIComponent(raw.replace(/\+/g, ' '))
