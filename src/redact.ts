@@ -20,8 +20,8 @@ export function redact(value: unknown): unknown {
 
 function walk(value: unknown, depth: number, parents: Set<object>): unknown {
   if (typeof value === 'string') return redactText(value)
-  // Errors keep their shape (the logger serialises them); their messages never carry secrets by design.
-  if (value === null || typeof value !== 'object' || value instanceof Error) return value
+  if (value instanceof Error) return redactError(value)
+  if (value === null || typeof value !== 'object') return value
   if (depth > MAX_DEPTH) return '[too deep]'
   if (parents.has(value)) return '[circular]'
   parents.add(value)
@@ -64,6 +64,17 @@ function walkHeaders(value: object, depth: number, parents: Set<object>): unknow
   } finally {
     parents.delete(value)
   }
+}
+
+/**
+ * An error as it is when it carries no secret (the logger serialises it as usual); else what the
+ * logger would show of it, masked: a library's message may quote the URL or value it failed with.
+ */
+function redactError(err: Error): unknown {
+  const message = redactText(err.message)
+  const stack = err.stack === undefined ? undefined : redactText(err.stack)
+  if (message === err.message && stack === err.stack) return err
+  return { type: err.name, message, ...(stack === undefined ? {} : { stack }) }
 }
 
 /** `text` with its secrets masked: known secret values, URL credentials, and values named like a secret. */

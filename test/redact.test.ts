@@ -244,3 +244,18 @@ describe('redact: secrets named inside strings', () => {
     for (const text of hostile) expect((redact(text) as string).length).toBeGreaterThan(0)
   })
 })
+
+describe('redact: errors', () => {
+  it('keeps an error without secrets, and masks the message and stack of one that quotes a secret', () => {
+    maskSecretsOf(resolveConfig({ auth: { keys: ['err-key-0123456789'] } }, { rootDir: tempDir() }))
+    try {
+      const plain = new Error('plain')
+      expect(redact({ err: plain })).toEqual({ err: plain })
+      const masked = redact({ err: new Error('refused err-key-0123456789') }) as { err: { message: string; stack: string } }
+      expect(masked.err.message).toBe('refused ***')
+      expect(masked.err.stack).not.toContain('err-key-0123456789')
+    } finally {
+      maskSecretsOf(resolveConfig({}, { rootDir: tempDir() }))
+    }
+  })
+})
