@@ -210,6 +210,7 @@ describe('redact: secrets named inside strings', () => {
     ['title=Ep+42&api_token=abc&client_secret=def', 'title=Ep+42&api_token=***&client_secret=***'],
     ['SMTP_PASSWORD=pa55 node x.js', 'SMTP_PASSWORD=*** node x.js'],
     ['Reset your password: click the link', 'Reset your password: click the link'],
+    ['config reloaded: keys: rotated; auth: Enabled; --token none', 'config reloaded: keys: rotated; auth: Enabled; --token none'],
     ['keyword=podcast&id=4211 key: Season 2', 'keyword=podcast&id=4211 key: Season 2'],
   ]
   it.each(cases)('%s', (input, expected) => {

@@ -15,14 +15,19 @@ const HEADER =
 // A bearer credential anywhere, whatever names it.
 const BEARER = /\b(bearer)[ \t]+[A-Za-z0-9._~+/-]{6,}=*/gi
 const MASKED = new Set(['***', '[redacted]'])
+// A plain word (`keys: rotated`, `--auth none`) is prose, not a credential: credentials mix in digits, capitals or symbols.
+const WORD = /^[A-Za-z][a-z]*$/
 
 /** `text` with every value named like a secret inside it replaced by `***`. */
 export function redactNamed(text: string): string {
   let out = text
   if (out.includes('=')) out = out.replace(PAIR, (m, name: string, value: string) => mask(m, name, value, `${name}=***`))
-  if (out.includes('-')) out = out.replace(OPTION, (m, name: string, value: string) => mask(m, name, value, `${name} ***`))
+  if (out.includes('-'))
+    out = out.replace(OPTION, (m, name: string, value: string) => (WORD.test(value) ? m : mask(m, name, value, `${name} ***`)))
   if (out.includes(':'))
-    out = out.replace(HEADER, (m, name: string, value: string) => mask(m, name, value, m.slice(0, m.length - value.length) + '***'))
+    out = out.replace(HEADER, (m, name: string, value: string) =>
+      WORD.test(value) ? m : mask(m, name, value, m.slice(0, m.length - value.length) + '***'),
+    )
   return out.replace(BEARER, '$1 ***')
 }
 
