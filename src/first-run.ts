@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { maskSecretsOf } from './redact.js'
 import { ensurePrivateDir, tightenFile, writePrivateFile } from './store/files.js'
 import { EVENT_TYPES } from './types.js'
 import type { ResolvedConfig } from './config/resolved.js'
@@ -96,5 +97,7 @@ export function ensureAdminToken(config: ResolvedConfig): EnsuredSecret {
 export function ensureSecrets(config: ResolvedConfig): { config: ResolvedConfig; key: EnsuredSecret; admin: EnsuredSecret } {
   const key = ensureKey(config)
   const admin = ensureAdminToken(key.config)
+  // A generated key or token is a secret like a configured one: masked from now on (start and every reload).
+  maskSecretsOf(admin.config)
   return { config: admin.config, key, admin }
 }

@@ -13,9 +13,10 @@ export interface LoggerOptions {
 }
 
 /**
- * JSON lines through pino; human-readable on a terminal. Any field named like
- * a secret is censored, so a key or token that slips into a log object never
- * reaches the output.
+ * JSON lines through pino; human-readable on a terminal. Secrets are masked
+ * (see `redact`): the config's secret values wherever they are, fields named
+ * like a secret, and secrets named inside strings, so a key or token that
+ * slips into a log line never reaches the output.
  */
 export function createLogger({
   level = process.env.LOG_LEVEL ?? 'info',
@@ -25,9 +26,9 @@ export function createLogger({
   const options: pino.LoggerOptions = {
     level,
     base: undefined,
-    // Any field named like a secret, at any depth and in any case, is masked.
+    // Secret values, and fields named like a secret at any depth and in any case, are masked.
     formatters: { log: (obj) => redact(obj) as Record<string, unknown> },
-    // The message too: a log step's message may carry a URL with a token in it.
+    // The message too: a log step's message may carry a token, or a URL with one in it.
     hooks: {
       logMethod(args, method) {
         method.apply(this, args.map((a) => (typeof a === 'string' ? redactText(a) : a)) as Parameters<typeof method>)

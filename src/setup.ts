@@ -6,6 +6,7 @@ import { resolveConfig } from './config/resolve.js'
 import { shapeWarnings } from './config/shape-warnings.js'
 import { ConfigError, type ConfigIssue } from './errors.js'
 import { type Plan, planRecipes } from './queue/plan.js'
+import { maskSecretsOf } from './redact.js'
 import { createRenderer, type Renderer } from './render/renderer.js'
 import type { ResolvedConfig } from './config/resolved.js'
 import type { Logger } from './types.js'
@@ -74,6 +75,8 @@ export async function setupFrom(
     await registry.close()
     throw new ConfigError(issues, filepath)
   }
+  // Refused configs never get here: the running config's secrets stay masked.
+  maskSecretsOf(config)
   return { config, registry, plan, renderer, warnings }
 }
 

@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
-import { redact } from '../src/redact.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { resolveConfig } from '../src/config/resolve.js'
+import { maskSecretsOf, redact } from '../src/redact.js'
 import type { Config } from '../src/types.js'
 import { runCli, writeConfig } from './helpers/child.js'
 import { createHttpSink } from './helpers/http-sink.js'
@@ -14,13 +15,24 @@ describe('redact: field names', () => {
     const more = ['password', 'githubToken', 'auth', 'pass', 'sig', 'key', 'AUDIORISTA_KEY', 'AWS_ACCESS_KEY_ID']
     const input = {
       url: 'https://example.com/hook',
-      headers: { ...Object.fromEntries(secret.map((k) => [k, 'v'])), 'X-Trace': 'keep', 'X-Request-Id': 'run_1' },
+      headers: {
+        ...Object.fromEntries(secret.map((k) => [k, 'v'])),
+        'X-Trace': 't',
+        'Content-Type': 'text/plain',
+        'X-Request-Id': 'run_1',
+      },
       nested: [{ ...Object.fromEntries(more.map((k) => [k, { user: 'u' }])), title: 'Episode 42', keyword: 'k', author: 'a' }],
       empty: { token: '' },
     }
     expect(redact(input)).toEqual({
       url: 'https://example.com/hook',
-      headers: { ...Object.fromEntries(secret.map((k) => [k, '[redacted]'])), 'X-Trace': 'keep', 'X-Request-Id': 'run_1' },
+      // Headers: every value but an allow-list of harmless ones.
+      headers: {
+        ...Object.fromEntries(secret.map((k) => [k, '[redacted]'])),
+        'X-Trace': '[redacted]',
+        'Content-Type': 'text/plain',
+        'X-Request-Id': 'run_1',
+      },
       nested: [{ ...Object.fromEntries(more.map((k) => [k, '[redacted]'])), title: 'Episode 42', keyword: 'k', author: 'a' }],
       empty: { token: '' },
     })
@@ -51,7 +63,7 @@ describe('redact: URLs in strings', () => {
     ['https://x.example/?keyword=a&monkey=b&author=c&id=4211&token=', 'https://x.example/?keyword=a&monkey=b&author=c&id=4211&token='],
     ['https://x.example/cb#access_token=abc&state=1', 'https://x.example/cb#access_token=[redacted]&state=1'],
     ['https://x.example/?trigger%5Ftoken=abc', 'https://x.example/?trigger%5Ftoken=[redacted]'],
-    ['no url here, token=abc', 'no url here, token=abc'],
+    ['no url here, token=abc', 'no url here, token=***'],
   ]
   it.each(cases)('%s', (input, expected) => {
     expect(redact(input)).toBe(expected)
@@ -138,5 +150,113 @@ describe('secrets in a step stay out of run rows, logs and simulate', () => {
     expect(r.stdout).toContain('trigger_token=[redacted]&title=4211')
     expect(r.stdout).toContain('"cookie": "[redacted]"')
     expect(r.stdout).not.toContain('s3cr3t')
+  })
+})
+
+describe('redact: secrets by value', () => {
+  const resolved = (raw: Config) => resolveConfig(raw, { rootDir: tempDir() })
+  afterEach(() => maskSecretsOf(resolved({})))
+
+  it('masks every secret the config resolves, wherever it appears, and forgets them on the next load', () => {
+    const env = { DEPLOY_TOKEN: 'envtoken-123456', PATH: '/usr/local/bin:/usr/bin', HOME: '/home/runner' }
+    maskSecretsOf(
+      resolved({
+        auth: { keys: ['whk-key-0123456789'] },
+        admin: { token: 'admin-token-0123456789' },
+        actions: { email: { smtp: 'smtp://mailer:smtp-pass-42@mail.example:587' }, slack: { token: 'xoxb-slack-1234' } },
+        recipes: [
+          {
+            name: 'r',
+            on: 'title-ready',
+            do: [{ action: 'http', with: { url: 'https://h.example/x', headers: { 'x-deploy': `Bearer ${env.DEPLOY_TOKEN}` } } }],
+          },
+        ],
+      }),
+      env,
+    )
+    const text = 'key whk-key-0123456789, admin-token-0123456789 then smtp-pass-42 and xoxb-slack-1234 or envtoken-123456 in /usr/bin'
+    expect(redact({ stdout: text })).toEqual({ stdout: 'key ***, *** then *** and *** or *** in /usr/bin' })
+    maskSecretsOf(resolved({}))
+    expect(redact(text)).toBe(text)
+  })
+
+  it('ignores values shorter than 6 characters, so *** does not eat ordinary text', () => {
+    maskSecretsOf(resolved({ actions: { http: { githubToken: 'abc12' } }, vars: { password: 'hunter2!' } }))
+    expect(redact('abc12 hunter2!')).toBe('abc12 ***')
+  })
+
+  it('scans a 1 MB output once, whatever the number of secrets', () => {
+    const keys = Array.from({ length: 200 }, (_, i) => `key-${i}-abcdef`)
+    maskSecretsOf(resolved({ auth: { keys } }))
+    const big = `${'a'.repeat(500_000)} key-199-abcdef ${'key-1'.repeat(100_000)}`
+    const started = performance.now()
+    const out = redact(big) as string
+    const ms = performance.now() - started
+    expect(out).toContain(' *** ')
+    expect(out).not.toContain('key-199-abcdef')
+    // Not a timing assertion (the machine is shared): printed for the record.
+    console.log(`redact of ${big.length} characters with 200 secrets: ${ms.toFixed(0)} ms`)
+  })
+})
+
+describe('redact: secrets named inside strings', () => {
+  const cases: Array<[string, string]> = [
+    ['Authorization: Bearer abc.def-123', 'Authorization: ***'],
+    ['x-goog-iap-jwt-assertion: eyJhbGci.x', 'x-goog-iap-jwt-assertion: ***'],
+    ['curl -H "X-Api-Key: k3y-value" https://h.example/', 'curl -H "X-Api-Key: ***" https://h.example/'],
+    ['sent with bearer tok3n-abcdef ok', 'sent with bearer *** ok'],
+    ['mysql --password hunter22 --user bob', 'mysql --password *** --user bob'],
+    ['tool --token=s3cr3t-x --verbose', 'tool --token=*** --verbose'],
+    ['title=Ep+42&api_token=abc&client_secret=def', 'title=Ep+42&api_token=***&client_secret=***'],
+    ['SMTP_PASSWORD=pa55 node x.js', 'SMTP_PASSWORD=*** node x.js'],
+    ['Reset your password: click the link', 'Reset your password: click the link'],
+    ['config reloaded: keys: rotated; auth: Enabled; --token none', 'config reloaded: keys: rotated; auth: Enabled; --token none'],
+    ['keyword=podcast&id=4211 key: Season 2', 'keyword=podcast&id=4211 key: Season 2'],
+  ]
+  it.each(cases)('%s', (input, expected) => {
+    expect(redact(input)).toBe(expected)
+  })
+
+  it('masks the argument after a secret option, and every header but the harmless ones', () => {
+    const input = {
+      args: ['-H', 'Authorization: Basic dXNlcjpwYXNz', '--password', 'hunter22', '-v', 'file.txt'],
+      headers: { 'Content-Type': 'text/plain', 'user-agent': 'ua', 'x-auth': 'a', 'x-pat': 'p', 'x-custom': 'c' },
+    }
+    expect(redact(input)).toEqual({
+      args: ['-H', 'Authorization: ***', '--password', '***', '-v', 'file.txt'],
+      headers: {
+        'Content-Type': 'text/plain',
+        'user-agent': 'ua',
+        'x-auth': '[redacted]',
+        'x-pat': '[redacted]',
+        'x-custom': '[redacted]',
+      },
+    })
+  })
+
+  it('stays linear on long hostile strings for every in-text rule', () => {
+    const hostile = [
+      'a'.repeat(300_000),
+      '-a '.repeat(100_000),
+      'a: '.repeat(100_000),
+      'a='.repeat(100_000),
+      `x: ${' '.repeat(300_000)}y z`,
+    ]
+    for (const text of hostile) expect((redact(text) as string).length).toBeGreaterThan(0)
+  })
+})
+
+describe('redact: errors', () => {
+  it('keeps an error without secrets, and masks the message and stack of one that quotes a secret', () => {
+    maskSecretsOf(resolveConfig({ auth: { keys: ['err-key-0123456789'] } }, { rootDir: tempDir() }))
+    try {
+      const plain = new Error('plain')
+      expect(redact({ err: plain })).toEqual({ err: plain })
+      const masked = redact({ err: new Error('refused err-key-0123456789') }) as { err: { message: string; stack: string } }
+      expect(masked.err.message).toBe('refused ***')
+      expect(masked.err.stack).not.toContain('err-key-0123456789')
+    } finally {
+      maskSecretsOf(resolveConfig({}, { rootDir: tempDir() }))
+    }
   })
 })

@@ -30,7 +30,7 @@ export type AttemptResult =
 /**
  * One attempt, in a global slot: claim the run (counting the attempt), then
  * preview or run the plugin within its timeout. The outcome comes back as a
- * patch for the engine's settle, with the input's secret-looking fields masked.
+ * patch for the engine's settle, with the secrets in its input and result masked.
  */
 export async function runAttempt(
   a: Attempt,
@@ -70,7 +70,7 @@ export async function runAttempt(
     return { outcome: 'ok', patch: { state: 'previewed', input: stored, result: redact(result) ?? null, error: null } }
   }
   log.info({ attempt: claimed.attempt }, `${planned.label} done`)
-  return { outcome: 'ok', patch: { state: 'done', input: stored, result: result ?? null, error: null } }
+  return { outcome: 'ok', patch: { state: 'done', input: stored, result: redact(result) ?? null, error: null } }
 }
 
 /** What a plugin's `run` and `preview` receive, for a real attempt or a dry run. */
