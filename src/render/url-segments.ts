@@ -29,8 +29,14 @@ export function checkedUrl(marked: string, path: string): string {
   // Before a leading `/` is no segment; a URL without one (a relative template) starts with one.
   const first = marked[start] === '/' || marked[start] === '\\' ? 1 : 0
   const segments = marked.slice(start, end).split(/[/\\]/)
+  // A raw value can hold `/` itself: a segment wholly inside a value has no mark of its own.
+  let inside = marked.lastIndexOf(OPEN, start) > marked.lastIndexOf(CLOSE, start)
   for (const [i, segment] of segments.entries()) {
-    if (i < first || (!segment.includes(OPEN) && !segment.includes(CLOSE))) continue
+    const fromValue = inside || segment.includes(OPEN) || segment.includes(CLOSE)
+    const opened = segment.lastIndexOf(OPEN)
+    const closed = segment.lastIndexOf(CLOSE)
+    if (opened !== -1 || closed !== -1) inside = opened > closed
+    if (i < first || !fromValue) continue
     // Tabs and line breaks are dropped by URL parsers before anything else.
     const text = unmarked(segment).replace(/[\t\n\r]/g, '')
     const dots = text.replace(/%2e/gi, '.')
