@@ -41,7 +41,7 @@ function walk(value: unknown, path: string, out: ConfigIssue[]): void {
           `use <{{safeUrl …}}|…> or start the link with your own https://host/`,
       })
     }
-  } else if (Array.isArray(value)) value.forEach((item, i) => walk(item, `${path}[${i}]`, out))
+  } else if (Array.isArray(value)) for (const [i, item] of value.entries()) walk(item, `${path}[${i}]`, out)
   else if (isPlainObject(value)) for (const [key, child] of Object.entries(value)) walk(child, `${path}.${key}`, out)
 }
 
