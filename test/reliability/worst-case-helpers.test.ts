@@ -76,11 +76,14 @@ const url = process.argv[1]
 const slow = []
 let count = 0, max = 0, stop = false
 process.on('SIGTERM', () => { stop = true })
+// The test is gone (stdin closed) or forgot us: stop too.
+process.stdin.on('end', () => { stop = true }).resume()
+setTimeout(() => { stop = true }, 600_000).unref()
 ;(async () => {
   while (!stop) {
     const start = performance.now()
     let status = 0
-    try { const res = await fetch(url); await res.text(); status = res.status } catch (err) { status = String(err) }
+    try { const res = await fetch(url, { signal: AbortSignal.timeout(5000) }); await res.text(); status = res.status } catch (err) { status = String(err) }
     const ms = performance.now() - start
     count++
     if (ms > max) max = ms
@@ -88,7 +91,7 @@ process.on('SIGTERM', () => { stop = true })
     const wait = 20 - (performance.now() - start)
     if (wait > 0) await new Promise((r) => setTimeout(r, wait))
   }
-  process.stdout.write(JSON.stringify({ count, max: Math.round(max), slow }))
+  process.stdout.write(JSON.stringify({ count, max: Math.round(max), slow }), () => process.exit(0))
 })()
 `
 
@@ -99,7 +102,7 @@ interface PollResult {
 }
 
 function startPoller(url: string): { stop(): Promise<PollResult> } {
-  const proc = spawn(process.execPath, ['-e', POLLER, `${url}/healthz`], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const proc = spawn(process.execPath, ['-e', POLLER, `${url}/healthz`], { stdio: ['pipe', 'pipe', 'inherit'] })
   let out = ''
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()))
   const closed = new Promise<void>((resolve) => proc.on('close', () => resolve()))
