@@ -4,6 +4,7 @@ import { type ActionRegistry, loadActions } from './actions/registry.js'
 import { loadConfig } from './config/load.js'
 import { resolveConfig } from './config/resolve.js'
 import { shapeWarnings } from './config/shape-warnings.js'
+import { slackLinkWarnings } from './config/slack-warnings.js'
 import { ConfigError, type ConfigIssue } from './errors.js'
 import { type Plan, planRecipes } from './queue/plan.js'
 import { maskSecretsOf } from './redact.js'
@@ -30,7 +31,7 @@ export interface Setup {
   registry: ActionRegistry
   plan: Plan
   renderer: Renderer
-  /** What loads and runs but is likely a mistake: conditions that can never hold for the documented payload. */
+  /** What loads and runs but is likely a mistake: conditions that can never hold for the documented payload, Slack links a payload points. */
   warnings: ConfigIssue[]
 }
 
@@ -68,7 +69,7 @@ export async function setupFrom(
     for (const p of plan.previews)
       issues.push({ path: p.label, message: `would run in preview mode (${p.reason}); ${why} requires credentials` })
   }
-  const warnings = shapeWarnings(config.recipes)
+  const warnings = [...shapeWarnings(config.recipes), ...slackLinkWarnings(config.recipes)]
   if (warningsAsErrors) issues.push(...warnings)
   if (issues.length) {
     // Refused (a reload of a broken config, too): the plugins just loaded must not keep anything open.

@@ -4,6 +4,7 @@ import { PermanentError, RetryableError, RunnerError } from '../errors.js'
 import { definePlugin } from '../plugin.js'
 import type { ActionContext } from '../types.js'
 import { raceAbort } from './abort.js'
+import { refuseUnsafeLinks } from './email-links.js'
 import { htmlToText } from './html-to-text.js'
 
 const IDLE_CLOSE_MS = 60_000
@@ -179,6 +180,7 @@ export default definePlugin<Input, Settings>({
     const { transport } = ctx.settings
     if (!transport) throw new PermanentError('actions.email.transport is not set; set SMTP_URL', { code: 'credentials_missing' })
     if (!message.from) throw new PermanentError('actions.email.from is not set (or give the step a from)', { code: 'from_missing' })
+    if (typeof message.html === 'string') await refuseUnsafeLinks(message.html)
     const pool = acquire(transport)
     try {
       const mailer = await pool.mailer

@@ -2,9 +2,8 @@ import Handlebars from 'handlebars'
 import type { HelperDelegate } from 'handlebars'
 import type { EscapeMode } from '../types.js'
 import { ESCAPE_HELPER, prepareAst, RAW_HELPER } from './ast.js'
-import { escapeValue } from './escape.js'
+import { escapeValue, markValue, rawText } from './escape.js'
 import { builtinHelpers, guardHelper } from './helpers.js'
-import { toText } from './text.js'
 
 export type Template = HandlebarsTemplateDelegate
 
@@ -27,6 +26,8 @@ export interface Sink {
 interface RunData {
   escape?: EscapeMode
   sink?: Sink
+  /** Each value between marks (marks.ts), for destinations that check where values landed. */
+  mark?: boolean
 }
 // Handlebars's own plumbing, never named in templates or in messages.
 // Handlebars prints prototype-access denials (a payload naming `constructor`, say) to the console;
@@ -46,13 +47,15 @@ export function createCompiler({ helpers = {} }: { helpers?: Record<string, Help
   env.registerHelper(ESCAPE_HELPER, (value: unknown, options: Handlebars.HelperOptions) => {
     const data = options.data as RunData | undefined
     if (data?.sink) data.sink.value = value
+    if (data?.mark) return markValue(value, data.escape ?? 'none', false)
     return escapeValue(value, data?.escape ?? 'none')
   })
   // `{{{x}}}` is the author's explicit request for the value unescaped.
   env.registerHelper(RAW_HELPER, (value: unknown, options: Handlebars.HelperOptions) => {
     const data = options.data as RunData | undefined
     if (data?.sink) data.sink.value = value
-    return value instanceof Handlebars.SafeString ? value.toHTML() : toText(value)
+    if (data?.mark) return markValue(value, data.escape ?? 'none', true)
+    return rawText(value)
   })
   const isHelper = (name: string) => Object.hasOwn(env.helpers, name)
   const known = Object.keys(env.helpers)
@@ -104,6 +107,11 @@ const RUN_OPTIONS = Object.fromEntries(
 export function run(template: Template, ctx: unknown, mode: EscapeMode, sink?: Sink): string {
   if (sink) return template(ctx, { data: { escape: EXPRESSION_MODE[mode] ?? 'none', sink } })
   return template(ctx, RUN_OPTIONS[mode] ?? RUN_OPTIONS.none)
+}
+
+/** Runs a template with each value between marks (marks.ts), escaped for `mode` per expression. */
+export function runMarked(template: Template, ctx: unknown, mode: EscapeMode): string {
+  return template(ctx, { data: { escape: EXPRESSION_MODE[mode] ?? 'none', mark: true } })
 }
 
 const TOKENS: Record<string, string> = {

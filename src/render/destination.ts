@@ -9,7 +9,9 @@ import Handlebars from 'handlebars'
 import addressparser from 'nodemailer/lib/addressparser/index.js'
 import type { EscapeMode } from '../types.js'
 import { EncodedComponent, ValueRefused } from './escape.js'
-import { run, type Shape, type Sink, type Template } from './compile.js'
+import { run, runMarked, type Shape, type Sink, type Template } from './compile.js'
+import { slackText } from './slack-text.js'
+import { checkedUrl } from './url-segments.js'
 import { toText, truncate } from './text.js'
 
 export function renderLeaf(template: Template, shape: Shape, ctx: unknown, mode: EscapeMode, path: string): unknown {
@@ -21,7 +23,7 @@ export function renderLeaf(template: Template, shape: Shape, ctx: unknown, mode:
       return jsonValue(sink.value, text)
     }
     case 'url': {
-      if (!shape.single) return run(template, ctx, mode)
+      if (!shape.single) return checkedUrl(runMarked(template, ctx, mode), path)
       const sink: Sink = {}
       run(template, ctx, 'none', sink)
       return wholeUrl(sink.value, path)
@@ -30,6 +32,8 @@ export function renderLeaf(template: Template, shape: Shape, ctx: unknown, mode:
       return oneAddress(run(template, ctx, mode), path)
     case 'arg':
       return programArg(run(template, ctx, mode), shape, path)
+    case 'slack':
+      return slackText(runMarked(template, ctx, mode))
     default:
       return run(template, ctx, mode)
   }

@@ -1,10 +1,9 @@
 import Handlebars from 'handlebars'
 import { RunnerError } from '../errors.js'
 import type { EscapeMode, EscapeSpec, InputPath } from '../types.js'
+import { mark } from './marks.js'
+import { slackTextPart } from './slack-text.js'
 import { toText, urlencode } from './text.js'
-
-const SLACK_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' }
-const SLACK_SPECIAL = /[&<>]/g
 
 /**
  * A payload value that would be syntax where it goes (a second recipient, a
@@ -33,9 +32,10 @@ export class EncodedComponent {
 }
 
 /**
- * A rendered value as text for its destination. Slack only reserves `& < >`
- * (https://api.slack.com/reference/surfaces/formatting#escaping): escaping
- * quotes there would show `&quot;` to readers. In a URL a value is one
+ * A rendered value as text for its destination. In Slack, `& < >` are
+ * escaped (https://api.slack.com/reference/surfaces/formatting#escaping;
+ * escaping quotes there would show `&quot;` to readers) and formatting
+ * markers neutralised (slack-text.ts). In a URL a value is one
  * component: it can add no `/`, `?`, `#` or `@`. SafeStrings were made safe on
  * purpose by a helper and are never escaped again.
  */
@@ -44,9 +44,23 @@ export function escapeValue(value: unknown, mode: EscapeMode): string {
   if (mode === 'url') return urlComponent(value)
   const text = toText(value)
   if (mode === 'html') return Handlebars.Utils.escapeExpression(text)
-  if (mode === 'slack') return text.replace(SLACK_SPECIAL, (ch) => SLACK_ENTITIES[ch] ?? ch)
+  if (mode === 'slack') return slackTextPart(text)
   return text
 }
+
+/**
+ * A value between marks, for the destinations that place it by its spot
+ * (`renderMarked`): in a URL encoded as one component (its segments are
+ * checked once the URL is whole), in Slack as it is (its spot decides how it
+ * is escaped). A SafeString in Slack is the helper's own markup, unmarked.
+ */
+export function markValue(value: unknown, mode: EscapeMode, raw: boolean): string {
+  if (mode === 'url') return mark(raw ? rawText(value) : escapeValue(value, mode))
+  if (mode === 'slack' && !raw && !(value instanceof Handlebars.SafeString)) return mark(toText(value))
+  return raw ? rawText(value) : escapeValue(value, mode)
+}
+
+export const rawText = (value: unknown): string => (value instanceof Handlebars.SafeString ? value.toHTML() : toText(value))
 
 function urlComponent(value: unknown): string {
   if (value instanceof EncodedComponent) return value.text

@@ -1,6 +1,7 @@
 import type { HelperDelegate, HelperOptions } from 'handlebars'
 import { formatClock } from '../duration.js'
 import { RunnerError } from '../errors.js'
+import { json, join } from './bounded.js'
 import { EncodedComponent } from './escape.js'
 import { formatBytes, formatDate, safeUrl, stripHtml, toDate, toNumber, toText, truncate, urlencode } from './text.js'
 
@@ -15,34 +16,6 @@ function split(all: unknown[]): { args: unknown[]; hash: Record<string, unknown>
 const isBlank = (value: unknown) => value == null || value === ''
 // As in `{{#if}}`: an empty list counts as false.
 const truthy = (value: unknown) => (Array.isArray(value) ? value.length > 0 : Boolean(value))
-
-function json(value: unknown, indent?: unknown): string {
-  const space = typeof indent === 'number' || typeof indent === 'string' ? indent : undefined
-  try {
-    return JSON.stringify(value, null, space) ?? ''
-  } catch {
-    // A cycle or a BigInt: rendering must go on.
-    return ''
-  }
-}
-
-/** `join tags "name"`: a second argument names the key when the items are objects. */
-function join(list: unknown, second: unknown, third: unknown, hash: Record<string, unknown>): string {
-  if (!Array.isArray(list)) return toText(list)
-  const objects = list.some((item) => item !== null && typeof item === 'object')
-  const key = hash.key ?? (objects ? second : undefined)
-  const separator = hash.sep ?? (objects ? third : second) ?? ', '
-  const pick = (item: unknown) => {
-    if (key == null || item === null || typeof item !== 'object') return item
-    // Own keys only: `join tags "constructor"` must not reach the prototype.
-    return Object.hasOwn(item, String(key)) ? (item as Record<string, unknown>)[String(key)] : undefined
-  }
-  return list
-    .map(pick)
-    .filter((item) => !isBlank(item))
-    .map(toText)
-    .join(toText(separator))
-}
 
 /** The built-in helpers; `lookup`, `if`, `each`, `with`, `unless` come with Handlebars. */
 export const builtinHelpers: Record<string, Helper> = {

@@ -2,7 +2,9 @@
  * Pure text functions behind the template helpers. Each one is total: odd
  * input gives an empty or unchanged string, never an exception, because a
  * payload field that is missing or of an unexpected type must not fail a run.
+ * Each one is linear in its input (a payload value can be a megabyte).
  */
+import { scanHtml } from './html-scan.js'
 
 /** Any value as text: null and undefined are empty. */
 export function toText(value: unknown): string {
@@ -22,18 +24,26 @@ export function toNumber(value: unknown): number | undefined {
   return Number.isFinite(n) ? n : undefined
 }
 
-/** At most `length` characters including the suffix; code points are never split. */
+/** The UTF-16 index after the first `count` code points of `text`, or -1 when it has no more than `count`. */
+function codePointEnd(text: string, count: number): number {
+  let i = 0
+  for (let n = 0; n < count; n++) {
+    if (i >= text.length) return -1
+    const high = text.charCodeAt(i)
+    const low = text.charCodeAt(i + 1)
+    i += high >= 0xd800 && high <= 0xdbff && low >= 0xdc00 && low <= 0xdfff ? 2 : 1
+  }
+  return i < text.length ? i : -1
+}
+
+/** At most `length` characters including the suffix; code points are never split. Reads only what it keeps. */
 export function truncate(text: string, length: number, suffix = '…'): string {
-  const chars = Array.from(text)
-  if (!Number.isFinite(length) || length < 0 || chars.length <= length) return text
+  if (!Number.isFinite(length) || length < 0) return text
+  const limit = Math.floor(length)
+  if (codePointEnd(text, limit) === -1) return text
   const tail = Array.from(suffix)
-  if (tail.length >= length) return tail.slice(0, length).join('')
-  return (
-    chars
-      .slice(0, length - tail.length)
-      .join('')
-      .trimEnd() + suffix
-  )
+  if (tail.length >= limit) return tail.slice(0, limit).join('')
+  return text.slice(0, codePointEnd(text, limit - tail.length)).trimEnd() + suffix
 }
 
 const SIZE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB']
@@ -64,6 +74,8 @@ const LOCAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/
 
 /** A Date from an ISO string, epoch milliseconds or a Date; undefined when invalid. */
 export function toDate(value: unknown): Date | undefined {
+  // No date is longer; Date's parser would read a megabyte of text for nothing.
+  if (typeof value === 'string' && value.length > 64) return undefined
   let date: Date | undefined
   if (value instanceof Date) date = value
   else if (typeof value === 'number') date = new Date(value)
@@ -91,10 +103,12 @@ export function formatDate(date: Date, format = 'YYYY-MM-DD'): string {
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' }
+// Bounded runs: an entity is short, so a long run of letters after `&` is never scanned twice.
+const ENTITY = /&(#\d{1,8}|#x[0-9a-f]{1,8}|[a-z]{1,31});/gi
 
 /** Decodes the basic named entities and numeric ones in a single pass (no double decoding). */
 export function decodeEntities(text: string): string {
-  return text.replace(/&(#\d+|#x[0-9a-f]+|[a-z]+);/gi, (whole, name: string) => {
+  return text.replace(ENTITY, (whole, name: string) => {
     if (name[0] !== '#') return ENTITIES[name.toLowerCase()] ?? whole
     const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10)
     return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole
@@ -102,20 +116,26 @@ export function decodeEntities(text: string): string {
 }
 
 // Block-level tags separate words; inline ones (`<b>`) must not add a space.
-const BLOCK_TAG = /<\/?(?:p|div|br|hr|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|section|article|header|footer|pre)\b[^>]*>/gi
-const ANY_TAG = /<[/!?]?[a-z][^>]*>|<!--[^>]*>/gi
+export const BLOCK_TAGS = new Set(
+  'p div br hr li ul ol h1 h2 h3 h4 h5 h6 tr td th table blockquote section article header footer pre'.split(' '),
+)
 
-/** Plain text of an HTML fragment: tags removed, basic entities decoded, whitespace collapsed. */
+/** Plain text of an HTML fragment: tags removed, basic entities decoded, whitespace collapsed. One pass. */
 export function stripHtml(html: string): string {
-  const text = html.replace(BLOCK_TAG, ' ').replace(ANY_TAG, '')
-  return decodeEntities(text).replace(/\s+/g, ' ').trim()
+  const parts: string[] = []
+  scanHtml(html, {
+    text: (text) => parts.push(text),
+    tag: (tag) => {
+      if (BLOCK_TAGS.has(tag.name)) parts.push(' ')
+      return undefined
+    },
+  })
+  return decodeEntities(parts.join('')).replace(/\s+/g, ' ').trim()
 }
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
 
 /** encodeURIComponent that cannot throw (a lone surrogate becomes U+FFFD). */
 export function urlencode(text: string): string {
-  return encodeURIComponent(text.replace(LONE_SURROGATE, '\uFFFD'))
+  return encodeURIComponent((text as string & { toWellFormed(): string }).toWellFormed())
 }
 
 const LINK_PROTOCOLS = new Set(['http:', 'https:', 'mailto:'])
@@ -123,7 +143,12 @@ const LINK_PROTOCOLS = new Set(['http:', 'https:', 'mailto:'])
 /** An http, https or mailto URL, normalised; anything else (`javascript:`, relative, garbage) is ''. */
 export function safeUrl(value: unknown): string {
   const text = toText(value).trim()
-  if (!URL.canParse(text)) return ''
-  const url = new URL(text)
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    // Not a URL: relative, or garbage.
+    return ''
+  }
   return LINK_PROTOCOLS.has(url.protocol) ? url.href : ''
 }

@@ -44,3 +44,38 @@ describe('check warns about conditions that can never hold for the documented pa
     expect(r.stdout).toContain('exit 0 unless --strict')
   })
 })
+
+describe('check warns about Slack links whose URL a payload picks', () => {
+  it('names the step and the expression; safeUrl and the config’s own host pass', () => {
+    const dir = tempDir()
+    const file = writeConfig(dir, {
+      auth: { allowUnauthenticated: true },
+      store: { path: 'runner.db' },
+      plugins: [],
+      recipes: [
+        {
+          name: 'announce',
+          on: 'title-ready',
+          do: [
+            {
+              action: 'slack',
+              with: {
+                channel: '#releases',
+                text: '<{{share.url}}|Listen> · <{{safeUrl share.url}}|ok> · <https://site.example/t/{{id}}|{{name}}>',
+                blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '<{{{share.url}}}|raw>' } }],
+              },
+            },
+          ],
+        },
+      ],
+    })
+    const r = runCli(['check', '--config', file], { cwd: dir })
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain(
+      'warnings (2):\n' +
+        '  recipes[0].do[0].with.text: a Slack link takes its URL from {{share.url}}, so a payload picks where it goes ' +
+        '(javascript:, any host); use <{{safeUrl …}}|…> or start the link with your own https://host/\n' +
+        '  recipes[0].do[0].with.blocks[0].text.text: a Slack link takes its URL from {{{share.url}}}',
+    )
+  })
+})

@@ -6,7 +6,7 @@
  * changes nothing it should not, and the legitimate use beside it still works.
  * A payload value is data, never syntax (README, "Security model").
  */
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -129,6 +129,122 @@ describe('injection corpus', () => {
     expect(sink.requests.at(-1)!.path).toBe('/hook?x=1')
     expect(sink.requests.some((r) => r.path.startsWith('/admin'))).toBe(false)
     passed(row, attacks.length + 3, 'values percent-encoded as one component; `.`/`..` and non-http(s) whole URLs dead before any request')
+  })
+
+  it('URLs: a path segment rendered from a value is one segment, whichever helper produced it (urlencode, raw, plain)', async () => {
+    const row = report.row('injection-url-segment', "http `url: '…/api/titles/{{urlencode name}}/sync'` with `..`, `.`, `''`, `%2e%2E`")
+    const sink = open(await createHttpSink())
+    const step = (segment: string): Step[] => [
+      { action: 'http', with: { url: `${sink.url}/api/titles/${segment}/sync`, headers: { authorization: 'Bearer s3cr3t' } } },
+    ]
+    const encoded = await runner(step('{{urlencode name}}'))
+    const raw = await runner(step('{{{name}}}'))
+    const plain = await runner(step('{{name}}'))
+    const attacks: Array<[TestRunner, string]> = [
+      [encoded, '..'],
+      [encoded, '.'],
+      [encoded, ''],
+      [raw, '%2e%2E'],
+      [raw, '.%2e'],
+      [raw, 'a/../..'],
+      [plain, ''],
+    ]
+    const runs: StepRun[] = []
+    for (const [t, name] of attacks) runs.push(await one(t, { name }))
+    expect(runs.map((r) => [r.state, r.attempt])).toEqual(attacks.map(() => ['dead', 0]))
+    expect(sink.requests).toEqual([])
+    expect(runs[0]!.error).toBe(
+      'recipes[0].do[0].with.url: path segment 3 rendered from a template value is "..", a dot segment that would climb the path; refused',
+    )
+    expect(runs[3]!.error).toContain('is "%2e%2E", a dot segment that would climb the path; refused')
+    expect(runs[2]!.error).toBe('recipes[0].do[0].with.url: a template value left path segment 3 empty; refused')
+
+    // Values that only look like dots stay one ordinary segment.
+    for (const name of ['%2e%2e', 'Tom & Jerry', '...']) expect((await one(encoded, { name })).state).toBe('done')
+    expect(sink.requests.map((r) => r.path)).toEqual([
+      '/api/titles/%252e%252e/sync',
+      '/api/titles/Tom%20%26%20Jerry/sync',
+      '/api/titles/.../sync',
+    ])
+    passed(
+      row,
+      attacks.length + 3,
+      'empty, `.` and `..` segments (also as %2e) from any helper dead before a request; the sink saw only the 3 legitimate ones',
+    )
+  })
+
+  it('Slack: a value can neither pick a link, end its URL, nor turn on bold, italics, strike or code', async () => {
+    const row = report.row(
+      'injection-slack-format',
+      'Slack `<{{share.url}}|Listen>` with `https://evil.example/|Official site`; `*URGENT* _click_ ~x~` and backticks',
+    )
+    const slack = open(await createSlackServer())
+    const t = await runner(
+      [
+        {
+          action: 'slack',
+          with: {
+            channel: '#releases',
+            text: ':mega: *{{name}}* <{{share.url}}|Listen> by {{creator}}',
+            blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '_New:_ <https://site.example/t/{{id}}|{{name}}>' } }],
+          },
+        },
+      ],
+      { actions: { slack: { token: 'xoxb-test', apiUrl: slack.apiUrl } } },
+    )
+    const run = await one(t, {
+      id: '7>x',
+      name: '*URGENT* _click_ ~x~ `code`',
+      share: { url: 'https://evil.example/|Official site' },
+      creator: '```rm -rf``` see https://x.example/a_b~c',
+    })
+    expect(run.state).toBe('done')
+    const J = '\u034F' // COMBINING GRAPHEME JOINER, on each side of a value's marker
+    const name = `${J}*${J}URGENT${J}*${J} ${J}_${J}click${J}_${J} ${J}~${J}x${J}~${J} ${J}\`${J}code${J}\`${J}`
+    expect(slack.messages[0]!.text).toBe(
+      `:mega: *${name}* <https://evil.example/%7COfficial%20site|Listen> by ` +
+        `${J}\`${J}${J}\`${J}${J}\`${J}rm -rf${J}\`${J}${J}\`${J}${J}\`${J} see https://x.example/a%5Fb%7Ec`,
+    )
+    expect((slack.messages[0]!.blocks as any[])[0].text.text).toBe(`_New:_ <https://site.example/t/7%3Ex|${name}>`)
+    passed(
+      row,
+      1,
+      "link URL percent-encoded (`|`, `>`, spaces); markers from values get U+034F on each side; the template's own *bold* and links stay",
+    )
+  })
+
+  it("HTML email: an author's own template that puts a value in an href or src is checked after rendering", async () => {
+    const row = report.row(
+      'injection-html-author-link',
+      'email `html: \'<a href="{{share.url}}">\'` (no safeUrl) with `javascript:`, `data:`',
+    )
+    const smtp = open(await createSmtpSink())
+    const dir = tempDir('ar-inject-author-')
+    mkdirSync(join(dir, 'recipes', 'templates'), { recursive: true })
+    writeFileSync(join(dir, 'recipes', 'templates', 'mine.hbs'), '<p><img src="{{cover}}"> <a href="{{share.url}}">Listen</a></p>')
+    const settings = { actions: { email: { transport: smtp.url, from: 'r@example.com' } } }
+    const inline = await runner(
+      [{ action: 'email', with: { to: 'jane@example.com', subject: 's', html: '<a href="{{share.url}}">Listen</a>' } }],
+      settings,
+      dir,
+    )
+    const file = await runner([{ action: 'email', with: { to: 'jane@example.com', subject: 's', template: 'mine' } }], settings, dir)
+    const refused = [
+      await one(inline, { share: { url: 'javascript:alert(document.cookie)' } }),
+      await one(inline, { share: { url: ' JaVaScRiPt:alert(1)' } }),
+      await one(file, { cover: 'data:image/svg+xml,<svg onload=alert(1)>', share: { url: 'https://site.example/t/1' } }),
+      await one(file, { cover: 'https://img.example/c.png', share: { url: 'vbscript:msgbox' } }),
+    ]
+    expect(refused.map((r) => r.state)).toEqual(['dead', 'dead', 'dead', 'dead'])
+    expect(refused[0]!.error).toBe(
+      'email: the rendered HTML has <a href="javascript:alert(document.cookie)">, which is not an http(s) or mailto URL; refused ' +
+        '(build links from payload values with {{safeUrl …}})',
+    )
+    expect(refused[2]!.error).toContain('<img src="data:image/svg+xml,<svg onload=alert(1)>">')
+    expect(smtp.messages).toEqual([])
+    expect((await one(file, { cover: 'https://img.example/c.png', share: { url: 'mailto:jane@example.com' } })).state).toBe('done')
+    expect(smtp.messages).toHaveLength(1)
+    passed(row, refused.length + 1, 'src/href that is not http(s), mailto, empty or #… ends the step dead; nothing reached SMTP')
   })
 
   describe('programs', () => {

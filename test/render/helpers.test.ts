@@ -172,3 +172,22 @@ describe('extra helpers', () => {
     expect(renderer.helperNames).not.toContain('shout')
   })
 })
+
+describe('output bounded by the input', () => {
+  it('json prints compact when indenting would multiply a deeply nested value', () => {
+    const deep = JSON.parse(`${'['.repeat(150)}1${']'.repeat(150)}`)
+    expect(r('{{json v 10}}', { v: Array(50).fill(deep) })).toBe(JSON.stringify(Array(50).fill(deep)))
+    expect(r('{{json v 2}}', { v: { a: [1] } })).toBe('{\n  "a": [\n    1\n  ]\n}')
+  })
+
+  it('join refuses a separator that would repeat past 16 times the input, naming the helper', () => {
+    const payload = { items: Array(2000).fill('x'), sep: ','.repeat(100_000) }
+    expect(() => r('{{join items sep}}', payload)).toThrow(/helper "join": a 100000-character separator between 2000 items/)
+    expect(r('{{join items " | "}}', { items: ['a', '', null, 'b'] })).toBe('a | b')
+  })
+
+  it('stripHtml reads unclosed tags as text, in one pass', () => {
+    expect(r('{{stripHtml d}}', { d: `${'<p'.repeat(50_000)}` })).toBe('<p'.repeat(50_000))
+    expect(r('{{stripHtml d}}', { d: '<p<p>x</p> <b>y' })).toBe('x y')
+  })
+})
