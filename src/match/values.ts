@@ -2,6 +2,7 @@
  * Value semantics shared by the matchers: equality, ordering, emptiness, and
  * short renderings of values for `explain`, `check` and `simulate`.
  */
+import { type Budget, charge, UNLIMITED } from './budget.js'
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
@@ -11,29 +12,38 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return Object.getPrototypeOf(proto) === null && !(Symbol.toStringTag in value) && !(Symbol.iterator in value)
 }
 
-/** Structural equality of JSON-like values; other objects are equal only to themselves. */
-export function deepEqual(a: unknown, b: unknown): boolean {
+/**
+ * Structural equality of JSON-like values; other objects are equal only to themselves.
+ * Each array element and object key it reads is a visit charged to `budget`.
+ */
+export function deepEqual(a: unknown, b: unknown, budget: Budget = UNLIMITED): boolean {
   if (a === b) return true
   if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b)
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false
+    charge(budget, 'visits', a.length)
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i], budget)) return false
     return true
   }
   if (!isPlainObject(a) || !isPlainObject(b)) return false
   const keys = Object.keys(a)
-  if (keys.length !== Object.keys(b).length) return false
+  const other = Object.keys(b)
+  charge(budget, 'visits', keys.length + other.length)
+  if (keys.length !== other.length) return false
   // hasOwn first: an own "__proto__" key from JSON.parse must not be compared with b's prototype.
-  for (const key of keys) if (!Object.hasOwn(b, key) || !deepEqual(a[key], b[key])) return false
+  for (const key of keys) if (!Object.hasOwn(b, key) || !deepEqual(a[key], b[key], budget)) return false
   return true
 }
 
 // Strict on purpose: Number('') is 0 and Number('0x1f') is 31, neither is what a payload means.
-const NUMERIC = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/
+// No two parts can match the same digits (`\d+\.?\d*` could, and took quadratic time on a long run of digits).
+const NUMERIC = /^\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*$/
+// Longer than any number a payload means; such a string compares as a string, in linear time.
+const MAX_NUMERIC = 400
 
 function asNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isNaN(value) ? undefined : value
-  if (typeof value === 'string' && NUMERIC.test(value)) return Number(value)
+  if (typeof value === 'string' && value.length <= MAX_NUMERIC && NUMERIC.test(value)) return Number(value)
   return undefined
 }
 
@@ -58,7 +68,10 @@ export function looseNumberEqual(a: unknown, b: unknown): boolean {
 export function isEmpty(value: unknown): boolean {
   if (value === undefined || value === null || value === '') return true
   if (Array.isArray(value)) return value.length === 0
-  return isPlainObject(value) && Object.keys(value).length === 0
+  if (!isPlainObject(value)) return false
+  // Stops at the first own key: a payload object may have a hundred thousand.
+  for (const key in value) if (Object.hasOwn(value, key)) return false
+  return true
 }
 
 const MAX_STRING = 80
