@@ -38,8 +38,14 @@ const ordered = (symbol: string, holds: (order: number) => boolean): Operator =>
       : `must be a number or a string, got ${show(operand)}`,
 })
 
-const flag = (yes: string, no: string, expectYes: string, expectNo: string, test: (actual: unknown) => boolean): Operator => ({
-  test: (actual, operand) => (operand === true ? test(actual) : operand === false ? !test(actual) : false),
+const flag = (
+  yes: string,
+  no: string,
+  expectYes: string,
+  expectNo: string,
+  test: (actual: unknown, budget: Budget) => boolean,
+): Operator => ({
+  test: (actual, operand, budget) => (operand === true ? test(actual, budget) : operand === false ? !test(actual, budget) : false),
   expect: (operand) => (operand === true ? expectYes : expectNo),
   summary: (operand) => (operand === true ? yes : no),
   check: (operand) => (typeof operand === 'boolean' ? undefined : `must be true or false, got ${show(operand)}`),

@@ -67,7 +67,7 @@ describe('the condition budget of one delivery', () => {
     const miss = judge({ all: [{ name: { matches: 'b' } }] }, withName(long), 'when', budget)
     expect(miss).toEqual({
       path: 'when.all[0].name',
-      reason: 'the condition budget of one delivery ran out (262,144 characters tested by matches)',
+      reason: 'the condition budget of one delivery ran out (131,072 characters tested by matches)',
       exhausted: true,
     })
     // `not` of an undecided condition is not "holds".
