@@ -15,7 +15,7 @@ export interface Pattern {
 }
 
 // Written `/body/flags` in a string, a pattern can carry flags even in a JSON or YAML config.
-const WITH_FLAGS = /^\/(.+)\/([a-z]+)$/
+const WITH_FLAGS = /^\/(.+)\/([dgimsuvy]+)$/
 const ESCAPE = 'rewrite it or use a function condition: (ctx) => boolean'
 
 const compiled = new Map<string, Pattern | string>()

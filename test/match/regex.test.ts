@@ -32,6 +32,8 @@ describe('matches runs on a linear-time engine', () => {
     for (let i = 0; i < 3; i++) expect(evaluate({ name: sticky }, withName('ab'))).toBe(true)
     expect(evaluate({ name: /^\u{1F600}$/u }, withName('😀'))).toBe(true)
     expect(evaluate({ name: /^(?<ep>ep)-\d+$/ }, withName('ep-12'))).toBe(true)
+    // Only flag letters make a `/body/flags` string: this is a plain pattern.
+    expect(evaluate({ name: { matches: '/api/users' } }, withName('GET /api/users'))).toBe(true)
   })
 
   it('refuses at load time what RE2 cannot run, at its path, with a hint', () => {
