@@ -13,12 +13,14 @@ export function tagHolds(wanted: unknown, ctx: TemplateContext, budget: Budget =
   if (!Array.isArray(tags)) return false
   const names = new Set((Array.isArray(wanted) ? wanted : [wanted]).filter((n) => typeof n === 'string').map((n) => n.toLowerCase()))
   if (names.size === 0) return false
+  // Lower-casing never shortens a string, so a label longer than every name cannot equal one: no need to fold it.
+  const longest = Math.max(...[...names].map((n) => n.length))
   charge(budget, 'visits', tags.length)
   // Plain string tags too: the Asset transcoded body is undocumented, so stay lenient.
   for (const tag of tags) {
     const labels = typeof tag === 'string' ? [tag] : [ownString(tag, 'slug'), ownString(tag, 'name')]
     for (const label of labels) {
-      if (label === undefined) continue
+      if (label === undefined || label.length > longest) continue
       charge(budget, 'scanChars', label.length)
       if (names.has(label.toLowerCase())) return true
     }
