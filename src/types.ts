@@ -76,6 +76,8 @@ export interface Mismatch {
   reason: string
   /** The value found at the path (undefined when missing). */
   actual?: unknown
+  /** Set when the condition did not hold because the delivery's condition budget ran out, not because of the value. */
+  exhausted?: true
 }
 
 // ---------------------------------------------------------------- templates

@@ -4,28 +4,41 @@
  */
 import type { ConfigIssue } from '../errors.js'
 import type { Condition, ConditionFn, Mismatch, TemplateContext } from '../types.js'
+import { type Budget, BudgetExhausted, conditionBudget } from './budget.js'
 import { checkMatcher, matches, mismatchReason, summarize } from './matcher.js'
-import { isOperator, toRegExp } from './operators.js'
-import type { PatternUse } from './redos.js'
+import { isOperator } from './operators.js'
 import { FORBIDDEN_SEGMENTS, getPath, joinConfigPath } from './path.js'
 import { checkTag, describeTag, tagHolds, tagReason } from './tag.js'
 import { isPlainObject, show } from './values.js'
 
 // Keys set to undefined are skipped everywhere: TypeScript treats `tag: process.env.TAG` as absent.
 
-/** Whether `cond` holds for this event. Builds no strings: it runs for every event and recipe. */
-export function evaluate(cond: Condition, ctx: TemplateContext): boolean {
-  if (typeof cond === 'function') return call(cond, ctx) === true
-  if (!isPlainObject(cond)) return false
-  for (const key of Object.keys(cond)) {
-    const value = cond[key]
-    if (value !== undefined && !entryHolds(key, value, ctx)) return false
+/**
+ * Whether `cond` holds for this event: undefined when it does, else the first
+ * entry that does not, with its config path and the value found there. One
+ * pass decides and explains, so `simulate` and the engine's log never test a
+ * payload twice. Work that grows with the payload is charged to `budget` (one
+ * per delivery, shared by all its recipes); when it runs out, the condition
+ * does not hold and the mismatch says so (`exhausted`).
+ */
+export function judge(cond: Condition, ctx: TemplateContext, base = 'when', budget: Budget = conditionBudget()): Mismatch | undefined {
+  try {
+    return judgeCondition(cond, ctx, base, budget)
+  } catch (error) {
+    if (!(error instanceof BudgetExhausted)) throw error
+    return { path: error.path ?? base, reason: error.message, exhausted: true }
   }
-  return true
 }
 
-/** The first entry of `cond` that does not hold, with its config path and the actual value; undefined when `cond` holds. */
-export function explain(cond: Condition, ctx: TemplateContext, base = 'when'): Mismatch | undefined {
+/** Whether `cond` holds: `judge` without the why. */
+export function evaluate(cond: Condition, ctx: TemplateContext, budget?: Budget): boolean {
+  return judge(cond, ctx, 'when', budget) === undefined
+}
+
+/** The first entry of `cond` that does not hold (`judge`); kept under the name simulate's callers know. */
+export const explain = judge
+
+function judgeCondition(cond: Condition, ctx: TemplateContext, base: string, budget: Budget): Mismatch | undefined {
   if (typeof cond === 'function') {
     const result = call(cond, ctx)
     return result === true ? undefined : { path: base, reason: result }
@@ -33,54 +46,49 @@ export function explain(cond: Condition, ctx: TemplateContext, base = 'when'): M
   if (!isPlainObject(cond)) return { path: base, reason: `not a condition: ${show(cond)}` }
   for (const key of Object.keys(cond)) {
     const value = cond[key]
-    const miss = value === undefined ? undefined : explainEntry(key, value, ctx, joinConfigPath(base, key))
+    const miss = value === undefined ? undefined : judgeEntry(key, value, { ctx, path: joinConfigPath(base, key), budget })
     if (miss) return miss
   }
   return undefined
 }
 
-function entryHolds(key: string, value: unknown, ctx: TemplateContext): boolean {
-  switch (key) {
-    case 'all':
-      return Array.isArray(value) && value.every((c: Condition) => evaluate(c, ctx))
-    case 'any':
-      return Array.isArray(value) && value.some((c: Condition) => evaluate(c, ctx))
-    case 'not':
-      return isCondition(value) && !evaluate(value, ctx)
-    case 'tag':
-      return tagHolds(value, ctx)
-    default: {
-      const candidates = getPath(ctx, key)
-      if (candidates.length === 0) return matches(value, undefined)
-      for (const candidate of candidates) if (matches(value, candidate)) return true
-      return false
-    }
+interface At {
+  ctx: TemplateContext
+  path: string
+  budget: Budget
+}
+
+function judgeEntry(key: string, value: unknown, at: At): Mismatch | undefined {
+  const { ctx, path, budget } = at
+  if (key === 'all' || key === 'any') return judgeList(key, value, at)
+  if (key === 'not') {
+    if (!isCondition(value)) return { path, reason: `not: must be a condition, got ${show(value)}` }
+    if (judgeCondition(value, ctx, path, budget)) return undefined
+    return { path, reason: `not: expected ${parenthesized(describeCondition(value))} to fail, but it holds` }
+  }
+  try {
+    if (key === 'tag') return tagHolds(value, ctx, budget) ? undefined : { path, ...tagReason(value, ctx) }
+    const candidates = getPath(ctx, key, budget)
+    if (candidates.length === 0 ? matches(value, undefined, budget) : candidates.some((c) => matches(value, c, budget))) return undefined
+    const actual = candidates.length > 1 ? candidates : candidates[0]
+    return { path, reason: `${key}: ${mismatchReason(value, candidates)}`, actual }
+  } catch (error) {
+    if (error instanceof BudgetExhausted) error.path ??= path
+    throw error
   }
 }
 
-function explainEntry(key: string, value: unknown, ctx: TemplateContext, path: string): Mismatch | undefined {
-  if (key === 'all' || key === 'any') {
-    if (!Array.isArray(value)) return { path, reason: `${key}: must be an array of conditions` }
-    const misses: string[] = []
-    for (let i = 0; i < value.length; i++) {
-      const miss = explain(value[i] as Condition, ctx, `${path}[${i}]`)
-      if (key === 'all' && miss) return miss
-      if (key === 'any' && !miss) return undefined
-      if (miss) misses.push(`[${i}] ${miss.reason}`)
-    }
-    if (key === 'all') return undefined
-    return { path, reason: misses.length ? `any: none holds: ${misses.join('; ')}` : 'any: an empty list never holds' }
+function judgeList(key: 'all' | 'any', value: unknown, { ctx, path, budget }: At): Mismatch | undefined {
+  if (!Array.isArray(value)) return { path, reason: `${key}: must be an array of conditions` }
+  const misses: string[] = []
+  for (let i = 0; i < value.length; i++) {
+    const miss = judgeCondition(value[i] as Condition, ctx, `${path}[${i}]`, budget)
+    if (key === 'all' && miss) return miss
+    if (key === 'any' && !miss) return undefined
+    if (miss) misses.push(`[${i}] ${miss.reason}`)
   }
-  if (key === 'not') {
-    if (!isCondition(value)) return { path, reason: `not: must be a condition, got ${show(value)}` }
-    if (!evaluate(value, ctx)) return undefined
-    return { path, reason: `not: expected ${parenthesized(describeCondition(value))} to fail, but it holds` }
-  }
-  if (key === 'tag') return tagHolds(value, ctx) ? undefined : { path, ...tagReason(value, ctx) }
-  if (entryHolds(key, value, ctx)) return undefined
-  const candidates = getPath(ctx, key)
-  const actual = candidates.length > 1 ? candidates : candidates[0]
-  return { path, reason: `${key}: ${mismatchReason(value, candidates)}`, actual }
+  if (key === 'all') return undefined
+  return { path, reason: misses.length ? `any: none holds: ${misses.join('; ')}` : 'any: an empty list never holds' }
 }
 
 function call(fn: ConditionFn, ctx: TemplateContext): true | string {
@@ -101,16 +109,16 @@ function isCondition(value: unknown): value is Condition {
 }
 
 /**
- * Every problem in a condition, each at its config path (`recipes[0].when.all[1].rating.gte`).
- * Its regular expressions are added to `patterns`, for the (asynchronous) backtracking check.
+ * Every problem in a condition, each at its config path (`recipes[0].when.all[1].rating.gte`),
+ * including a `matches` pattern the linear-time engine cannot run.
  */
-export function validateCondition(cond: unknown, path: string, patterns: PatternUse[] = []): ConfigIssue[] {
+export function validateCondition(cond: unknown, path: string): ConfigIssue[] {
   const issues: ConfigIssue[] = []
-  if (cond !== undefined) checkCondition(cond, path, issues, patterns)
+  if (cond !== undefined) checkCondition(cond, path, issues)
   return issues
 }
 
-function checkCondition(cond: unknown, path: string, issues: ConfigIssue[], patterns: PatternUse[]): void {
+function checkCondition(cond: unknown, path: string, issues: ConfigIssue[]): void {
   if (typeof cond === 'function') return
   if (!isPlainObject(cond)) {
     issues.push({ path, message: `must be an object of path → matcher, or a function; got ${show(cond)}` })
@@ -121,24 +129,15 @@ function checkCondition(cond: unknown, path: string, issues: ConfigIssue[], patt
     if (value === undefined) continue
     const at = joinConfigPath(path, key)
     if (key === 'all' || key === 'any') {
-      if (Array.isArray(value)) for (const [i, c] of value.entries()) checkCondition(c, `${at}[${i}]`, issues, patterns)
+      if (Array.isArray(value)) for (const [i, c] of value.entries()) checkCondition(c, `${at}[${i}]`, issues)
       else issues.push({ path: at, message: `must be a list of conditions, got ${show(value)}` })
-    } else if (key === 'not') checkCondition(value, at, issues, patterns)
+    } else if (key === 'not') checkCondition(value, at, issues)
     else if (key === 'tag') checkTag(value, at, issues)
     else {
       checkPathKey(key, at, issues)
       checkMatcher(value, at, issues)
-      collectPattern(value, at, patterns)
     }
   }
-}
-
-/** A RegExp matcher (`name: /^ep-/`) or a `matches` operand that compiles. */
-function collectPattern(matcher: unknown, at: string, patterns: PatternUse[]): void {
-  if (matcher instanceof RegExp) return void patterns.push({ path: at, re: matcher })
-  if (!isPlainObject(matcher) || !Object.hasOwn(matcher, 'matches')) return
-  const re = toRegExp(matcher.matches)
-  if (re) patterns.push({ path: `${at}.matches`, re })
 }
 
 function checkPathKey(key: string, at: string, issues: ConfigIssue[]): void {

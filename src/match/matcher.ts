@@ -3,6 +3,7 @@
  * object of operators that must all hold for the same value.
  */
 import type { ConfigIssue } from '../errors.js'
+import { type Budget, UNLIMITED } from './budget.js'
 import { OPERATORS, OPS, isOperator } from './operators.js'
 import { joinConfigPath } from './path.js'
 import { bare, deepEqual, isPlainObject, looseNumberEqual, show, showList } from './values.js'
@@ -12,14 +13,15 @@ export function isOperatorObject(value: unknown): value is Record<string, unknow
   return isPlainObject(value) && Object.keys(value).some(isOperator)
 }
 
-export function matches(matcher: unknown, actual: unknown): boolean {
-  if (typeof matcher !== 'object' || matcher === null) return typeof matcher !== 'function' && deepEqual(actual, matcher)
-  if (matcher instanceof RegExp) return OPS.matches.test(actual, matcher)
-  if (!isPlainObject(matcher)) return deepEqual(actual, matcher)
+/** Whether `actual` satisfies `matcher`; work that grows with `actual` is charged to `budget` (throws BudgetExhausted). */
+export function matches(matcher: unknown, actual: unknown, budget: Budget = UNLIMITED): boolean {
+  if (typeof matcher !== 'object' || matcher === null) return typeof matcher !== 'function' && deepEqual(actual, matcher, budget)
+  if (matcher instanceof RegExp) return OPS.matches.test(actual, matcher, budget)
+  if (!isPlainObject(matcher)) return deepEqual(actual, matcher, budget)
   const keys = Object.keys(matcher)
-  if (!keys.some(isOperator)) return deepEqual(actual, matcher)
+  if (!keys.some(isOperator)) return deepEqual(actual, matcher, budget)
   // Fails closed on an unknown key mixed in: validation reports it, and guessing could run a recipe by mistake.
-  for (const key of keys) if (!isOperator(key) || !OPS[key].test(actual, matcher[key])) return false
+  for (const key of keys) if (!isOperator(key) || !OPS[key].test(actual, matcher[key], budget)) return false
   return true
 }
 
@@ -78,6 +80,11 @@ function suggestion(key: string): string | undefined {
 export function checkMatcher(matcher: unknown, path: string, issues: ConfigIssue[]): void {
   if (typeof matcher === 'function') {
     issues.push({ path, message: 'a function cannot match a path; make the whole condition a function: (ctx) => boolean' })
+    return
+  }
+  if (matcher instanceof RegExp) {
+    const problem = OPS.matches.check(matcher)
+    if (problem) issues.push({ path, message: problem })
     return
   }
   if (!isPlainObject(matcher)) return

@@ -3,6 +3,7 @@
  * `assets.0.media_type`). Only own properties are walked, so a path can never
  * reach `Object.prototype`, a constructor or a function, whatever the payload.
  */
+import { type Budget, charge, UNLIMITED } from './budget.js'
 
 /** Segments that could reach a prototype or a function; such a path reaches nothing. */
 export const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
@@ -30,14 +31,17 @@ export function splitPath(path: string): readonly string[] | null {
  * segment fans out (any element), unless the segment is an index; the value at
  * the end is kept as is, arrays included. A missing path gives an empty list.
  */
-export function getPath(root: unknown, path: string): unknown[] {
+export function getPath(root: unknown, path: string, budget: Budget = UNLIMITED): unknown[] {
   const segments = splitPath(path)
   const found: unknown[] = []
-  if (segments) walk(root, segments, 0, 0, found)
+  if (segments) walk(root, segments, 0, 0, { found, budget })
   return found
 }
 
-function walk(value: unknown, segments: readonly string[], i: number, nesting: number, found: unknown[]): void {
+/** Every value the walk reaches is a visit charged to `budget`: a path through arrays fans out to every element. */
+function walk(value: unknown, segments: readonly string[], i: number, nesting: number, to: { found: unknown[]; budget: Budget }): void {
+  charge(to.budget, 'visits', 1)
+  const { found } = to
   if (i === segments.length) {
     found.push(value)
     return
@@ -46,10 +50,10 @@ function walk(value: unknown, segments: readonly string[], i: number, nesting: n
   const segment = segments[i]!
   if (Array.isArray(value) && !INDEX.test(segment)) {
     if (nesting >= MAX_ARRAY_NESTING) return
-    for (const element of value) walk(element, segments, i, nesting + 1, found)
+    for (const element of value) walk(element, segments, i, nesting + 1, to)
     return
   }
-  if (Object.hasOwn(value, segment)) walk((value as Record<string, unknown>)[segment], segments, i + 1, 0, found)
+  if (Object.hasOwn(value, segment)) walk((value as Record<string, unknown>)[segment], segments, i + 1, 0, to)
 }
 
 /** Config-style path of `key` under `base`: `when.share.url`, or `when["odd key"]`. */

@@ -4,19 +4,25 @@
  */
 import type { ConfigIssue } from '../errors.js'
 import type { TemplateContext } from '../types.js'
+import { type Budget, charge, UNLIMITED } from './budget.js'
 import { bare, isPlainObject, show, showList } from './values.js'
 
-export function tagHolds(wanted: unknown, ctx: TemplateContext): boolean {
+/** Each tag is a visit and its labels' characters are scanned, charged to `budget` (throws BudgetExhausted). */
+export function tagHolds(wanted: unknown, ctx: TemplateContext, budget: Budget = UNLIMITED): boolean {
   const tags = tagsOf(ctx)
   if (!Array.isArray(tags)) return false
-  const names: unknown[] = Array.isArray(wanted) ? wanted : [wanted]
+  const names = new Set((Array.isArray(wanted) ? wanted : [wanted]).filter((n) => typeof n === 'string').map((n) => n.toLowerCase()))
+  if (names.size === 0) return false
+  // Lower-casing never shortens a string, so a label longer than every name cannot equal one: no need to fold it.
+  const longest = Math.max(...[...names].map((n) => n.length))
+  charge(budget, 'visits', tags.length)
+  // Plain string tags too: the Asset transcoded body is undocumented, so stay lenient.
   for (const tag of tags) {
-    for (const name of names) {
-      if (typeof name !== 'string') continue
-      // Plain string tags too: the Asset transcoded body is undocumented, so stay lenient.
-      if (typeof tag === 'string' ? same(tag, name) : same(ownString(tag, 'slug'), name) || same(ownString(tag, 'name'), name)) {
-        return true
-      }
+    const labels = typeof tag === 'string' ? [tag] : [ownString(tag, 'slug'), ownString(tag, 'name')]
+    for (const label of labels) {
+      if (label === undefined || label.length > longest) continue
+      charge(budget, 'scanChars', label.length)
+      if (names.has(label.toLowerCase())) return true
     }
   }
   return false
@@ -26,8 +32,14 @@ export function tagHolds(wanted: unknown, ctx: TemplateContext): boolean {
 export function tagReason(wanted: unknown, ctx: TemplateContext): { reason: string; actual: unknown } {
   const tags = tagsOf(ctx)
   const names = (Array.isArray(wanted) ? wanted : [wanted]).map(show).join(' or ')
-  const labels = Array.isArray(tags) ? tags.map((t: unknown) => ownString(t, 'name') ?? ownString(t, 'slug') ?? t) : []
-  const have = labels.length ? `tags: ${showList(labels)}` : tags === undefined || Array.isArray(tags) ? 'no tags' : `tags: ${show(tags)}`
+  // Only the first tags are shown; labelling them all would be work in the payload's size.
+  const labels = Array.isArray(tags) ? tags.slice(0, 10).map((t: unknown) => ownString(t, 'name') ?? ownString(t, 'slug') ?? t) : []
+  const more = Array.isArray(tags) && tags.length > 10 ? `, … ${tags.length - 10} more` : ''
+  const have = labels.length
+    ? `tags: ${showList(labels)}${more}`
+    : tags === undefined || Array.isArray(tags)
+      ? 'no tags'
+      : `tags: ${show(tags)}`
   return { reason: names ? `tag: no tag is ${names} (${have})` : 'tag: no tag names given', actual: tags }
 }
 
@@ -56,8 +68,6 @@ export function checkTag(wanted: unknown, path: string, issues: ConfigIssue[]): 
 function tagsOf(ctx: TemplateContext): unknown {
   return Object.hasOwn(ctx, 'tags') ? ctx.tags : undefined
 }
-
-const same = (label: string | undefined, name: string) => label !== undefined && label.toLowerCase() === name.toLowerCase()
 
 function ownString(value: unknown, key: string): string | undefined {
   if (!isPlainObject(value) || !Object.hasOwn(value, key)) return undefined

@@ -2,6 +2,7 @@
  * Value semantics shared by the matchers: equality, ordering, emptiness, and
  * short renderings of values for `explain`, `check` and `simulate`.
  */
+import { type Budget, charge, UNLIMITED } from './budget.js'
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
@@ -11,29 +12,52 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return Object.getPrototypeOf(proto) === null && !(Symbol.toStringTag in value) && !(Symbol.iterator in value)
 }
 
-/** Structural equality of JSON-like values; other objects are equal only to themselves. */
-export function deepEqual(a: unknown, b: unknown): boolean {
+// Listing a payload object's keys is the costly part of a condition on it (an 80,000-key object takes
+// ~40 ms: it is a hash table then), so each object's keys are listed at most once, and only when needed.
+const keysOf = new WeakMap<object, readonly string[]>()
+
+/** The own keys of a plain object, listed once per object; charged as visits the first time. */
+export function ownKeys(value: Record<string, unknown>, budget: Budget = UNLIMITED): readonly string[] {
+  let keys = keysOf.get(value)
+  if (keys === undefined) {
+    keys = Object.keys(value)
+    keysOf.set(value, keys)
+    charge(budget, 'visits', keys.length)
+  }
+  return keys
+}
+
+/**
+ * Structural equality of JSON-like values; other objects are equal only to themselves.
+ * `b` is the expected value (from the config), `a` the payload's: the walk follows `b`, so
+ * it is bounded by the config's value; each array element it reads is a visit charged to `budget`.
+ */
+export function deepEqual(a: unknown, b: unknown, budget: Budget = UNLIMITED): boolean {
   if (a === b) return true
   if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b)
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false
+    charge(budget, 'visits', a.length)
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i], budget)) return false
     return true
   }
   if (!isPlainObject(a) || !isPlainObject(b)) return false
-  const keys = Object.keys(a)
-  if (keys.length !== Object.keys(b).length) return false
+  const expected = ownKeys(b, budget)
   // hasOwn first: an own "__proto__" key from JSON.parse must not be compared with b's prototype.
-  for (const key of keys) if (!Object.hasOwn(b, key) || !deepEqual(a[key], b[key])) return false
-  return true
+  for (const key of expected) if (!Object.hasOwn(a, key) || !deepEqual(a[key], b[key], budget)) return false
+  // Every expected key is there: equal when `a` has no others.
+  return ownKeys(a, budget).length === expected.length
 }
 
 // Strict on purpose: Number('') is 0 and Number('0x1f') is 31, neither is what a payload means.
-const NUMERIC = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/
+// No two parts can match the same digits (`\d+\.?\d*` could, and took quadratic time on a long run of digits).
+const NUMERIC = /^\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*$/
+// Longer than any number a payload means; such a string compares as a string, in linear time.
+const MAX_NUMERIC = 400
 
 function asNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isNaN(value) ? undefined : value
-  if (typeof value === 'string' && NUMERIC.test(value)) return Number(value)
+  if (typeof value === 'string' && value.length <= MAX_NUMERIC && NUMERIC.test(value)) return Number(value)
   return undefined
 }
 
@@ -55,10 +79,10 @@ export function looseNumberEqual(a: unknown, b: unknown): boolean {
   return typeof a !== typeof b && compare(a, b) === 0
 }
 
-export function isEmpty(value: unknown): boolean {
+export function isEmpty(value: unknown, budget: Budget = UNLIMITED): boolean {
   if (value === undefined || value === null || value === '') return true
   if (Array.isArray(value)) return value.length === 0
-  return isPlainObject(value) && Object.keys(value).length === 0
+  return isPlainObject(value) && ownKeys(value, budget).length === 0
 }
 
 const MAX_STRING = 80
@@ -73,7 +97,7 @@ export function show(value: unknown, depth = 0): string {
   if (typeof value !== 'object' || value === null) return String(value)
   if (depth >= 2) return Array.isArray(value) ? '[…]' : '{…}'
   const record = value as Record<string, unknown>
-  const keys = Array.isArray(value) ? null : Object.keys(record)
+  const keys = Array.isArray(value) ? null : ownKeys(record)
   const total = keys ? keys.length : (value as unknown[]).length
   const items: string[] = []
   for (let i = 0; i < Math.min(total, MAX_ITEMS); i++) {

@@ -1,38 +1,48 @@
-import { evaluate, explain } from '../match/condition.js'
+import { conditionBudget } from '../match/budget.js'
+import { judge } from '../match/condition.js'
 import { buildContext } from '../render/context.js'
 import type { Renderer } from '../render/renderer.js'
 import { validateWith } from '../schema.js'
 import type { EventInfo, EventType, Payload, TemplateContext } from '../types.js'
 import { type Plan, type PlannedRecipe, type PlannedStep, rawWith } from './plan.js'
 
-/** Why a recipe does or does not run for an event; `actual`: the value found at `path` (undefined when missing). */
+/**
+ * Why a recipe does or does not run for an event; `actual`: the value found at `path` (undefined when missing).
+ * `budget`: the delivery's condition budget ran out at `path` (budget.ts), so `when` does not hold.
+ */
 export type RecipeVerdict =
   | { recipe: PlannedRecipe; matched: true }
   | {
       recipe: PlannedRecipe
       matched: false
-      reason: { kind: 'disabled' } | { kind: 'event' } | { kind: 'when'; path: string; reason: string; actual?: unknown }
+      reason:
+        | { kind: 'disabled' }
+        | { kind: 'event' }
+        | { kind: 'when'; path: string; reason: string; actual?: unknown }
+        | { kind: 'budget'; path: string; reason: string }
     }
 
 /**
  * Each recipe's verdict on one event. The engine runs the matched ones;
- * `simulate` prints them all, so both decide with this one function.
+ * `simulate` prints them all, so both decide with this one function. All the
+ * recipes' conditions draw from one budget: the delivery's.
  */
 export function matchRecipes(
   plan: Plan,
   event: { type: EventType; payload: Payload; info: EventInfo },
   vars: Record<string, unknown>,
 ): RecipeVerdict[] {
+  const budget = conditionBudget()
   return plan.recipes.map((recipe): RecipeVerdict => {
     if (recipe.recipe.enabled === false) return { recipe, matched: false, reason: { kind: 'disabled' } }
     if (!recipe.events.has(event.type)) return { recipe, matched: false, reason: { kind: 'event' } }
     const when = recipe.recipe.when
     if (!when) return { recipe, matched: true }
     const ctx = buildContext({ payload: event.payload, event: event.info, vars, recipe: { name: recipe.recipe.name }, steps: {} })
-    if (evaluate(when, ctx)) return { recipe, matched: true }
-    const why = explain(when, ctx)
-    const reason = { kind: 'when' as const, path: why?.path ?? 'when', reason: why?.reason ?? 'false', actual: why?.actual }
-    return { recipe, matched: false, reason }
+    const why = judge(when, ctx, 'when', budget)
+    if (!why) return { recipe, matched: true }
+    if (why.exhausted) return { recipe, matched: false, reason: { kind: 'budget', path: why.path, reason: why.reason } }
+    return { recipe, matched: false, reason: { kind: 'when', path: why.path, reason: why.reason, actual: why.actual } }
   })
 }
 

@@ -190,6 +190,13 @@ export function createEngine({ config, backend, plan, renderer, log, telemetry =
       if (verdict.matched) matched.push(verdict.recipe)
       else if (verdict.reason.kind === 'when')
         log.debug({ eventId: id, recipe: verdict.recipe.recipe.name, reason: verdict.reason.reason }, 'recipe did not match')
+      else if (verdict.reason.kind === 'budget') {
+        const { path, reason } = verdict.reason
+        log.warn(
+          { eventId: id, recipe: verdict.recipe.recipe.name, path },
+          `recipe "${verdict.recipe.recipe.name}" did not match: ${path}: ${reason}`,
+        )
+      }
     }
     const now = Date.now()
     // Every matched recipe gets a run for each of its steps; its first step is due now, the others follow in order.

@@ -2,7 +2,6 @@ import type { ActionEntry, ActionRegistry } from '../actions/registry.js'
 import { parseDuration } from '../duration.js'
 import type { ConfigIssue } from '../errors.js'
 import { validateCondition } from '../match/condition.js'
-import { type PatternUse, regexIssues } from '../match/redos.js'
 import { resolveDebounce, resolveOnce, resolveRetry } from '../config/flow.js'
 import type { CompiledInput, CompiledString, Renderer } from '../render/renderer.js'
 import { checkSchema } from '../schema.js'
@@ -70,14 +69,13 @@ export async function planRecipes(
   renderer: Renderer,
 ): Promise<{ plan: Plan; issues: ConfigIssue[] }> {
   const issues: ConfigIssue[] = []
-  const patterns: PatternUse[] = []
   const recipes: PlannedRecipe[] = []
   const previews: Plan['previews'] = []
   for (const [ri, recipe] of config.recipes.entries()) {
     // Shapes already reported by the config check are skipped, not crashed on.
     if (!recipe || typeof recipe !== 'object' || !Array.isArray(recipe.do)) continue
     const base = `recipes[${ri}]`
-    if (recipe.when && typeof recipe.when !== 'function') issues.push(...validateCondition(recipe.when, `${base}.when`, patterns))
+    if (recipe.when && typeof recipe.when !== 'function') issues.push(...validateCondition(recipe.when, `${base}.when`))
     const steps: PlannedStep[] = []
     for (const [si, step] of recipe.do.entries()) {
       if (!step || typeof step !== 'object' || typeof step.action !== 'string') continue
@@ -88,7 +86,7 @@ export async function planRecipes(
         issues.push({ path: `${path}.action`, message: `no action named "${step.action}" (available: ${registry.names().join(', ')})` })
         continue
       }
-      if (step.if && typeof step.if !== 'function') issues.push(...validateCondition(step.if, `${path}.if`, patterns))
+      if (step.if && typeof step.if !== 'function') issues.push(...validateCondition(step.if, `${path}.if`))
       const raw = step.with && typeof step.with === 'object' && !Array.isArray(step.with) ? step.with : {}
       const input = renderer.compileInput(raw, `${path}.with`, issues)
       // `url: process.env.BUILD_HOOK_URL` with the variable unset (or empty) means "not configured yet".
@@ -132,7 +130,6 @@ export async function planRecipes(
     if (debounce) planned.debounce = debounce
     recipes.push(planned)
   }
-  issues.push(...(await regexIssues(patterns)))
   const byName = new Map(recipes.map((r) => [r.recipe.name, r]))
   return { plan: { recipes, byName, previews }, issues }
 }

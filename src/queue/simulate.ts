@@ -7,7 +7,7 @@
  */
 import { RunnerError } from '../errors.js'
 import { silentLogger } from '../log.js'
-import { evaluate, explain } from '../match/condition.js'
+import { judge } from '../match/condition.js'
 import { redact, redactText } from '../redact.js'
 import { buildContext } from '../render/context.js'
 import type { Setup } from '../setup.js'
@@ -34,6 +34,8 @@ export type NoMatch =
   | { kind: 'event'; events: EventType[]; text: string }
   /** `when` did not hold: the failing entry's config path and the value found there (absent when missing). */
   | { kind: 'condition'; path: string; actual?: unknown; text: string }
+  /** `when` was not decided: the delivery's condition budget ran out at `path`, so it does not hold. */
+  | { kind: 'budget'; path: string; text: string }
 
 /** One step of a matching recipe. */
 export interface StepSimulation {
@@ -86,6 +88,7 @@ function noMatch(verdict: RecipeVerdict & { matched: false }, type: EventType): 
     const events = [...verdict.recipe.events]
     return { kind: 'event', events, text: `runs on ${events.join(', ')}, not ${type}` }
   }
+  if (r.kind === 'budget') return { kind: 'budget', path: r.path, text: `${r.path} did not hold: ${r.reason}` }
   const actual = r.actual === undefined ? {} : { actual: masked(r.actual) }
   return { kind: 'condition', path: r.path, ...actual, text: `${r.path} did not hold: ${r.reason}` }
 }
@@ -128,8 +131,9 @@ async function simulateStep(
     ...(previewReason ? { previewMode: previewReason } : {}),
     flow,
   }
-  if (s.if && !evaluate(s.if, ctx)) {
-    step.skipped = explain(s.if, ctx, 'if')?.reason ?? 'its condition does not hold'
+  const miss = s.if ? judge(s.if, ctx, 'if') : undefined
+  if (miss) {
+    step.skipped = miss.reason
     return { step, done: false }
   }
   try {

@@ -1,5 +1,5 @@
 import { isPermanentError, PermanentError, retryAfterOf } from '../errors.js'
-import { evaluate, explain } from '../match/condition.js'
+import { judge } from '../match/condition.js'
 import { buildContext } from '../render/context.js'
 import type { Renderer } from '../render/renderer.js'
 import { redact, redactText } from '../redact.js'
@@ -198,10 +198,12 @@ export function createStepRunner({ recipes, reloaded, backend, log, limits, even
       rlog.info(`${planned.label} skipped: the recipe is disabled`)
       return skip(run, reasons.recipeDisabled(run.recipe), siblings, true)
     }
-    if (planned.step.if && !evaluate(planned.step.if, ctx)) {
-      const why = explain(planned.step.if, ctx, 'if')
-      rlog.info({ reason: why?.reason }, `${planned.label} skipped: its condition did not hold`)
-      return skip(run, `condition did not hold: ${why?.reason ?? 'false'}`, siblings, false)
+    // A step's `if` is judged once per run, with a budget of its own.
+    const why = planned.step.if ? judge(planned.step.if, ctx, 'if') : undefined
+    if (why) {
+      if (why.exhausted) rlog.warn({ path: why.path }, `${planned.label} skipped: ${why.path}: ${why.reason}`)
+      else rlog.info({ reason: why.reason }, `${planned.label} skipped: its condition did not hold`)
+      return skip(run, `condition did not hold: ${why.reason}`, siblings, false)
     }
 
     let input: unknown
