@@ -36,13 +36,16 @@ const positive = (value: string) => {
 program
   .command('init')
   .description('scaffold a project: a typed audiorista.config.ts, templates, an example plugin and tests')
-  .option('--force', 'overwrite files that exist (without it, init writes nothing if any would be overwritten)')
+  .option(
+    '--force',
+    'overwrite files that exist, replacing a linked file (never its target); without it, init writes nothing if any would be overwritten',
+  )
   .option('-d, --dir <dir>', 'folder to scaffold (default: the current folder; created when missing)')
   .addHelpText(
     'after',
     '\nWrites audiorista.config.ts, recipes/templates/creator-ready{,.text}.hbs, plugins/example.ts,\n' +
       'test/recipes.test.ts and test/example-plugin.test.ts, and adds .audiorista/ (the store, the\n' +
-      'generated key) to .gitignore.\n' +
+      'generated key) to .gitignore. All or nothing, and never through a symbolic link (a linked folder is refused).\n' +
       'Then: npx audiorista-runner check, npx audiorista-runner start, npx vitest.',
   )
   .action(initCommand)
