@@ -52,6 +52,8 @@ export interface StartOptions {
   load?: () => Promise<Setup>
   /** Reload when the config file or a file it loads changes (`start` does; tests choose). */
   watch?: boolean
+  /** Aborted (a SIGTERM during start-up): stop before serving, closing the store, and reject. */
+  signal?: AbortSignal
 }
 
 /**
@@ -60,11 +62,12 @@ export interface StartOptions {
  * schedule, so there is no separate recovery. Deliveries get 503 until the
  * engine runs.
  */
-export async function startRunner(prepared: Setup, log: Logger, { load, watch = false }: StartOptions = {}): Promise<Runner> {
+export async function startRunner(prepared: Setup, log: Logger, { load, watch = false, signal }: StartOptions = {}): Promise<Runner> {
   const withConsole = prepared.config.admin.enabled || prepared.config.metrics.public
   const telemetry = withConsole ? createTelemetry() : noTelemetry
   const core = await openCore(prepared, { log, telemetry, ...(load ? { load } : {}) })
   const { config, store, engine, receiver } = core
+  await stopIfAborted(signal, core)
   const isReady = () => receiver.accepting && store.isReady()
   const http = createHttpServer({ config, receiver, isReady, ...(withConsole ? { later: consolePath(config) } : {}) })
   const { server } = http
@@ -84,6 +87,7 @@ export async function startRunner(prepared: Setup, log: Logger, { load, watch = 
       throw new RunnerError('port_in_use', `port ${config.server.port} is in use (another runner?); use --port or PORT`)
     throw err
   }
+  await stopIfAborted(signal, core, server)
   core.start()
   const adminApp = withConsole ? loadConsole({ core, store, engine, telemetry, log, isReady }, http) : Promise.resolve(undefined)
   let watcher: Watcher | undefined
@@ -126,6 +130,14 @@ export async function startRunner(prepared: Setup, log: Logger, { load, watch = 
       })
     },
   }
+}
+
+/** A stop asked for while starting: nothing was served yet, so close what is open (the store's lock too) and go no further. */
+async function stopIfAborted(signal: AbortSignal | undefined, core: Core, server?: Server): Promise<void> {
+  if (!signal?.aborted) return
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
+  await core.close(0)
+  throw new RunnerError('start_aborted', 'stopped by a signal before start-up finished')
 }
 
 /** Reload when the config, a file it imports, a template or a plugin changes; files a reload brings in are watched too. */

@@ -4,11 +4,12 @@
  * the examples the package already ships (`plugins/example.ts`,
  * `recipes/templates/`), so there is one copy of each.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SEARCH_PLACES } from '../config/load.js'
 import { RunnerError } from '../errors.js'
+import { entryAt, linkAt, linkedFolders, type PlannedFile, writeAllOrNothing } from './init-write.js'
 import { reportError } from './output.js'
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -31,29 +32,47 @@ export interface InitOptions {
   dir?: string
 }
 
-/** `init [--force] [--dir DIR]`: scaffold a project; refuse, writing nothing, when a file would be overwritten. */
+/**
+ * `init [--force] [--dir DIR]`: scaffold a project; refuse, writing nothing, when a file would be
+ * overwritten. Nothing is written through a symbolic link: a linked folder is refused (even with
+ * --force), a linked file is in the way like a file, and --force replaces the link, never its target.
+ */
 export function initCommand({ force = false, dir = '.' }: InitOptions): void {
   try {
     const root = resolve(dir)
+    refuseLinkedFolders(root)
     if (!force) refuseToOverwrite(root)
-    for (const { to, from } of SCAFFOLD) {
-      mkdirSync(dirname(join(root, to)), { recursive: true })
-      // Written, not copied: a copy would keep the package's file mode (read-only in some installs).
-      writeFileSync(join(root, to), readFileSync(join(PACKAGE_ROOT, from)))
-    }
+    const files: PlannedFile[] = SCAFFOLD.map(({ to, from }) => ({ to, data: readFileSync(join(PACKAGE_ROOT, from)) }))
     const ignore = ignoreDataDir(root)
-    process.stdout.write(`${summary(root, ignore)}\n`)
+    writeAllOrNothing(root, ignore.write ? [...files, ignore.write] : files)
+    process.stdout.write(`${summary(root, ignore.status)}\n`)
   } catch (err) {
     reportError(err)
   }
 }
 
+/** A folder that is a link would take the files elsewhere: outside --dir, into a folder shared with others. */
+function refuseLinkedFolders(root: string): void {
+  const links = linkedFolders(root, [...SCAFFOLD.map((f) => f.to), '.gitignore'])
+  if (!links.length) return
+  throw new RunnerError(
+    'init_linked_folder',
+    `init writes only into real folders, and these in ${root} are symbolic links:\n${links.map((l) => `  ${l}`).join('\n')}\nNothing was written. Remove the links, or scaffold into another folder with --dir.`,
+  )
+}
+
+/** Something is at `path` (a file, a folder, a link, even one whose target is gone). */
+const present = (root: string, path: string) => entryAt(join(root, path)) !== undefined
+
 /** Every file that is in the way at once, so one `--force` (or one clean-up) settles it. */
 function refuseToOverwrite(root: string): void {
-  const existing = SCAFFOLD.map((f) => f.to).filter((f) => existsSync(join(root, f)))
+  const existing = SCAFFOLD.map((f) => f.to).filter((f) => present(root, f))
   // Another config would be shadowed by (or shadow) the new one: cosmiconfig takes the first it finds.
   const configs = SEARCH_PLACES.filter((f) => f !== 'package.json' && f !== 'audiorista.config.ts' && existsSync(join(root, f)))
-  const lines = [...existing.map((f) => `  ${f}`), ...configs.map((f) => `  ${f} (a config: audiorista.config.ts would take its place)`)]
+  const lines = [
+    ...existing.map((f) => `  ${linkAt(root, f) ? `${linkAt(root, f)}: --force replaces the link, not its target` : f}`),
+    ...configs.map((f) => `  ${f} (a config: audiorista.config.ts would take its place)`),
+  ]
   if (!lines.length) return
   throw new RunnerError(
     'init_exists',
@@ -61,24 +80,28 @@ function refuseToOverwrite(root: string): void {
   )
 }
 
-/** Adds `.audiorista/` (the store, the generated key and admin token) to `.gitignore`, once. */
-function ignoreDataDir(root: string): 'created' | 'added' | 'present' {
+type IgnoreStatus = 'created' | 'added' | 'present' | 'linked'
+
+/** Adds `.audiorista/` (the store, the generated key and admin token) to `.gitignore`, once; a linked one is left alone. */
+function ignoreDataDir(root: string): { status: IgnoreStatus; write?: PlannedFile } {
   const file = join(root, '.gitignore')
-  if (!existsSync(file)) {
-    appendFileSync(file, `${DATA_DIR}\n`)
-    return 'created'
-  }
-  const text = readFileSync(file, 'utf8')
+  if (!present(root, '.gitignore')) return { status: 'created', write: { to: '.gitignore', data: `${DATA_DIR}\n` } }
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : ''
   const ignored = text.split(/\r?\n/).some((line) => /^\/?\.audiorista\/?$/.test(line.trim()))
-  if (ignored) return 'present'
-  appendFileSync(file, `${text === '' || text.endsWith('\n') ? '' : '\n'}${DATA_DIR}\n`)
-  return 'added'
+  if (ignored) return { status: 'present' }
+  if (linkAt(root, '.gitignore')) return { status: 'linked' }
+  return { status: 'added', write: { to: '.gitignore', data: `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${DATA_DIR}\n` } }
 }
 
-function summary(root: string, ignore: ReturnType<typeof ignoreDataDir>): string {
+function summary(root: string, ignore: IgnoreStatus): string {
   const width = Math.max(...SCAFFOLD.map((f) => f.to.length)) + 2
   const out = [`Created in ${root}:`, ...SCAFFOLD.map((f) => `  ${f.to.padEnd(width)}${f.about}`)]
-  const gitignore = { created: 'created, ignoring .audiorista/', added: 'added .audiorista/', present: 'already ignores .audiorista/' }
+  const gitignore = {
+    created: 'created, ignoring .audiorista/',
+    added: 'added .audiorista/',
+    present: 'already ignores .audiorista/',
+    linked: 'is a link: not changed; add .audiorista/ to it yourself',
+  }
   out.push(`  ${'.gitignore'.padEnd(width)}${gitignore[ignore]} (the store, the generated key and admin token)`, '', 'Next:')
   const rel = relative(process.cwd(), root)
   if (rel) out.push(`  cd ${rel}`)

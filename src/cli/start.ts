@@ -3,13 +3,16 @@ import { adminTokenFile, keyFile } from '../first-run.js'
 import { createLogger } from '../log.js'
 import { type Runner, startRunner } from '../runner.js'
 import { type Setup, setup, warnAbout } from '../setup.js'
-import { EVENT_TYPES, type Logger } from '../types.js'
+import { EVENT_TYPES } from '../types.js'
 import { reportError, shownPath } from './output.js'
+import { handleSignals } from './signals.js'
 
 const LABELS = { 'title-updated': 'Title updated   ', 'title-ready': 'Title ready     ', 'asset-transcoded': 'Asset transcoded' } as const
 
 export async function startCommand(options: { config?: string; port?: number; host?: string }): Promise<void> {
   const log = createLogger()
+  // First of all: SIGTERM at any moment after spawn exits 0 (before ready, without serving).
+  const signals = handleSignals(log)
   let prepared: Setup
   // The same command line each time: a reload reads the config the way start did.
   const load = () =>
@@ -32,13 +35,16 @@ export async function startCommand(options: { config?: string; port?: number; ho
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (a plugin?)'))
 
   let runner: Runner
+  signals.opening()
   try {
-    runner = await startRunner(prepared, log, { load, watch: true })
+    runner = await startRunner(prepared, log, { load, watch: true, signal: signals.signal })
   } catch (err) {
+    // Stopped by a signal before serving: the store is closed and its lock released.
+    if (signals.signal.aborted) process.exit(0)
     return reportError(err)
   }
-  // Before `ready` is printed: a process manager may signal as soon as it reads it.
-  handleSignals(runner, log)
+  signals.running(runner)
+  if (signals.signal.aborted) return
   process.stderr.write(`${banner(runner).join('\n')}\n\n`)
   const { config } = runner
   const about = {
@@ -94,25 +100,6 @@ function consoleLines(runner: Runner): string[] {
   else if (config.admin.tokenFrom === 'generated') lines.push(`Admin token: the generated one in ${tokenAt}`)
   else lines.push(`Admin token: from ${config.admin.tokenFrom === 'env' ? 'AUDIORISTA_ADMIN_TOKEN' : 'admin.token in the config'}`)
   return lines
-}
-
-function handleSignals(runner: Runner, log: Logger): void {
-  let signals = 0
-  const shutdown = (signal: string) => {
-    if (++signals > 1) process.exit(130)
-    log.info({ signal }, 'shutting down: finishing running steps, the rest resumes at next start')
-    runner
-      .close(10_000)
-      .then(() => process.exit(0))
-      .catch((err) => {
-        log.error({ err }, 'shutdown failed')
-        process.exit(1)
-      })
-  }
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
-  process.on('SIGINT', () => shutdown('SIGINT'))
-  // Reload the config (systemd's ExecReload, `kill -HUP`); unhandled, SIGHUP would end the process.
-  process.on('SIGHUP', () => void runner.reload('SIGHUP'))
 }
 
 /** Why nothing will run, if so: a runner that stores deliveries and does nothing else should say it. */

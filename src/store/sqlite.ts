@@ -61,8 +61,8 @@ export function prepareSqliteFiles(path: string): { warnings: string[] } {
 }
 
 /**
- * The embedded backend: one SQLite file in WAL mode, for one process (a lock
- * file beside it says which). Deliveries and bookkeeping asked for in the
+ * The embedded backend: one SQLite file in WAL mode, for one process (a
+ * kernel lock on a file beside it, lock.ts). Deliveries and bookkeeping asked for in the
  * same tick are committed in one transaction (group commit), so durability
  * does not cost a write per request. The schedule is durable in the tables
  * (an unmatched event is due at its arrival, a run in the schedule has a

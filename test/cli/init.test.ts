@@ -3,7 +3,7 @@
  * loaded as `check` and `loadRecipes` load it. The same flow from a packed
  * tarball, with vitest running the scaffolded test, is test/package/pack.test.ts.
  */
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,6 +17,9 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 const tempDir = () => mkdtempSync(join(tmpdir(), 'ar-init-'))
 const files = SCAFFOLD.map((f) => f.to)
 const read = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8')
+
+/** Every entry under `dir`, recursively (links not followed), to see that nothing was written. */
+const tree = (dir: string) => readdirSync(dir, { recursive: true }).map(String).sort()
 
 /** Every scaffolded file's text and mtime, to see that a refused init touched nothing. */
 const snapshot = (dir: string) => [...files, '.gitignore'].map((f) => [f, read(dir, f), statSync(join(dir, f)).mtimeMs])
@@ -121,5 +124,68 @@ describe('init', () => {
     // The templates are the project's own.
     expect(email.preview).toMatchObject({ html: expect.stringContaining('<strong>Episode 42: The Long Night</strong>') })
     expect(read(dir, 'test/recipes.test.ts')).toMatch(/^ {2}it\('emails the creator from vars.creators'/m)
+  })
+
+  it('never writes through a linked folder: refused, with --force too, and nothing is written on either side', () => {
+    const dir = tempDir()
+    const elsewhere = tempDir()
+    symlinkSync(elsewhere, join(dir, 'plugins'))
+    for (const args of [['init'], ['init', '--force']]) {
+      const r = runCli(args, { cwd: dir })
+      expect(r.status, r.stdout).toBe(1)
+      expect(r.stderr).toBe(
+        `error: init writes only into real folders, and these in ${dir} are symbolic links:\n` +
+          `  plugins (a link to ${elsewhere})\n` +
+          'Nothing was written. Remove the links, or scaffold into another folder with --dir.\n',
+      )
+      expect(tree(dir)).toEqual(['plugins'])
+      expect(tree(elsewhere)).toEqual([])
+    }
+  })
+
+  it('a linked file is in the way; --force replaces the link with a file and leaves its target alone', () => {
+    const dir = tempDir()
+    const target = join(tempDir(), 'shared.config.ts')
+    writeFileSync(target, '// the shared config\n')
+    symlinkSync(target, join(dir, 'audiorista.config.ts'))
+    const refused = runCli(['init'], { cwd: dir })
+    expect(refused.status).toBe(1)
+    expect(refused.stderr).toContain(`  audiorista.config.ts (a link to ${target}): --force replaces the link, not its target\n`)
+    expect(tree(dir)).toEqual(['audiorista.config.ts'])
+
+    const forced = runCli(['init', '--force'], { cwd: dir })
+    expect(forced.status, forced.stderr).toBe(0)
+    expect(lstatSync(join(dir, 'audiorista.config.ts')).isSymbolicLink()).toBe(false)
+    expect(read(dir, 'audiorista.config.ts')).toBe(read(root, 'scaffold/audiorista.config.ts'))
+    expect(readFileSync(target, 'utf8')).toBe('// the shared config\n')
+  })
+
+  it('leaves a linked .gitignore alone and says so', () => {
+    const dir = tempDir()
+    const target = join(tempDir(), 'gitignore')
+    writeFileSync(target, 'node_modules/\n')
+    symlinkSync(target, join(dir, '.gitignore'))
+    const r = runCli(['init'], { cwd: dir })
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/\.gitignore +is a link: not changed; add \.audiorista\/ to it yourself/)
+    expect(readlinkSync(join(dir, '.gitignore'))).toBe(target)
+    expect(readFileSync(target, 'utf8')).toBe('node_modules/\n')
+  })
+
+  it('writes all or nothing: a failure half-way leaves no file, folder or temporary file behind', () => {
+    const dir = tempDir()
+    // `test` is a file: the tests cannot be written, after the config, templates and plugin were.
+    writeFileSync(join(dir, 'test'), 'not a folder\n')
+    const r = runCli(['init'], { cwd: dir })
+    expect(r.status).toBe(1)
+    expect(r.stderr).toMatch(new RegExp(`^error: init could not write into ${dir}: .*test.*\\. Nothing was written\\.\\n$`))
+    expect(tree(dir)).toEqual(['test'])
+
+    const other = tempDir()
+    mkdirSync(join(other, 'plugins/example.ts'), { recursive: true })
+    const forced = runCli(['init', '--force'], { cwd: other })
+    expect(forced.status).toBe(1)
+    expect(forced.stderr).toContain('init cannot write plugins/example.ts')
+    expect(tree(other)).toEqual(['plugins', 'plugins/example.ts'])
   })
 })

@@ -22,7 +22,13 @@ async function deliverOne(child: ChildRunner, key?: string): Promise<void> {
   expect(child.output()).toContain('(log) done')
 }
 
-const STORE_FILES = { 'runner.db': '600', 'runner.db-wal': '600', 'runner.db-shm': '600', 'runner.db.lock': '600' }
+const STORE_FILES = {
+  'runner.db': '600',
+  'runner.db-wal': '600',
+  'runner.db-shm': '600',
+  'runner.db.lock': '600',
+  'runner.db.owner': '600',
+}
 const modes = (dir: string) => Object.fromEntries(readdirSync(dir).map((f) => [f, mode(join(dir, f))]))
 const warnings = (child: ChildRunner) =>
   child

@@ -65,7 +65,7 @@ describe('start', () => {
     }
   })
 
-  it('on SIGHUP reloads the config and keeps running; SIGTERM then exits 0 and removes the lock', async () => {
+  it('on SIGHUP reloads the config and keeps running; SIGTERM then exits 0 and releases the lock', async () => {
     const dir = tempDir()
     writeConfig(dir, { auth: { allowUnauthenticated: true }, store: { path: join(dir, 'runner.db') }, recipes })
     const child = await startChild(dir)
@@ -73,9 +73,10 @@ describe('start', () => {
     await until('the reload', () => child.output().includes('"msg":"config reloaded: recipes: +0 ~0 -0; keys: unchanged"'))
     const res = await post(child.url, '{"id":1}')
     expect(res.status).toBe(202)
-    expect(existsSync(join(dir, 'runner.db.lock'))).toBe(true)
+    expect(existsSync(join(dir, 'runner.db.owner'))).toBe(true)
     await stop(child)
-    expect(existsSync(join(dir, 'runner.db.lock'))).toBe(false)
+    expect(existsSync(join(dir, 'runner.db.owner'))).toBe(false)
+    await stop(await startChild(dir))
   })
 
   it('warns when there are no recipes, naming the config to add them to', async () => {

@@ -148,7 +148,9 @@ describe('engine edge cases', () => {
     writeConfig(dir, { auth: { allowUnauthenticated: true }, store: { path: join(dir, 'runner.db') } })
     const first = await startChild(dir)
     try {
-      await expect(startTestRunner(base, { dir })).rejects.toThrow(new RegExp(`another runner \\(pid ${first.proc.pid}\\) is using`))
+      await expect(startTestRunner(base, { dir })).rejects.toThrow(
+        new RegExp(`another runner \\(pid ${first.proc.pid} on host [^,]+, since [^)]+\\) is using`),
+      )
     } finally {
       first.proc.kill('SIGKILL')
       await first.exited
