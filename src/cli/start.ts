@@ -2,7 +2,8 @@ import { relative } from 'node:path'
 import { adminTokenFile, keyFile } from '../first-run.js'
 import { createLogger } from '../log.js'
 import { type Runner, startRunner } from '../runner.js'
-import { type Setup, setup, warnAbout } from '../setup.js'
+import { checkInChild } from '../reload/isolate.js'
+import { type Setup, type SetupOptions, setup, warnAbout } from '../setup.js'
 import { EVENT_TYPES, type Logger } from '../types.js'
 import { reportError, shownPath } from './output.js'
 
@@ -11,13 +12,14 @@ const LABELS = { 'title-updated': 'Title updated   ', 'title-ready': 'Title read
 export async function startCommand(options: { config?: string; port?: number; host?: string }): Promise<void> {
   const log = createLogger()
   let prepared: Setup
-  // The same command line each time: a reload reads the config the way start did.
-  const load = () =>
-    setup({
-      ...(options.config ? { configFile: options.config } : {}),
-      ...(options.port !== undefined ? { port: options.port } : {}),
-      ...(options.host ? { host: options.host } : {}),
-    })
+  // The same command line each time: a reload reads the config the way start did (and checks it in a child first).
+  const setupOptions: SetupOptions = {
+    ...(options.config ? { configFile: options.config } : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.host ? { host: options.host } : {}),
+  }
+  const load = () => setup(setupOptions)
+  const check = (what: string, signal: AbortSignal) => checkInChild(setupOptions, what, signal)
   try {
     prepared = await load()
   } catch (err) {
@@ -33,7 +35,7 @@ export async function startCommand(options: { config?: string; port?: number; ho
 
   let runner: Runner
   try {
-    runner = await startRunner(prepared, log, { load, watch: true })
+    runner = await startRunner(prepared, log, { load, check, watch: true })
   } catch (err) {
     return reportError(err)
   }

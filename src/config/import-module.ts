@@ -60,11 +60,18 @@ export async function importModule(file: string): Promise<unknown> {
   const own = packageRoot()
   let native: string[] = []
   try {
-    return await freshLoad(own, () => jiti.import(file, { default: true }), (files) => (native = files))
+    return await freshLoad(
+      own,
+      () => jiti.import(file, { default: true }),
+      (files) => (native = files),
+    )
   } finally {
     // Transpiled files are in jiti's cache (Node's CommonJS one, where `.cjs` files go too); ES modules Node loaded itself, the hook saw.
     const added = Object.keys(cache).filter((f) => !before.has(f) && !f.includes(`${sep}node_modules${sep}`) && !f.startsWith(own))
-    imported.set(file, [...new Set([...added, ...native])].filter((f) => f !== file))
+    imported.set(
+      file,
+      [...new Set([...added, ...native])].filter((f) => f !== file),
+    )
   }
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ChildRunner, startChild } from '../helpers/child.js'
 import { tempDir } from '../helpers/runner.js'
-import { deliver, logLines, reloadLine } from './helpers.js'
+import { deliver, limit, logLines, reloadLine } from './helpers.js'
 
 const [A, B, C] = ['format-key-aaaaaaaaaa', 'format-key-bbbbbbbbbb', 'format-key-cccccccccc']
 const children: ChildRunner[] = []
@@ -37,7 +37,11 @@ const esm = (helper: string) => `import { keys } from './recipes/${helper}'\nexp
 const cjs = (helper: string) => `const { keys } = require('./recipes/${helper}')\nmodule.exports = { auth: { keys }, recipes: [] }\n`
 
 /** A module config that imports its keys from `recipes/keys.<ext>`. */
-function moduleFormat(file: string, ext: string, { commonjs = false, packageType }: { commonjs?: boolean; packageType?: string } = {}): Format {
+function moduleFormat(
+  file: string,
+  ext: string,
+  { commonjs = false, packageType }: { commonjs?: boolean; packageType?: string } = {},
+): Format {
   const helper = `keys.${ext}`
   return {
     file,
@@ -92,33 +96,37 @@ const FORMATS: Array<[string, Format]> = [
 const slots = limit(3)
 
 describe.concurrent('a key rotated in every config format: the old key gets 401, the new one 202', () => {
-  it.each(FORMATS)('%s, through the watcher and through SIGHUP', async (_name, format) => {
-    await slots(async () => {
-      const dir = tempDir('ar-format-')
-      format.write(dir, A, true)
-      const child = await startChild(dir, { args: format.args ?? [] })
-      children.push(child)
-      expect(await deliver(child, A)).toBe(202)
-      expect(await deliver(child, B)).toBe(401)
+  it.each(FORMATS)(
+    '%s, through the watcher and through SIGHUP',
+    async (_name, format) => {
+      await slots(async () => {
+        const dir = tempDir('ar-format-')
+        format.write(dir, A, true)
+        const child = await startChild(dir, { args: format.args ?? [] })
+        children.push(child)
+        expect(await deliver(child, A)).toBe(202)
+        expect(await deliver(child, B)).toBe(401)
 
-      format.write(dir, B, false)
-      const watched = await reloadLine(child, 1)
-      expect(watched).toMatchObject({ trigger: format.edited, msg: 'config reloaded: recipes: +0 ~0 -0; keys: rotated' })
-      expect(await deliver(child, A)).toBe(401)
-      expect(await deliver(child, B)).toBe(202)
+        format.write(dir, B, false)
+        const watched = await reloadLine(child, 1)
+        expect(watched).toMatchObject({ trigger: format.edited, msg: 'config reloaded: recipes: +0 ~0 -0; keys: rotated' })
+        expect(await deliver(child, A)).toBe(401)
+        expect(await deliver(child, B)).toBe(202)
 
-      // Once the watcher is quiet, SIGHUP right after the write: its reload starts before the watcher's
-      // (which waits for 150 ms of quiet), so it is the one that rotates.
-      const before = await quiet(child)
-      format.write(dir, C, false)
-      child.proc.kill('SIGHUP')
-      const hup = await reloadLine(child, before + 1)
-      expect(hup).toMatchObject({ trigger: 'SIGHUP', msg: 'config reloaded: recipes: +0 ~0 -0; keys: rotated' })
-      expect(await deliver(child, B)).toBe(401)
-      expect(await deliver(child, C)).toBe(202)
-      child.proc.kill('SIGKILL')
-    })
-  }, 90_000)
+        // Once the watcher is quiet, SIGHUP right after the write: its reload starts before the watcher's
+        // (which waits for 150 ms of quiet), so it is the one that rotates.
+        const before = await quiet(child)
+        format.write(dir, C, false)
+        child.proc.kill('SIGHUP')
+        const hup = await reloadLine(child, before + 1)
+        expect(hup).toMatchObject({ trigger: 'SIGHUP', msg: 'config reloaded: recipes: +0 ~0 -0; keys: rotated' })
+        expect(await deliver(child, B)).toBe(401)
+        expect(await deliver(child, C)).toBe(202)
+        child.proc.kill('SIGKILL')
+      })
+    },
+    90_000,
+  )
 })
 
 /** Resolves with the number of reloads logged, once none has been for 600 ms. */
@@ -128,20 +136,5 @@ async function quiet(child: ChildRunner): Promise<number> {
     await new Promise((r) => setTimeout(r, 600))
     if (count() === seen) return seen
     seen = count()
-  }
-}
-
-function limit(n: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0
-  const waiting: Array<() => void> = []
-  return async (task) => {
-    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve))
-    active++
-    try {
-      return await task()
-    } finally {
-      active--
-      waiting.shift()?.()
-    }
   }
 }

@@ -32,3 +32,19 @@ export async function deliver(child: ChildRunner, key: string): Promise<number> 
   await res.arrayBuffer()
   return res.status
 }
+
+/** Runs at most `n` tasks at once (runners started by concurrent tests: the machine has two cores). */
+export function limit(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0
+  const waiting: Array<() => void> = []
+  return async (task) => {
+    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve))
+    active++
+    try {
+      return await task()
+    } finally {
+      active--
+      waiting.shift()?.()
+    }
+  }
+}
