@@ -69,7 +69,7 @@ async function deliver(child: ChildRunner, name: string, key = KEY): Promise<{ s
   return { status: res.status, ...(body.id ? { id: body.id } : {}) }
 }
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 20_000): Promise<T> {
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 40_000): Promise<T> {
   const end = Date.now() + ms
   for (;;) {
     const value = await probe()
@@ -98,7 +98,7 @@ async function api<T>(child: ChildRunner, path: string): Promise<T> {
   return (await res.json()) as T
 }
 
-describe('live config reload', { timeout: 60_000 }, () => {
+describe('live config reload', { timeout: 90_000 }, () => {
   it('runs a recipe added to a file the config imports, written in place, on the next delivery', async () => {
     const dir = project()
     const child = await start(dir)

@@ -69,10 +69,10 @@ describe.concurrent('a config that never finishes loading is refused, and the ru
         expect(line).toMatchObject({ level: 50, trigger: 'audiorista.config.ts' })
         expect(String(line.msg)).toMatch(REFUSED)
         expect(Date.now() - started).toBeGreaterThanOrEqual(10_000)
-        expect(during.statuses.length).toBeGreaterThan(10)
+        expect(during.statuses.length).toBeGreaterThan(5)
         expect(new Set(during.statuses)).toEqual(new Set([202]))
-        // Wide margin for a loaded machine: the point is that nothing froze.
-        expect(during.slowest).toBeLessThan(5_000)
+        // Nothing froze for the length of the hang (a wide margin: on a quiet machine the slowest is tens of ms).
+        expect(during.slowest).toBeLessThan(10_000)
 
         writeFileSync(join(dir, 'audiorista.config.ts'), config(B))
         expect(await reloadLine(child, 2)).toMatchObject({ msg: 'config reloaded: recipes: +0 ~0 -0; keys: rotated' })
