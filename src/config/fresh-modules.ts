@@ -40,7 +40,10 @@ let hooks: Hooks | undefined | false
 /** Installs the hook once; `false` where Node has no `module.register` (before 20.6). */
 function install(root: string): Hooks | false {
   if (hooks !== undefined) return hooks
-  if (typeof register !== 'function') return (hooks = false)
+  if (typeof register !== 'function') {
+    hooks = false
+    return hooks
+  }
   const load = new Int32Array(new SharedArrayBuffer(4))
   const { port1, port2 } = new MessageChannel()
   const seen = new Set<string>()
@@ -62,10 +65,20 @@ let loads = 0
  * Runs `importer` as a new load: the user's ES modules it imports are
  * evaluated afresh. `onFiles` gets the user's files Node loaded natively on
  * the way, whether the load worked or not (jiti's own are in its cache).
- * `root` is this package's own code, which is never reloaded.
+ * `root` is this package's own code, which is never reloaded. `again`: the
+ * file was loaded before and Node may hold it (`.mjs`, `.cjs`, `.js`).
  */
-export async function freshLoad<T>(root: string, importer: () => Promise<T>, onFiles: (files: string[]) => void): Promise<T> {
+export async function freshLoad<T>(
+  root: string,
+  importer: () => Promise<T>,
+  onFiles: (files: string[]) => void,
+  again = false,
+): Promise<T> {
   const h = install(root)
+  if (!h && again)
+    throw new Error(
+      `Node ${process.version} cannot evaluate an ES module again (Node 20.6 or newer can): restart the runner to apply the change`,
+    )
   if (!h) return importer()
   h.seen.clear()
   Atomics.store(h.load, 0, ++loads)
