@@ -1,4 +1,5 @@
 /** What the reload tests read from a runner child: its JSON log lines, its reloads, a delivery's status. */
+import { readdirSync, readlinkSync } from 'node:fs'
 import type { ChildRunner } from '../helpers/child.js'
 
 export const logLines = (child: ChildRunner) =>
@@ -47,4 +48,18 @@ export function limit(n: number): <T>(task: () => Promise<T>) => Promise<T> {
       waiting.shift()?.()
     }
   }
+}
+
+/** The pids of processes whose working folder is `dir`. */
+export function inFolder(dir: string): number[] {
+  const pids: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      if (readlinkSync(`/proc/${name}/cwd`) === dir) pids.push(Number(name))
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return pids
 }

@@ -4,12 +4,12 @@
  * so, deliveries go on meanwhile, the next save applies, and SIGTERM ends
  * the process within its grace while such a check is pending.
  */
-import { readdirSync, readlinkSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ChildRunner, startChild } from '../helpers/child.js'
 import { tempDir } from '../helpers/runner.js'
-import { deliver, limit, reloadLine } from './helpers.js'
+import { deliver, inFolder, limit, reloadLine } from './helpers.js'
 
 const [A, B] = ['wedge-key-aaaaaaaaaa', 'wedge-key-bbbbbbbbbb']
 const children: ChildRunner[] = []
@@ -117,20 +117,6 @@ describe.concurrent('a config that never finishes loading is refused, and the ru
     90_000,
   )
 })
-
-/** The pids of processes whose working folder is `dir`. */
-function inFolder(dir: string): number[] {
-  const pids: number[] = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      if (readlinkSync(`/proc/${name}/cwd`) === dir) pids.push(Number(name))
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
-  }
-  return pids
-}
 
 async function waitFor(probe: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms
