@@ -4,6 +4,7 @@
  * swaps whole. `startRunner` puts a server in front of it; `createRunner`
  * hands its receiver to the user's own server.
  */
+import { relative } from 'node:path'
 import type { ResolvedConfig } from './config/resolved.js'
 import { ensureSecrets } from './first-run.js'
 import { createEngine, type Engine } from './queue/engine.js'
@@ -20,6 +21,8 @@ export interface CoreOptions {
   log: Logger
   /** Loads and checks the config again, for a reload. Without it, `reload` refuses. */
   load?: () => Promise<Setup>
+  /** Loads and checks it in a child process first (`checkInChild`): a config that never finishes loading is refused there. */
+  check?: (what: string, signal: AbortSignal) => Promise<void>
   telemetry?: Telemetry
 }
 
@@ -50,7 +53,7 @@ export interface Core {
 }
 
 /** Opens the backend (SQLite takes its lock) and builds the engine and receiver; nothing runs until `start`. */
-export async function openCore(prepared: Setup, { log, load, telemetry = noTelemetry }: CoreOptions): Promise<Core> {
+export async function openCore(prepared: Setup, { log, load, check, telemetry = noTelemetry }: CoreOptions): Promise<Core> {
   const { config: withSecrets, key, admin } = ensureSecrets(prepared.config)
   let setup: Setup = { ...prepared, config: withSecrets }
   const { config } = setup
@@ -62,6 +65,8 @@ export async function openCore(prepared: Setup, { log, load, telemetry = noTelem
   const reloader = createReloader({
     current: () => setup,
     load: load ?? (() => Promise.reject(new Error('this runner was given its config as an object; pass the new one to reload'))),
+    ...(check ? { check } : {}),
+    what: () => (setup.config.filepath ? relative(process.cwd(), setup.config.filepath) || setup.config.filepath : 'the config'),
     apply(next) {
       setup = next
       receiver.update(next.config)
@@ -99,7 +104,8 @@ export async function openCore(prepared: Setup, { log, load, telemetry = noTelem
       closing ??= (async () => {
         receiver.setAccepting(false)
         clearInterval(pruneTimer)
-        // A reload still loading is not applied now; wait for it, so the plugins it loaded are closed.
+        // A reload still loading is not applied now: its check is killed, and the plugins it loaded are closed.
+        reloader.abort()
         await reloader.idle()
         await stopping?.()
         await engine.stop(grace)

@@ -50,6 +50,8 @@ export interface Runner {
 export interface StartOptions {
   /** Loads and checks the config again, for `reload`. */
   load?: () => Promise<Setup>
+  /** Loads and checks it in a child process first, for `reload`: a config that never finishes loading never runs here. */
+  check?: (what: string, signal: AbortSignal) => Promise<void>
   /** Reload when the config file or a file it loads changes (`start` does; tests choose). */
   watch?: boolean
   /** Aborted (a SIGTERM during start-up): stop before serving, closing the store, and reject. */
@@ -62,10 +64,14 @@ export interface StartOptions {
  * schedule, so there is no separate recovery. Deliveries get 503 until the
  * engine runs.
  */
-export async function startRunner(prepared: Setup, log: Logger, { load, watch = false, signal }: StartOptions = {}): Promise<Runner> {
+export async function startRunner(
+  prepared: Setup,
+  log: Logger,
+  { load, check, watch = false, signal }: StartOptions = {},
+): Promise<Runner> {
   const withConsole = prepared.config.admin.enabled || prepared.config.metrics.public
   const telemetry = withConsole ? createTelemetry() : noTelemetry
-  const core = await openCore(prepared, { log, telemetry, ...(load ? { load } : {}) })
+  const core = await openCore(prepared, { log, telemetry, ...(load ? { load } : {}), ...(check ? { check } : {}) })
   const { config, store, engine, receiver } = core
   await stopIfAborted(signal, core)
   const isReady = () => receiver.accepting && store.isReady()

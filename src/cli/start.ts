@@ -2,7 +2,8 @@ import { relative } from 'node:path'
 import { adminTokenFile, keyFile } from '../first-run.js'
 import { createLogger } from '../log.js'
 import { type Runner, startRunner } from '../runner.js'
-import { type Setup, setup, warnAbout } from '../setup.js'
+import { checkInChild } from '../reload/isolate.js'
+import { type Setup, type SetupOptions, setup, warnAbout } from '../setup.js'
 import { EVENT_TYPES } from '../types.js'
 import { reportError, shownPath } from './output.js'
 import { handleSignals } from './signals.js'
@@ -14,13 +15,14 @@ export async function startCommand(options: { config?: string; port?: number; ho
   // First of all: SIGTERM at any moment after spawn exits 0 (before ready, without serving).
   const signals = handleSignals(log)
   let prepared: Setup
-  // The same command line each time: a reload reads the config the way start did.
-  const load = () =>
-    setup({
-      ...(options.config ? { configFile: options.config } : {}),
-      ...(options.port !== undefined ? { port: options.port } : {}),
-      ...(options.host ? { host: options.host } : {}),
-    })
+  // The same command line each time: a reload reads the config the way start did (and checks it in a child first).
+  const setupOptions: SetupOptions = {
+    ...(options.config ? { configFile: options.config } : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.host ? { host: options.host } : {}),
+  }
+  const load = () => setup(setupOptions)
+  const check = (what: string, signal: AbortSignal) => checkInChild(setupOptions, what, signal)
   try {
     prepared = await load()
   } catch (err) {
@@ -37,7 +39,7 @@ export async function startCommand(options: { config?: string; port?: number; ho
   let runner: Runner
   signals.opening()
   try {
-    runner = await startRunner(prepared, log, { load, watch: true, signal: signals.signal })
+    runner = await startRunner(prepared, log, { load, check, watch: true, signal: signals.signal })
   } catch (err) {
     // Stopped by a signal before serving: the store is closed and its lock released.
     if (signals.signal.aborted) process.exit(0)

@@ -3,12 +3,11 @@
  * `import { defineConfig } from 'audiorista-runner'` works wherever the file
  * lives and without a build step.
  */
-import { accessSync, constants, existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join, sep } from 'node:path'
+import { existsSync } from 'node:fs'
+import { dirname, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ensurePrivateDir } from '../store/files.js'
-import { DATA_DIR_ENV, resolveDataDir } from './data-dir.js'
+import { freshLoad } from './fresh-modules.js'
+import { cacheDir } from './transpile-cache.js'
 
 let aliases: Record<string, string> | undefined
 
@@ -34,48 +33,6 @@ export function packageAliases(): Record<string, string> {
   return aliases
 }
 
-/**
- * jiti keeps transpiled files so a restart skips the TypeScript transform.
- * They go to the nearest `node_modules/.cache` when this process may write
- * there; else into the data folder when `AUDIORISTA_DATA_DIR` names one (a
- * container's app folder is read-only, its data volume is not); else the
- * OS temp folder: never next to the user's files.
- */
-export function cacheDir(from: string, env: NodeJS.ProcessEnv = process.env): string {
-  const modules = nearestNodeModules(from)
-  if (modules && writable(join(modules, '.cache', 'audiorista-runner'))) return join(modules, '.cache', 'audiorista-runner')
-  if (env[DATA_DIR_ENV]?.trim()) {
-    const cache = join(resolveDataDir(from, env), 'cache')
-    try {
-      // Private before jiti creates it open to others, like every folder the runner makes there.
-      ensurePrivateDir(cache)
-      return cache
-    } catch {
-      // Not creatable: the store says so clearly when it opens; the cache just goes elsewhere.
-    }
-  }
-  return join(tmpdir(), 'audiorista-runner-cache')
-}
-
-function nearestNodeModules(from: string): string | undefined {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'node_modules'))) return join(dir, 'node_modules')
-    if (dirname(dir) === dir) return undefined
-  }
-}
-
-/** Whether this process may create or write `dir`: the nearest folder that exists must be writable (EROFS counts). */
-function writable(dir: string): boolean {
-  let at = dir
-  while (!existsSync(at) && dirname(at) !== at) at = dirname(at)
-  try {
-    accessSync(at, constants.W_OK)
-    return true
-  } catch {
-    return false
-  }
-}
-
 let shared: ReturnType<typeof import('jiti').createJiti> | undefined
 
 /**
@@ -95,18 +52,26 @@ export async function importModule(file: string): Promise<unknown> {
       interopDefault: true,
     })
   }
-  const cache = shared.cache
+  const jiti = shared
+  const cache = jiti.cache
   // Evaluated afresh with the files of the user's it imported (recipes, helpers): a reload sees their edits too.
   for (const dep of [file, ...(imported.get(file) ?? [])]) delete cache[dep]
   const before = new Set(Object.keys(cache))
+  const own = packageRoot()
+  let native: string[] = []
   try {
-    return await shared.import(file, { default: true })
-  } finally {
-    const own = packageRoot()
-    const added = Object.keys(cache).filter(
-      (f) => !before.has(f) && f !== file && !f.includes(`${sep}node_modules${sep}`) && !f.startsWith(own),
+    return await freshLoad(
+      own,
+      () => jiti.import(file, { default: true }),
+      (files) => (native = files),
     )
-    imported.set(file, added)
+  } finally {
+    // Transpiled files are in jiti's cache (Node's CommonJS one, where `.cjs` files go too); ES modules Node loaded itself, the hook saw.
+    const added = Object.keys(cache).filter((f) => !before.has(f) && !f.includes(`${sep}node_modules${sep}`) && !f.startsWith(own))
+    imported.set(
+      file,
+      [...new Set([...added, ...native])].filter((f) => f !== file),
+    )
   }
 }
 

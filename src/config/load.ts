@@ -5,7 +5,7 @@ import { RunnerError } from '../errors.js'
 import { importModule } from './import-module.js'
 import { describeLoadError, loadError } from './load-error.js'
 
-const MODULE_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs', '.cjs'] as const
+const MODULE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const
 
 /** Where a config is looked for, in this order, in the working folder only. */
 export const SEARCH_PLACES = [

@@ -7,6 +7,7 @@ import { ConfigError, type ConfigIssue } from '../errors.js'
 import { ensureSecrets } from '../first-run.js'
 import { type Setup, warnAbout } from '../setup.js'
 import type { Logger } from '../types.js'
+import { withinLimit } from './isolate.js'
 import { applicable, type ConfigChange, compareConfigs, describeChange } from './compare.js'
 
 /** What the last reload did: applied (with what changed), or refused with every problem found. */
@@ -19,6 +20,13 @@ export interface ReloaderOptions {
   current: () => Setup
   /** Loads and checks the config again; throws a ConfigError listing every problem. */
   load: () => Promise<Setup>
+  /**
+   * Loads and checks it first in a child process (`checkInChild`), so a config
+   * that never finishes loading is refused without ever running here.
+   */
+  check?: (what: string, signal: AbortSignal) => Promise<void>
+  /** The config file as the log names it (`audiorista.config.ts`), for "loading … did not finish". */
+  what?: () => string
   /**
    * Puts the new setup in effect at once (the receiver's keys, the engine's
    * recipes); `drained` resolves when no work taken under the old one is held.
@@ -36,24 +44,27 @@ export interface Reloader {
   readonly last: ReloadOutcome | undefined
   /** Resolves when no reload is in progress. */
   idle(): Promise<void>
+  /** Gives up the reload in progress (kills its check): the runner is stopping. */
+  abort(): void
 }
 
-export function createReloader({ current, load, apply, stopping, log }: ReloaderOptions): Reloader {
+export function createReloader(options: ReloaderOptions): Reloader {
+  const { current, apply, stopping, log } = options
   let last: ReloadOutcome | undefined
   let running: Promise<ReloadOutcome> | undefined
   let again: Promise<ReloadOutcome> | undefined
+  const stop = new AbortController()
 
   async function once(trigger: string): Promise<ReloadOutcome> {
     const before = current()
     let loaded: Setup
     try {
-      loaded = withSecrets(await load(), log)
+      loaded = withSecrets(await guardedLoad(options, stop.signal), log)
     } catch (err) {
+      if (stopping() || stop.signal.aborted) return refused(trigger, new Error('the runner is shutting down'))
       last = refused(trigger, err)
-      log.error(
-        { trigger, problems: last.ok ? [] : last.problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)) },
-        'config reload failed; the last good config keeps running',
-      )
+      const problems = last.problems.map((p) => (p.path && p.path !== '(config)' ? `${p.path}: ${p.message}` : p.message))
+      log.error({ trigger, problems }, `config reload refused: ${summary(problems)}; the last good config keeps running`)
       return last
     }
     if (stopping()) {
@@ -95,7 +106,23 @@ export function createReloader({ current, load, apply, stopping, log }: Reloader
       await again?.catch(() => {})
       await running?.catch(() => {})
     },
+    abort() {
+      stop.abort()
+    },
   }
+}
+
+/** The child's check, then the load here, each within `LOAD_LIMIT_MS`. */
+async function guardedLoad({ load, check, what = () => 'the config', log }: ReloaderOptions, signal: AbortSignal): Promise<Setup> {
+  await check?.(what(), signal)
+  if (signal.aborted) throw new Error('the runner is shutting down')
+  return withinLimit(load(), what(), signal, (late) => void late.registry.close(log))
+}
+
+/** The first problem, and how many more: the log line's message; the `problems` field has them all. */
+function summary(problems: string[]): string {
+  const more = problems.length - 1
+  return `${problems[0] ?? 'unknown problem'}${more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'})` : ''}`
 }
 
 /**
