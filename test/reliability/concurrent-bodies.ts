@@ -14,6 +14,9 @@ export interface Answer {
   retryAfter?: string
   /** A socket error before an answer: ECONNRESET, EPIPE, ECONNREFUSED, timeout. */
   error?: string
+  /** When the connection was made and when the answer (or error) came, ms after the send. */
+  connectedMs?: number
+  ms?: number
 }
 
 const CHUNKS = 10
@@ -42,11 +45,13 @@ export function postOne(url: string, i: number, shape: BodyShape, timeoutMs: num
   const length = body.reduce((n, p) => n + p.length, 0)
   return new Promise((resolve) => {
     let settled = false
+    const started = Date.now()
+    let connectedMs: number | undefined
     const settle = (answer: Answer) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
-      resolve(answer)
+      resolve({ ...answer, ms: Date.now() - started, ...(connectedMs === undefined ? {} : { connectedMs }) })
     }
     const req = request(url, {
       method: 'POST',
@@ -57,6 +62,7 @@ export function postOne(url: string, i: number, shape: BodyShape, timeoutMs: num
       settle({ error: 'timeout' })
       req.destroy()
     }, timeoutMs)
+    req.on('socket', (socket) => socket.once('connect', () => (connectedMs = Date.now() - started)))
     req.on('response', (res) => {
       res.resume()
       res.on('end', () => settle({ status: res.statusCode, retryAfter: res.headers['retry-after'] }))
