@@ -22,7 +22,16 @@ const TOP_KEYS = [
   'admin',
   'metrics',
 ] as const
-const SERVER_KEYS = ['host', 'port', 'basePath', 'bodyLimit', 'inflightBytes', 'headersTimeout', 'requestTimeout', 'keepAliveTimeout'] as const
+const SERVER_KEYS = [
+  'host',
+  'port',
+  'basePath',
+  'bodyLimit',
+  'inflightBytes',
+  'headersTimeout',
+  'requestTimeout',
+  'keepAliveTimeout',
+] as const
 const TOP_SYNONYMS = {
   recipe: 'recipes',
   plugin: 'plugins',
@@ -113,7 +122,7 @@ function resolveServer(v: Validator, value: unknown, env: NodeJS.ProcessEnv): Re
 /** At least 1 MB: below that the budget only slows ordinary deliveries down, it bounds nothing that matters. */
 function inflightBytes(v: Validator, value: unknown): number {
   const bytes = v.bytes(value, 'server.inflightBytes')
-  if (bytes === undefined) return 64 * 1024 * 1024
+  if (bytes === undefined) return 32 * 1024 * 1024
   if (bytes < 1024 * 1024) v.fail('server.inflightBytes', `must be at least 1mb, got ${bytes} bytes`)
   return bytes
 }

@@ -34,6 +34,13 @@ export function createInflightBudget(limit: number): InflightBudget {
   const queue: Waiter[] = []
   const fits = (bytes: number) => inflight === 0 || inflight + bytes <= limit
 
+  function collectAfter(bytes: number): void {
+    dropped += bytes
+    if (dropped < limit) return
+    dropped = 0
+    reclaim()
+  }
+
   function take(bytes: number): Release {
     inflight += bytes
     let done = false
@@ -41,10 +48,7 @@ export function createInflightBudget(limit: number): InflightBudget {
       if (done) return
       done = true
       inflight -= bytes
-      if (bytes >= LARGE_CHARGE && (dropped += bytes) >= limit) {
-        dropped = 0
-        reclaim()
-      }
+      if (bytes >= LARGE_CHARGE) collectAfter(bytes)
       admitWaiters()
     }
   }

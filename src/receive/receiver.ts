@@ -83,6 +83,9 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
 
   async function readAndStore(req: IncomingMessage, res: ServerResponse, type: EventType, charset: string): Promise<void> {
     const text = readAlready(req, bodyLimit) ?? (await readBody(req, bodyLimit, charset))
+    // The sender is done; from here any wait is ours (large bodies take turns), and the idle
+    // timeout for slow clients would cut it off without an answer. Node sets it again after the answer.
+    req.socket.setTimeout(0)
     const { hash, title, payload } = text.length > LARGE_BODY ? await inTurn(() => inspect(text)) : inspect(text)
     const receivedAt = Date.now()
     const started = performance.now()

@@ -36,7 +36,7 @@ describe('resolveConfig: defaults', () => {
         port: 8787,
         basePath: '/webhooks',
         bodyLimit: 1048576,
-        inflightBytes: 67_108_864,
+        inflightBytes: 33_554_432,
         headersTimeout: 10_000,
         requestTimeout: 30_000,
         keepAliveTimeout: 5_000,
