@@ -8,7 +8,7 @@ import type { ResolvedConfig } from './config/resolved.js'
 import { type Core, openCore } from './core.js'
 import type { Engine } from './queue/engine.js'
 import type { Receiver } from './receive/receiver.js'
-import { createHttpServer, type HttpServer, localUrl } from './receive/server.js'
+import { LISTEN_BACKLOG, createHttpServer, type HttpServer, localUrl } from './receive/server.js'
 import type { ReloadOutcome } from './reload/reloader.js'
 import { type Watcher, watchConfig } from './reload/watch.js'
 import type { Setup } from './setup.js'
@@ -81,7 +81,7 @@ export async function startRunner(
     // Listen first (deliveries get 503 until recovery is done), so a taken port fails before any work runs.
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
-      server.listen(config.server.port, config.server.host, () => {
+      server.listen(config.server.port, config.server.host, LISTEN_BACKLOG, () => {
         server.off('error', reject)
         resolve()
       })

@@ -223,6 +223,8 @@ export interface ServerOptions {
   basePath?: string
   /** Largest accepted body, bytes or `'1mb'` (default `'1mb'`). */
   bodyLimit?: number | string
+  /** Memory for bodies being received at once, bytes or `'64mb'` (default `'32mb'`); beyond it a delivery waits, then gets 503. */
+  inflightBytes?: number | string
   /** Time allowed to receive a request's headers (default '10s'). */
   headersTimeout?: Duration
   /** Time allowed to receive a whole request (default '30s'). */

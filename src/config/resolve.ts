@@ -23,7 +23,17 @@ const TOP_KEYS = [
   'admin',
   'metrics',
 ] as const
-const SERVER_KEYS = ['host', 'port', 'basePath', 'bodyLimit', 'headersTimeout', 'requestTimeout', 'keepAliveTimeout', 'trustProxy'] as const
+const SERVER_KEYS = [
+  'host',
+  'port',
+  'basePath',
+  'bodyLimit',
+  'inflightBytes',
+  'headersTimeout',
+  'requestTimeout',
+  'keepAliveTimeout',
+  'trustProxy',
+] as const
 const TOP_SYNONYMS = {
   recipe: 'recipes',
   plugin: 'plugins',
@@ -104,11 +114,20 @@ function resolveServer(v: Validator, value: unknown, env: NodeJS.ProcessEnv): Re
     port,
     basePath: basePath(v, server.basePath),
     bodyLimit: v.bytes(server.bodyLimit, 'server.bodyLimit') ?? 1024 * 1024,
+    inflightBytes: inflightBytes(v, server.inflightBytes),
     headersTimeout,
     requestTimeout,
     keepAliveTimeout: v.duration(server.keepAliveTimeout, 'server.keepAliveTimeout') ?? 5_000,
     trustProxy: resolveTrustProxy(v, server.trustProxy),
   }
+}
+
+/** At least 1 MB: below that the budget only slows ordinary deliveries down, it bounds nothing that matters. */
+function inflightBytes(v: Validator, value: unknown): number {
+  const bytes = v.bytes(value, 'server.inflightBytes')
+  if (bytes === undefined) return 32 * 1024 * 1024
+  if (bytes < 1024 * 1024) v.fail('server.inflightBytes', `must be at least 1mb, got ${bytes} bytes`)
+  return bytes
 }
 
 function envPort(v: Validator, value: string | undefined): number | undefined {

@@ -18,6 +18,8 @@ export interface ResolvedConfig {
     port: number
     basePath: string
     bodyLimit: number
+    /** Estimated bytes of bodies the receiver holds at once (see receive/inflight.ts). */
+    inflightBytes: number
     headersTimeout: number
     requestTimeout: number
     keepAliveTimeout: number

@@ -8,6 +8,7 @@ import { checkContentType, parseObject, readAlready, readBody } from './body.js'
 import { clientAddress } from './client-address.js'
 import { bodyHash, canonicalHash } from './canonical.js'
 import { scanCanonical } from './canonical-text.js'
+import { chargeFor, createInflightBudget, createTurns, roomWait } from './inflight.js'
 import { sendJson } from './respond.js'
 import { noTelemetry, type Telemetry } from '../telemetry.js'
 
@@ -44,6 +45,8 @@ export interface Receiver {
 
 const EVENTS = new Set<string>(EVENT_TYPES)
 const RETRY_AFTER = '5'
+// A busy receiver frees room within seconds; a sender that waits a little spreads the burst out.
+const BUSY_RETRY_AFTER = '2'
 
 /**
  * The webhook hot path: verify, read, parse, store, answer. It runs on the
@@ -57,21 +60,35 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
   let dedupeWindow = config.dedupe.window
   let accepting = false
   const clientOf = clientAddress(config.server.trustProxy)
+  const budget = createInflightBudget(config.server.inflightBytes)
+  const wait = roomWait(config.server.requestTimeout)
+  const inTurn = createTurns()
 
   async function receive(req: IncomingMessage, res: ServerResponse, type: EventType): Promise<void> {
     if (!accepting || !store.isReady())
       throw new HttpError(503, 'not_ready', 'the runner is not accepting deliveries right now; retry later', { 'retry-after': RETRY_AFTER })
     checkKey(type, req.headers['x-audiorista-key'])
     const charset = checkContentType(req.headers['content-type'])
-    const encoding = req.headers['content-encoding']
-    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity')
-      throw new HttpError(
-        415,
-        'unsupported_encoding',
-        `Content-Encoding ${encoding.slice(0, 40)} is not supported; send the JSON uncompressed`,
-      )
+    checkEncoding(req.headers['content-encoding'])
+    // Room before the first byte is read: until then the body stays in the kernel's socket buffer.
+    const release = await budget.reserve(chargeFor(req, bodyLimit), wait)
+    if (!release)
+      throw new HttpError(503, 'busy', 'the runner is receiving its limit of bodies (server.inflightBytes); retry later', {
+        'retry-after': BUSY_RETRY_AFTER,
+      })
+    try {
+      await readAndStore(req, res, type, charset)
+    } finally {
+      release()
+    }
+  }
+
+  async function readAndStore(req: IncomingMessage, res: ServerResponse, type: EventType, charset: string): Promise<void> {
     const text = readAlready(req, bodyLimit) ?? (await readBody(req, bodyLimit, charset))
-    const { hash, title, payload } = inspect(text)
+    // The sender is done; from here any wait is ours (large bodies take turns), and the idle
+    // timeout for slow clients would cut it off without an answer. Node sets it again after the answer.
+    req.socket.setTimeout(0)
+    const { hash, title, payload } = text.length > LARGE_BODY ? await inTurn(() => inspect(text)) : inspect(text)
     const receivedAt = Date.now()
     const started = performance.now()
     const { id, duplicate } = await store.accept({
@@ -156,6 +173,7 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
       checkKey = createKeyCheck(next.auth)
       bodyLimit = next.server.bodyLimit
       dedupeWindow = next.dedupe.window
+      budget.setLimit(next.server.inflightBytes)
     },
     setAccepting(on) {
       accepting = on
@@ -164,6 +182,15 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
       return accepting
     },
   }
+}
+
+function checkEncoding(encoding: string | undefined): void {
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity')
+    throw new HttpError(
+      415,
+      'unsupported_encoding',
+      `Content-Encoding ${encoding.slice(0, 40)} is not supported; send the JSON uncompressed`,
+    )
 }
 
 // Above this, a body's objects cost more to build than the engine saves by reusing them (see inspect).
@@ -188,7 +215,8 @@ function inspect(text: string): { hash: string; title?: string; payload?: Record
 /** Reads off (and drops) up to twice the body limit, then gives up on the connection. */
 function drain(req: IncomingMessage, limit: number): void {
   let seen = 0
-  const timer = setTimeout(() => req.destroy(), 2000)
+  // Long enough for a sender told 503 while a burst is in flight to finish its body and read the answer.
+  const timer = setTimeout(() => req.destroy(), 10_000)
   timer.unref()
   req.on('data', (chunk: Buffer) => {
     seen += chunk.length

@@ -72,6 +72,15 @@ export function createHttpServer({ config, receiver, isReady, later = () => fals
   }
 }
 
+/**
+ * Connections the kernel may hold before the server accepts them (Node's
+ * default is 511). A burst of 1,000 senders connects at once while the event
+ * loop is busy; past the backlog the kernel drops their handshakes, and they
+ * wait for a SYN resend (1 s, 3 s, ...). The kernel caps it at
+ * net.core.somaxconn (4096 on current Linux).
+ */
+export const LISTEN_BACKLOG = 2048
+
 const RESERVED = new RegExp(`^/(?:${RESERVED_PATHS.join('|')})(?:[/?]|$)`)
 
 /** `/healthz` (the process is up) and `/readyz` (the store is open and deliveries are accepted); false for other paths. */

@@ -37,7 +37,17 @@ const RESTART = [
 ] as const
 
 /** Settings that apply at once, beside recipes and keys. */
-const APPLIED = ['server.bodyLimit', 'queue.timeout', 'queue.retry', 'dedupe', 'retention', 'vars', 'actions', 'plugins'] as const
+const APPLIED = [
+  'server.bodyLimit',
+  'server.inflightBytes',
+  'queue.timeout',
+  'queue.retry',
+  'dedupe',
+  'retention',
+  'vars',
+  'actions',
+  'plugins',
+] as const
 
 export function compareConfigs(before: ResolvedConfig, after: ResolvedConfig): ConfigChange {
   const old = new Map(before.recipes.map((r) => [r.name, r]))

@@ -36,6 +36,7 @@ describe('resolveConfig: defaults', () => {
         port: 8787,
         basePath: '/webhooks',
         bodyLimit: 1048576,
+        inflightBytes: 33_554_432,
         headersTimeout: 10_000,
         requestTimeout: 30_000,
         keepAliveTimeout: 5_000,
@@ -96,8 +97,11 @@ describe('resolveConfig: defaults', () => {
     expect(config.queue).toEqual({ concurrency: 8, timeout: 120_000, retry: { attempts: 5, delay: 500, factor: 2, maxDelay: 3_600_000 } })
     expect(config.dedupe.window).toBe(7 * 86_400_000)
     expect(config.retention).toBe(30 * 86_400_000)
-    expect(problems({ queue: { timeout: 0, retry: { delay: true } }, dedupe: { window: -5 }, server: { bodyLimit: 0 } })).toEqual([
+    expect(
+      problems({ queue: { timeout: 0, retry: { delay: true } }, dedupe: { window: -5 }, server: { bodyLimit: 0, inflightBytes: '64kb' } }),
+    ).toEqual([
       'server.bodyLimit: 0 is not a size (use 512kb, 1mb or a number of bytes)',
+      'server.inflightBytes: must be at least 1mb, got 65536 bytes',
       'queue.timeout: must be longer than 0',
       'queue.retry.delay: must be a duration (use 500ms, 30s, 5m, 2h, 7d or a number of ms)',
       'dedupe.window: -5 is not a duration (use 500ms, 30s, 5m, 2h, 7d or a number of ms)',

@@ -1,0 +1,147 @@
+import type { IncomingMessage } from 'node:http'
+import { reclaim } from '../queue/reclaim.js'
+
+/** Room for one delivery's body, held from before its first byte is read until it is stored; `release` once. */
+export type Release = () => void
+
+export interface InflightBudget {
+  /**
+   * Room for `bytes`, first come first served: at once when it fits (or when
+   * nothing is in flight, so one body always gets through however large),
+   * else when enough is released, or undefined after `waitMs` without room.
+   */
+  reserve(bytes: number, waitMs: number): Promise<Release | undefined>
+  /** A new limit (a reload); waiters that now fit go in. */
+  setLimit(limit: number): void
+  stats(): { inflight: number; waiting: number }
+}
+
+interface Waiter {
+  bytes: number
+  admit(release: Release): void
+}
+
+/**
+ * The receiver's memory bound, in estimated bytes. A body waits for room
+ * before its socket is read: unread bytes stay in the kernel's socket
+ * buffer (not in this process), and TCP flow control slows the sender.
+ */
+export function createInflightBudget(limit: number): InflightBudget {
+  let inflight = 0
+  // Bytes of large bodies let go since the last full collection: V8 would otherwise let their
+  // garbage pile up well past the budget before collecting it (see queue/reclaim.ts).
+  let dropped = 0
+  const queue: Waiter[] = []
+  const fits = (bytes: number) => inflight === 0 || inflight + bytes <= limit
+
+  function collectAfter(bytes: number): void {
+    dropped += bytes
+    if (dropped < limit) return
+    dropped = 0
+    reclaim()
+  }
+
+  function take(bytes: number): Release {
+    inflight += bytes
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      inflight -= bytes
+      if (bytes >= LARGE_CHARGE) collectAfter(bytes)
+      admitWaiters()
+    }
+  }
+
+  // In order: a large body at the head is not starved by small ones passing it.
+  function admitWaiters(): void {
+    while (queue.length > 0 && fits(queue[0]!.bytes)) {
+      const next = queue.shift()!
+      next.admit(take(next.bytes))
+    }
+  }
+
+  return {
+    reserve(bytes, waitMs) {
+      if (queue.length === 0 && fits(bytes)) return Promise.resolve(take(bytes))
+      return new Promise((resolve) => {
+        const waiter: Waiter = {
+          bytes,
+          admit(release) {
+            clearTimeout(timer)
+            resolve(release)
+          },
+        }
+        const timer = setTimeout(() => {
+          queue.splice(queue.indexOf(waiter), 1)
+          resolve(undefined)
+          // The head gave up: the ones behind it may fit.
+          admitWaiters()
+        }, waitMs)
+        queue.push(waiter)
+      })
+    },
+    setLimit(next) {
+      limit = next
+      admitWaiters()
+    },
+    stats: () => ({ inflight, waiting: queue.length }),
+  }
+}
+
+/**
+ * Synchronous work that takes turns, one per event-loop iteration. Reading a
+ * large body takes a good fraction of a second; when many bodies finish
+ * arriving in the same iteration, running them back to back would hold the
+ * loop for all of them, and timers (the wait for room, Node's request
+ * timeouts) and new connections would wait that long.
+ */
+export function createTurns() {
+  let last: Promise<unknown> = Promise.resolve()
+  return function inTurn<T>(work: () => T): Promise<T> {
+    const mine = last.then(
+      () =>
+        new Promise<T>((resolve, reject) =>
+          setImmediate(() => {
+            try {
+              resolve(work())
+            } catch (err) {
+              reject(err)
+            }
+          }),
+        ),
+    )
+    // The next turn waits for this one, whatever its outcome (the caller sees the error).
+    last = mine.catch(() => undefined)
+    return mine
+  }
+}
+
+// A body of n bytes is held about three times while the receiver has it: the socket's chunks, the joined
+// Buffer, and the decoded string (which is then scanned, hashed and written to the store).
+const HELD_COPIES = 3
+// Bodies up to this size are parsed in the receiver (receiver.ts, LARGE_BODY): `{}` × n parses to some 20 × n.
+const PARSED = 64 * 1024
+const PARSE_FACTOR = 20
+
+/**
+ * What a delivery is charged before its body is read: from Content-Length
+ * when it is there (a lying one is a 400 when read), or the body limit for a
+ * chunked body. A declared size over the limit is charged nothing: it is
+ * refused with 413 before anything is read.
+ */
+export function chargeFor(req: IncomingMessage, bodyLimit: number): number {
+  const header = req.headers['content-length']
+  const declared = header !== undefined && !req.headers['transfer-encoding'] ? Number(header) : bodyLimit
+  if (!Number.isFinite(declared) || declared < 0 || declared > bodyLimit) return 0
+  return declared * HELD_COPIES + (declared <= PARSED ? declared * PARSE_FACTOR : 0)
+}
+
+/** How long a delivery waits for room before it gets 503: well inside the request timeout, so Node never cuts it off. */
+export function roomWait(requestTimeout: number): number {
+  return requestTimeout > 0 ? Math.min(MAX_WAIT, Math.floor(requestTimeout / 4)) : MAX_WAIT
+}
+
+const MAX_WAIT = 5_000
+// Bodies of some 300 KB and more: ordinary deliveries never count towards a full collection.
+const LARGE_CHARGE = 1024 * 1024
