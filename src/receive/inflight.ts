@@ -89,37 +89,9 @@ export function createInflightBudget(limit: number): InflightBudget {
   }
 }
 
-/**
- * Synchronous work that takes turns, one per event-loop iteration. Reading a
- * large body takes a good fraction of a second; when many bodies finish
- * arriving in the same iteration, running them back to back would hold the
- * loop for all of them, and timers (the wait for room, Node's request
- * timeouts) and new connections would wait that long.
- */
-export function createTurns() {
-  let last: Promise<unknown> = Promise.resolve()
-  return function inTurn<T>(work: () => T): Promise<T> {
-    const mine = last.then(
-      () =>
-        new Promise<T>((resolve, reject) =>
-          setImmediate(() => {
-            try {
-              resolve(work())
-            } catch (err) {
-              reject(err)
-            }
-          }),
-        ),
-    )
-    // The next turn waits for this one, whatever its outcome (the caller sees the error).
-    last = mine.catch(() => undefined)
-    return mine
-  }
-}
-
-// A body of n bytes is held about three times while the receiver has it: the socket's chunks, the joined
-// Buffer, and the decoded string (which is then scanned, hashed and written to the store).
-const HELD_COPIES = 3
+// A body of n bytes is held about four times while the receiver has it: the socket's chunks, the joined
+// Buffer, the decoded string (written to the store), and its copy on the scanner thread (body-scanner.ts).
+const HELD_COPIES = 4
 // Bodies up to this size are parsed in the receiver (receiver.ts, LARGE_BODY): `{}` × n parses to some 20 × n.
 const PARSED = 64 * 1024
 const PARSE_FACTOR = 20

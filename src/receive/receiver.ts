@@ -6,9 +6,9 @@ import type { ResolvedConfig } from '../config/resolved.js'
 import { createKeyCheck } from './auth.js'
 import { checkContentType, parseObject, readAlready, readBody } from './body.js'
 import { clientAddress } from './client-address.js'
-import { bodyHash, canonicalHash } from './canonical.js'
-import { scanCanonical } from './canonical-text.js'
-import { chargeFor, createInflightBudget, createTurns, roomWait } from './inflight.js'
+import { bodyHash } from './canonical.js'
+import { scanLarge } from './body-scanner.js'
+import { chargeFor, createInflightBudget, roomWait } from './inflight.js'
 import { sendJson } from './respond.js'
 import { noTelemetry, type Telemetry } from '../telemetry.js'
 
@@ -62,7 +62,6 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
   const clientOf = clientAddress(config.server.trustProxy)
   const budget = createInflightBudget(config.server.inflightBytes)
   const wait = roomWait(config.server.requestTimeout)
-  const inTurn = createTurns()
 
   async function receive(req: IncomingMessage, res: ServerResponse, type: EventType): Promise<void> {
     if (!accepting || !store.isReady())
@@ -88,7 +87,7 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
     // The sender is done; from here any wait is ours (large bodies take turns), and the idle
     // timeout for slow clients would cut it off without an answer. Node sets it again after the answer.
     req.socket.setTimeout(0)
-    const { hash, title, payload } = text.length > LARGE_BODY ? await inTurn(() => inspect(text)) : inspect(text)
+    const { hash, title, payload } = text.length > LARGE_BODY ? await inspectLarge(text) : inspect(text)
     const receivedAt = Date.now()
     const started = performance.now()
     const { id, duplicate } = await store.accept({
@@ -196,20 +195,23 @@ function checkEncoding(encoding: string | undefined): void {
 // Above this, a body's objects cost more to build than the engine saves by reusing them (see inspect).
 const LARGE_BODY = 64 * 1024
 
-/**
- * The hash and title of a body, and its parsed form when it is small. A large
- * body is read without building its objects (a megabyte of `{}` is 20 MB of
- * them): the engine parses it when its turn comes, within its memory budget.
- */
+/** The hash, title and parsed form of a small body. */
 function inspect(text: string): { hash: string; title?: string; payload?: Record<string, unknown> } {
-  const scanned = text.length > LARGE_BODY ? scanCanonical(text) : undefined
-  if (scanned) {
-    const hash = canonicalHash(scanned.canonical)
-    return scanned.name === undefined ? { hash } : { hash, title: scanned.name.slice(0, 200) }
-  }
   const payload = parseObject(text)
   const hash = bodyHash(payload)
   return typeof payload.name === 'string' ? { hash, title: payload.name.slice(0, 200), payload } : { hash, payload }
+}
+
+/**
+ * A large body is read without building its objects (a megabyte of `{}` is
+ * 20 MB of them), on the scanner thread: the engine parses it when its turn
+ * comes, within its memory budget. What the scanner cannot read, JSON.parse
+ * decides (and names the error).
+ */
+async function inspectLarge(text: string): Promise<{ hash: string; title?: string; payload?: Record<string, unknown> }> {
+  const scanned = await scanLarge(text)
+  if (!scanned) return inspect(text)
+  return scanned.name === undefined ? { hash: scanned.hash } : { hash: scanned.hash, title: scanned.name.slice(0, 200) }
 }
 
 /** Reads off (and drops) up to twice the body limit, then gives up on the connection. */
