@@ -1,11 +1,18 @@
 import { defineConfig } from 'vitest/config'
 
+// Tests whose criteria are bounds on the machine (/healthz latency, peak RSS) run after the
+// rest, one file at a time: beside another test file on two cores they measure the neighbour.
+const ALONE = ['test/reliability/worst-case-*.test.ts', 'test/reliability/memory.test.ts']
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Tests start real servers and child processes; two cores, so keep it modest.
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: ALONE, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'alone', include: ALONE, fileParallelism: false, sequence: { groupOrder: 1 } } },
+    ],
   },
 })

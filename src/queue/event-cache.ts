@@ -1,4 +1,5 @@
 import { PermanentError } from '../errors.js'
+import { parseBody } from '../receive/parse-in-slices.js'
 import type { Backend } from '../store/backend.js'
 import type { EventInfo, EventType, Payload } from '../types.js'
 import { reclaim } from './reclaim.js'
@@ -120,7 +121,9 @@ export function createEventCache(
     // Room is made before parsing, which is where the memory goes.
     while (!fits(weight)) await wait()
     if (entries.has(id)) return 'retry'
-    const loaded = entryOf(stored.id, stored.type, stored.receivedAt, JSON.parse(stored.body) as Payload, weight)
+    const payload = (await parseBody(stored.body)) as Payload
+    if (entries.has(id)) return 'retry'
+    const loaded = entryOf(stored.id, stored.type, stored.receivedAt, payload, weight)
     insert(id, loaded)
     const lease = hold(id, loaded)
     evict(0)

@@ -13,23 +13,30 @@ import { Worker } from 'node:worker_threads'
 import { HttpError } from '../errors.js'
 import { canonicalHash } from './canonical.js'
 import { scanCanonical } from './canonical-text.js'
+import type { SlicePlan } from './slice-plan.js'
 
 export type ScanRequest = { id: number; text: string }
 export type ScanReply =
-  | { id: number; kind: 'scanned'; hash: string; name?: string }
+  | { id: number; kind: 'scanned'; hash: string; name?: string; plan?: SlicePlan }
   /** Not a JSON object this scanner reads: the caller lets JSON.parse say why. */
   | { id: number; kind: 'unreadable' }
   | { id: number; kind: 'refused'; status: number; code: string; message: string }
 
 /** The hash and title of a large body, or undefined when JSON.parse must decide. Throws the receiver's 400s. */
-export type ScannedLarge = { hash: string; name?: string } | undefined
+export type ScannedLarge = { hash: string; name?: string; plan?: SlicePlan } | undefined
 
 export function scanReply({ id, text }: ScanRequest): ScanReply {
   try {
     const scanned = scanCanonical(text)
     if (!scanned) return { id, kind: 'unreadable' }
-    const hash = canonicalHash(scanned.canonical)
-    return scanned.name === undefined ? { id, kind: 'scanned', hash } : { id, kind: 'scanned', hash, name: scanned.name }
+    const { name, plan } = scanned
+    return {
+      id,
+      kind: 'scanned',
+      hash: canonicalHash(scanned.canonical),
+      ...(name === undefined ? {} : { name }),
+      ...(plan ? { plan } : {}),
+    }
   } catch (err) {
     if (!(err instanceof HttpError)) throw err
     return { id, kind: 'refused', status: err.status ?? 400, code: err.code, message: err.message }
@@ -39,7 +46,8 @@ export function scanReply({ id, text }: ScanRequest): ScanReply {
 function settle(reply: ScanReply): ScannedLarge {
   if (reply.kind === 'refused') throw new HttpError(reply.status, reply.code, reply.message)
   if (reply.kind === 'unreadable') return undefined
-  return reply.name === undefined ? { hash: reply.hash } : { hash: reply.hash, name: reply.name }
+  const { id: _, kind: __, ...scanned } = reply
+  return scanned
 }
 
 const ENTRY = new URL('./scan-thread.js', import.meta.url)
@@ -69,6 +77,11 @@ function start(): NonNullable<typeof thread> {
   })
   worker.on('exit', (code) => fail(new Error(`the body scanner thread exited with code ${code}`)))
   return current
+}
+
+/** Starts the thread ahead of the first large body, so that its start-up is not paid during a delivery. */
+export function startScanner(): void {
+  if (!unavailable) thread ??= start()
 }
 
 /** The hash (and top-level `name`) of a large body, read on the scanner thread. */

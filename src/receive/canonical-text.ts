@@ -1,5 +1,6 @@
 import { HttpError } from '../errors.js'
 import { MAX_DEPTH } from './canonical.js'
+import { createSlicing, SLICE, type SlicePlan } from './slice-plan.js'
 
 /** What the receiver needs of a large body, read without building its objects. */
 export interface ScannedBody {
@@ -7,6 +8,8 @@ export interface ScannedBody {
   canonical: string
   /** The top-level `name` when it is a string (titles have one). */
   name?: string
+  /** Where to cut the text so that no one JSON.parse reads more than `SLICE` characters (large bodies). */
+  plan?: SlicePlan
 }
 
 const WS = /[ \t\n\r]*/y
@@ -27,14 +30,15 @@ class Unreadable extends Error {}
  * Returns undefined when the text is not a JSON object this reads.
  */
 export function scanCanonical(text: string): ScannedBody | undefined {
-  const scanner = { text, at: 0, name: undefined as string | undefined }
+  const scanner: Scanner = { text, at: 0, name: undefined, plan: undefined }
   try {
     skip(scanner)
     if (text[scanner.at] !== '{') return undefined
     const canonical = value(scanner, 0, true)
     skip(scanner)
     if (scanner.at !== text.length) return undefined
-    return scanner.name === undefined ? { canonical } : { canonical, name: scanner.name }
+    const plan = scanner.plan
+    return { canonical, ...(scanner.name === undefined ? {} : { name: scanner.name }), ...(plan ? { plan } : {}) }
   } catch (err) {
     if (err instanceof Unreadable || err instanceof SyntaxError) return undefined
     throw err
@@ -45,6 +49,8 @@ interface Scanner {
   text: string
   at: number
   name: string | undefined
+  /** The slice plan of the value just read, when it is a container larger than `SLICE`. */
+  plan: SlicePlan | undefined
 }
 
 function skip(s: Scanner): void {
@@ -56,6 +62,7 @@ function skip(s: Scanner): void {
 function value(s: Scanner, depth: number, top = false): string {
   if (depth > MAX_DEPTH) throw new HttpError(400, 'too_deep', `the JSON body is nested more than ${MAX_DEPTH} levels deep`)
   const c = s.text[s.at]
+  s.plan = undefined
   if (c === '{') return object(s, depth, top)
   if (c === '[') return array(s, depth)
   if (c === '"') return JSON.stringify(JSON.parse(stringToken(s)))
@@ -89,6 +96,7 @@ function stringToken(s: Scanner): string {
 }
 
 function object(s: Scanner, depth: number, top: boolean): string {
+  const opening = s.at
   s.at++
   const members = new Map<string, string>()
   skip(s)
@@ -96,9 +104,11 @@ function object(s: Scanner, depth: number, top: boolean): string {
     s.at++
     return '{}'
   }
+  const slicing = createSlicing('object', opening)
   for (;;) {
     skip(s)
     if (s.text[s.at] !== '"') throw new Unreadable()
+    const from = s.at
     const key = JSON.parse(stringToken(s)) as string
     skip(s)
     if (s.text[s.at++] !== ':') throw new Unreadable()
@@ -108,16 +118,19 @@ function object(s: Scanner, depth: number, top: boolean): string {
     if (top && key === 'name') s.name = s.text[start] === '"' ? (JSON.parse(text) as string) : undefined
     // A later duplicate wins, as in JSON.parse; sorting makes the first position irrelevant.
     members.set(key, text)
+    slicing.member(from, s.at, s.at - start > SLICE ? { key, start, plan: s.plan } : undefined)
     skip(s)
     const next = s.text[s.at++]
     if (next === '}') break
     if (next !== ',') throw new Unreadable()
   }
+  s.plan = slicing.end(s.at)
   const keys = [...members.keys()].sort()
   return `{${keys.map((k) => `${JSON.stringify(k)}:${members.get(k)}`).join(',')}}`
 }
 
 function array(s: Scanner, depth: number): string {
+  const opening = s.at
   s.at++
   const items: string[] = []
   skip(s)
@@ -125,13 +138,17 @@ function array(s: Scanner, depth: number): string {
     s.at++
     return '[]'
   }
+  const slicing = createSlicing('array', opening)
   for (;;) {
     skip(s)
+    const from = s.at
     items.push(value(s, depth + 1))
+    slicing.member(from, s.at, s.at - from > SLICE ? { start: from, plan: s.plan } : undefined)
     skip(s)
     const next = s.text[s.at++]
     if (next === ']') break
     if (next !== ',') throw new Unreadable()
   }
+  s.plan = slicing.end(s.at)
   return `[${items.join(',')}]`
 }

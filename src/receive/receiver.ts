@@ -7,7 +7,7 @@ import { createKeyCheck } from './auth.js'
 import { checkContentType, parseObject, readAlready, readBody } from './body.js'
 import { clientAddress } from './client-address.js'
 import { bodyHash } from './canonical.js'
-import { scanLarge } from './body-scanner.js'
+import { scanLarge, startScanner } from './body-scanner.js'
 import { chargeFor, createInflightBudget, roomWait } from './inflight.js'
 import { sendJson } from './respond.js'
 import { noTelemetry, type Telemetry } from '../telemetry.js'
@@ -62,6 +62,7 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
   const clientOf = clientAddress(config.server.trustProxy)
   const budget = createInflightBudget(config.server.inflightBytes)
   const wait = roomWait(config.server.requestTimeout)
+  startScanner()
 
   async function receive(req: IncomingMessage, res: ServerResponse, type: EventType): Promise<void> {
     if (!accepting || !store.isReady())

@@ -8,7 +8,7 @@ import { RunnerError } from '../errors.js'
 import { toText } from './text.js'
 
 /** Output may be this many times the input, plus a little, and no more. */
-const GROWTH = 16
+const GROWTH = 4
 const SLACK = 64 * 1024
 
 const within = (output: number, input: number) => output <= GROWTH * input + SLACK

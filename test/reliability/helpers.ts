@@ -284,3 +284,18 @@ export async function pool<T>(count: number, limit: number, task: (i: number) =>
   await Promise.all(Array.from({ length: Math.min(limit, count) }, worker))
   return results
 }
+
+/**
+ * Waits until the runner has finished starting: the console (express) loads
+ * after `ready` and answers 503 until then. A test that measures what a
+ * delivery costs starts after it, so the start-up's one-time work is not
+ * counted against the delivery.
+ */
+export async function consoleLoaded(url: string, timeout = 15_000): Promise<void> {
+  const loaded = await waitUntil(
+    async () => (await fetch(`${url}/admin/login`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined))?.status !== 503,
+    timeout,
+    20,
+  )
+  if (!loaded) throw new Error(`the console of ${url} did not load within ${timeout} ms`)
+}

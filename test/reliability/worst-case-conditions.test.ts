@@ -17,7 +17,7 @@ import { matchRecipes } from '../../src/queue/decide.js'
 import { setupFrom } from '../../src/setup.js'
 import type { Payload, Recipe } from '../../src/types.js'
 import { CORPUS_RECIPES, corpusPayloads } from './adversarial-conditions.js'
-import { type Child, sleep, spawnRunner, waitUntil } from './helpers.js'
+import { type Child, consoleLoaded, sleep, spawnRunner, waitUntil } from './helpers.js'
 
 const BOUND = 100
 setFlagsFromString('--expose-gc')
@@ -86,6 +86,7 @@ async function deliverWhilePolling(recipes: Recipe[], bodies: Array<{ label: str
   const dir = tempDir('ar-worst-conditions-')
   writeConfig(dir, { auth: { allowUnauthenticated: true }, server: { bodyLimit: '2mb' }, recipes })
   child = await spawnRunner(dir)
+  await consoleLoaded(child.url)
   const poll = pollHealth(child.url)
   await poll.ready
   const statuses: number[] = []

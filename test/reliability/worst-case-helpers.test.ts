@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { writeConfig } from '../helpers/child.js'
 import { tempDir } from '../helpers/runner.js'
-import { type Child, spawnRunner, waitUntil } from './helpers.js'
+import { type Child, consoleLoaded, spawnRunner, waitUntil } from './helpers.js'
 import { createReport } from './report.js'
 
 const report = createReport()
@@ -80,6 +80,9 @@ process.on('SIGTERM', () => { stop = true })
 process.stdin.on('end', () => { stop = true }).resume()
 setTimeout(() => { stop = true }, 600_000).unref()
 ;(async () => {
+  // The first fetch of a new process loads undici: warm up, uncounted, then say so.
+  for (let i = 0; i < 3; i++) await fetch(url).then((res) => res.text()).catch(() => {})
+  process.stderr.write('ready')
   while (!stop) {
     const start = performance.now()
     let status = 0
@@ -101,12 +104,14 @@ interface PollResult {
   slow: Array<{ at: number; ms: number; status: number | string }>
 }
 
-function startPoller(url: string): { stop(): Promise<PollResult> } {
-  const proc = spawn(process.execPath, ['-e', POLLER, `${url}/healthz`], { stdio: ['pipe', 'pipe', 'inherit'] })
+function startPoller(url: string): { ready: Promise<void>; stop(): Promise<PollResult> } {
+  const proc = spawn(process.execPath, ['-e', POLLER, `${url}/healthz`], { stdio: ['pipe', 'pipe', 'pipe'] })
   let out = ''
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()))
+  const ready = new Promise<void>((resolve) => proc.stderr!.on('data', (c: Buffer) => c.toString().includes('ready') && resolve()))
   const closed = new Promise<void>((resolve) => proc.on('close', () => resolve()))
   return {
+    ready,
     async stop() {
       proc.kill('SIGTERM')
       await closed
@@ -144,8 +149,10 @@ describe('worst-case values for every template helper', () => {
     })
     const bodies = CASES.map((c, i) => `{"id":"w${i}","kind":${JSON.stringify(c.id)},"v":${c.value}}`)
     child = await spawnRunner(dir, { keep: 20_000 })
+    await consoleLoaded(child.url)
     const finished = finishedSteps(child.proc)
     const poller = startPoller(child.url)
+    await poller.ready
     const spans: Array<{ id: string; from: number; to: number }> = []
     const statuses: number[] = []
     let polled: PollResult
