@@ -40,7 +40,9 @@ describe('parsing a large body in slices', () => {
       `{"v":[${Array(100_000).fill('{}').join(',')}]}`,
       `{"v":[${Array(100_000).fill('1').join(',')}],"w":{"x":[[${Array(50_000).fill('"a"').join(',')}]]}}`,
       `{"v":{${Array.from({ length: 20_000 }, (_, i) => `"${i % 3 === 0 ? i : `k${i}`}":${i}`).join(',')}}}`,
-      `{"v":[${Array(500).fill(`${'['.repeat(150)}1${']'.repeat(150)}`).join(',')}]}`,
+      `{"v":[${Array(500)
+        .fill(`${'['.repeat(150)}1${']'.repeat(150)}`)
+        .join(',')}]}`,
       `{"v":${JSON.stringify('<p'.repeat(100_000))},"name":"x"}`,
     ]
     for (const text of bodies) expectSameAsJsonParse(await sliced(text), text)
