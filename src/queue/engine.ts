@@ -246,8 +246,9 @@ export function createEngine({ config, backend, plan, renderer, log, telemetry =
     },
     offer(accepted) {
       admission?.delivered()
-      const { id, type, payload, text, receivedAt } = accepted
+      const { id, type, payload, text, receivedAt, plan } = accepted
       if (payload && text !== undefined && receivedAt !== undefined) events.offer({ id, type, payload, receivedAt }, text)
+      else if (plan) events.offerPlan(id, plan)
     },
     async idle() {
       for (;;) {

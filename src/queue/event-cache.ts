@@ -1,5 +1,6 @@
 import { PermanentError } from '../errors.js'
-import { parseBody } from '../receive/parse-in-slices.js'
+import { parseBody, parseInSlices } from '../receive/parse-in-slices.js'
+import type { SlicePlan } from '../receive/slice-plan.js'
 import type { Backend } from '../store/backend.js'
 import type { EventInfo, EventType, Payload } from '../types.js'
 import { reclaim } from './reclaim.js'
@@ -59,6 +60,7 @@ export function createEventCache(
     reclaim()
   }
   const waiting: Array<() => void> = []
+  const plans = new Map<string, SlicePlan>()
 
   /** Least recently used first, down to `cacheBytes` of unleased entries (`keep` is spared: the one just let go). */
   const evict = (incoming: number, keep?: Entry) => {
@@ -121,7 +123,9 @@ export function createEventCache(
     // Room is made before parsing, which is where the memory goes.
     while (!fits(weight)) await wait()
     if (entries.has(id)) return 'retry'
-    const payload = (await parseBody(stored.body)) as Payload
+    const plan = plans.get(id)
+    plans.delete(id)
+    const payload = (await (plan ? parseInSlices(stored.body, plan) : parseBody(stored.body))) as Payload
     if (entries.has(id)) return 'retry'
     const loaded = entryOf(stored.id, stored.type, stored.receivedAt, payload, weight)
     insert(id, loaded)
@@ -165,6 +169,15 @@ export function createEventCache(
       insert(event.id, entryOf(event.id, event.type, event.receivedAt, event.payload, weight))
       evict(0)
     },
+    /** How the receiver's scan says to cut a large event's text, so that loading it need not scan it again. */
+    offerPlan(id: string, plan: SlicePlan): void {
+      plans.set(id, plan)
+      // Plans are small (a part per 32 KB); the oldest go when events are not loaded soon.
+      for (const oldest of plans.keys()) {
+        if (plans.size <= MAX_PLANS) break
+        plans.delete(oldest)
+      }
+    },
     stats: () => ({ events: entries.size, cachedBytes: cached, leasedBytes: leased, waiting: waiting.length }),
   }
 }
@@ -175,6 +188,8 @@ function entryOf(id: string, type: EventType, receivedAt: number, payload: Paylo
   const info: EventInfo = { id, type, receivedAt: new Date(receivedAt).toISOString() }
   return { event: { payload, info, type }, weight, holders: 0 }
 }
+
+const MAX_PLANS = 256
 
 /** Payloads this heavy (some 200 KB of dense JSON) count towards a full collection when let go. */
 const LARGE = 4 * 1024 * 1024

@@ -10,6 +10,7 @@ import { bodyHash } from './canonical.js'
 import { scanLarge, startScanner } from './body-scanner.js'
 import { chargeFor, createInflightBudget, roomWait } from './inflight.js'
 import { sendJson } from './respond.js'
+import type { SlicePlan } from './slice-plan.js'
 import { noTelemetry, type Telemetry } from '../telemetry.js'
 
 export interface ReceiverOptions {
@@ -28,6 +29,8 @@ export interface AcceptedEvent {
   /** The parsed body and the text it came from (to weigh it). */
   payload?: Record<string, unknown>
   text?: string
+  /** For a large body, not parsed here: where to cut the text to parse it a slice at a time. */
+  plan?: SlicePlan
   receivedAt?: number
 }
 
@@ -88,7 +91,7 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
     // The sender is done; from here any wait is ours (large bodies take turns), and the idle
     // timeout for slow clients would cut it off without an answer. Node sets it again after the answer.
     req.socket.setTimeout(0)
-    const { hash, title, payload } = text.length > LARGE_BODY ? await inspectLarge(text) : inspect(text)
+    const { hash, title, payload, plan } = text.length > LARGE_BODY ? await inspectLarge(text) : inspect(text)
     const receivedAt = Date.now()
     const started = performance.now()
     const { id, duplicate } = await store.accept({
@@ -103,7 +106,7 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
     sendJson(res, duplicate ? 200 : 202, { accepted: true, duplicate, id })
     telemetry.emit({ kind: 'delivery', event: type, outcome: duplicate ? 'duplicate' : 'accepted', status: duplicate ? 200 : 202, id })
     log.info({ eventId: id, event: type, duplicate, bytes: text.length }, duplicate ? 'duplicate delivery' : 'delivery accepted')
-    if (!duplicate) onAccepted?.({ id, type, text, receivedAt, ...(payload ? { payload } : {}) })
+    if (!duplicate) onAccepted?.({ id, type, text, receivedAt, ...(payload ? { payload } : {}), ...(plan ? { plan } : {}) })
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, err: unknown, type?: string): void {
@@ -196,8 +199,10 @@ function checkEncoding(encoding: string | undefined): void {
 // Above this, a body's objects cost more to build than the engine saves by reusing them (see inspect).
 const LARGE_BODY = 64 * 1024
 
+type Inspected = { hash: string; title?: string; payload?: Record<string, unknown>; plan?: SlicePlan }
+
 /** The hash, title and parsed form of a small body. */
-function inspect(text: string): { hash: string; title?: string; payload?: Record<string, unknown> } {
+function inspect(text: string): Inspected {
   const payload = parseObject(text)
   const hash = bodyHash(payload)
   return typeof payload.name === 'string' ? { hash, title: payload.name.slice(0, 200), payload } : { hash, payload }
@@ -209,10 +214,11 @@ function inspect(text: string): { hash: string; title?: string; payload?: Record
  * comes, within its memory budget. What the scanner cannot read, JSON.parse
  * decides (and names the error).
  */
-async function inspectLarge(text: string): Promise<{ hash: string; title?: string; payload?: Record<string, unknown> }> {
+async function inspectLarge(text: string): Promise<Inspected> {
   const scanned = await scanLarge(text)
   if (!scanned) return inspect(text)
-  return scanned.name === undefined ? { hash: scanned.hash } : { hash: scanned.hash, title: scanned.name.slice(0, 200) }
+  const { hash, name, plan } = scanned
+  return { hash, ...(name === undefined ? {} : { title: name.slice(0, 200) }), ...(plan ? { plan } : {}) }
 }
 
 /** Reads off (and drops) up to twice the body limit, then gives up on the connection. */
