@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config'
 
-// Tests whose criteria are bounds on the machine (/healthz latency, peak RSS) run after the
+// Tests whose criteria are bounds on the machine (/healthz latency, peak RSS, answer times) run after the
 // rest, one file at a time: beside another test file on two cores they measure the neighbour.
-const ALONE = ['test/reliability/worst-case-*.test.ts', 'test/reliability/memory.test.ts']
+const ALONE = ['test/reliability/worst-case-*.test.ts', 'test/reliability/memory.test.ts', 'test/reliability/slow-clients.test.ts']
 
 export default defineConfig({
   test: {

@@ -67,14 +67,19 @@ let loads = 0
  * the way, whether the load worked or not (jiti's own are in its cache).
  * `root` is this package's own code, which is never reloaded. `again`: the
  * file was loaded before and Node may hold it (`.mjs`, `.cjs`, `.js`).
+ * `hook`: this load needs the hook (a reload, or an ES module Node evaluates
+ * itself, whose imports only the hook sees); once installed it stays.
  */
 export async function freshLoad<T>(
   root: string,
   importer: () => Promise<T>,
   onFiles: (files: string[]) => void,
   again = false,
+  hook = again,
 ): Promise<T> {
-  const h = install(root)
+  // The hook costs some 80 ms to install and slows every later import: only once a load needs it.
+  const h = hooks !== undefined || hook ? install(root) : undefined
+  if (h === undefined) return importer()
   if (!h && again)
     throw new Error(
       `Node ${process.version} cannot evaluate an ES module again (Node 20.6 or newer can): restart the runner to apply the change`,

@@ -3,8 +3,8 @@
  * `import { defineConfig } from 'audiorista-runner'` works wherever the file
  * lives and without a build step.
  */
-import { existsSync } from 'node:fs'
-import { dirname, sep } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freshLoad } from './fresh-modules.js'
 import { cacheDir } from './transpile-cache.js'
@@ -64,6 +64,8 @@ export async function importModule(file: string): Promise<unknown> {
       own,
       () => jiti.import(file, { default: true }),
       (files) => (native = files),
+      imported.has(file) && evaluatedByNode(file),
+      imported.has(file) || evaluatedByNode(file),
     )
   } finally {
     // Transpiled files are in jiti's cache (Node's CommonJS one, where `.cjs` files go too); ES modules Node loaded itself, the hook saw.
@@ -72,6 +74,23 @@ export async function importModule(file: string): Promise<unknown> {
       file,
       [...new Set([...added, ...native])].filter((f) => f !== file),
     )
+  }
+}
+
+/**
+ * Whether Node evaluates this file itself rather than jiti: `.mjs`, and `.js` in a
+ * `"type": "module"` package. Its imports are then seen only through the hook.
+ */
+function evaluatedByNode(file: string): boolean {
+  if (file.endsWith('.mjs')) return true
+  if (!file.endsWith('.js')) return false
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    try {
+      return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { type?: unknown }).type === 'module'
+    } catch {
+      // No package.json here (or not JSON): the next folder up decides, as in Node.
+      if (dirname(dir) === dir) return false
+    }
   }
 }
 

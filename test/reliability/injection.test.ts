@@ -32,10 +32,14 @@ const open = <T extends { close(): Promise<void> }>(thing: T): T => {
   return thing
 }
 
+let stores = 0
+
+/** A runner with `steps`; several may share `dir` (its templates, a program's output), each with its own store (one runner per store). */
 async function runner(steps: Step[], config: Config = {}, dir = tempDir('ar-inject-')): Promise<TestRunner> {
+  const store = { path: join(dir, `runner-${++stores}.db`) }
   return open(
     await startTestRunner(
-      { auth: { allowUnauthenticated: true }, ...config, recipes: [{ name: 'r', on: 'title-ready', do: steps }] },
+      { auth: { allowUnauthenticated: true }, store, ...config, recipes: [{ name: 'r', on: 'title-ready', do: steps }] },
       { dir },
     ),
   )

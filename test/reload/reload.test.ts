@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type ChildRunner, startChild } from '../helpers/child.js'
 import { tempDir } from '../helpers/runner.js'
-import { inFolder } from './helpers.js'
+import { inFolder, until as waitFor } from './helpers.js'
 
 const KEY = 'reload-key-0000000001'
 const TOKEN = 'reload-admin-token-0123456789'
@@ -70,15 +70,8 @@ async function deliver(child: ChildRunner, name: string, key = KEY): Promise<{ s
   return { status: res.status, ...(body.id ? { id: body.id } : {}) }
 }
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 40_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const value = await probe()
-    if (value) return value
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
+// Reloads here check in a child first and the suite runs beside others: a longer wait than the shared helper's.
+const until = <T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 40_000) => waitFor(what, probe, ms)
 
 const lines = (child: ChildRunner) =>
   child
