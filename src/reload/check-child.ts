@@ -12,6 +12,8 @@ export type CheckAnswer = { started: true } | { ok: true } | { ok: false; proble
 async function main(): Promise<void> {
   // Alive until it answers or the runner kills it: a load that never settles must read as one, not as an exit.
   setInterval(() => {}, 60_000)
+  // The runner is gone (killed, or exited mid-check): nobody waits for the answer, so neither does this process.
+  process.on('disconnect', () => process.exit(1))
   // The runner's own modules are loaded (static imports): the time limit, which is the user's config's, starts now.
   process.send?.({ started: true })
   const options = JSON.parse(process.argv[2] ?? '{}') as SetupOptions

@@ -42,6 +42,8 @@ const ENTRY = fileURLToPath(new URL('./check-child.js', import.meta.url))
  * or saying it ran out of time; `signal` kills the child at once (shutdown).
  */
 export function checkInChild(options: SetupOptions, what: string, signal: AbortSignal, limit = LOAD_LIMIT_MS): Promise<void> {
+  // A reload queued before the shutdown began: an abort that already happened fires no event to kill a child.
+  if (signal.aborted) return Promise.reject(new Error('the runner is shutting down'))
   const child = spawn(process.execPath, [ENTRY, JSON.stringify(options)], {
     cwd: process.cwd(),
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -67,6 +69,8 @@ export function checkInChild(options: SetupOptions, what: string, signal: AbortS
     // machine, never endless); a child that does not even get that far is given up on after a minute.
     let timer = setTimeout(outOfTime, STARTUP_LIMIT_MS)
     signal.addEventListener('abort', kill, { once: true })
+    // The runner exiting another way (a second signal's process.exit) takes the check along.
+    process.once('exit', kill)
     child.on('message', (m: CheckAnswer) => {
       if ('started' in m) {
         clearTimeout(timer)
@@ -77,6 +81,7 @@ export function checkInChild(options: SetupOptions, what: string, signal: AbortS
     child.on('exit', (code) => {
       clearTimeout(timer)
       signal.removeEventListener('abort', kill)
+      process.off('exit', kill)
       if (signal.aborted) return reject(new Error('the runner is shutting down'))
       if (answer?.ok) return resolve()
       if (answer) return reject(new ConfigError(answer.problems, answer.file))
