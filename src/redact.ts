@@ -18,7 +18,8 @@ export function redact(value: unknown): unknown {
   return walk(value, 0, new Set())
 }
 
-function walk(value: unknown, depth: number, parents: Set<object>): unknown {
+/** `headers`: the value is a `headers` field, so every value in it but the harmless ones is masked. */
+function walk(value: unknown, depth: number, parents: Set<object>, headers = false): unknown {
   if (typeof value === 'string') return redactText(value)
   if (value instanceof Error) return redactError(value)
   if (value === null || typeof value !== 'object') return value
@@ -29,6 +30,7 @@ function walk(value: unknown, depth: number, parents: Set<object>): unknown {
     // `args: ['--password', 'hunter22']`: the argument after a secret option is its value.
     if (Array.isArray(value)) return value.map((v, i) => (isSecretOption(value[i - 1]) && v ? '***' : walk(v, depth + 1, parents)))
     if (value instanceof Headers) return walkObject(Object.fromEntries(value), depth, parents, true)
+    if (headers) return walkObject(value, depth, parents, true)
     // Dates, URLs, Buffers: what JSON would show, masked like the rest.
     const json = (value as { toJSON?: unknown }).toJSON
     if (typeof json === 'function') return walk(json.call(value), depth + 1, parents)
@@ -44,26 +46,11 @@ function walkObject(value: object, depth: number, parents: Set<object>, headers:
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(value)) {
     const hidden = v && (isSecretField(k) || (headers && typeof v === 'string' && !SHOWN_HEADERS.has(k.toLowerCase())))
-    const masked = hidden
-      ? '[redacted]'
-      : /^headers$/i.test(k) && v && typeof v === 'object' && !Array.isArray(v)
-        ? walkHeaders(v, depth, parents)
-        : walk(v, depth + 1, parents)
+    const masked = hidden ? '[redacted]' : walk(v, depth + 1, parents, /^headers$/i.test(k))
     // defineProperty: a `__proto__` key from a payload stays a plain field, never the copy's prototype.
     Object.defineProperty(out, k, { value: masked, enumerable: true, writable: true, configurable: true })
   }
   return out
-}
-
-function walkHeaders(value: object, depth: number, parents: Set<object>): unknown {
-  if (parents.has(value)) return '[circular]'
-  parents.add(value)
-  try {
-    const plain = value instanceof Headers ? Object.fromEntries(value) : value
-    return walkObject(plain, depth + 1, parents, true)
-  } finally {
-    parents.delete(value)
-  }
 }
 
 /**
