@@ -87,9 +87,10 @@ export function toDate(value: unknown): Date | undefined {
 
 const DATE_TOKENS = /YYYY|MM|DD|HH|mm|ss/g
 
-/** `YYYY`, `MM`, `DD`, `HH`, `mm`, `ss` in UTC; `'iso'` gives the full ISO string. */
 /** A date format is a few tokens and separators: a longer one is not a format (and would be work per token), and renders empty. */
 const MAX_FORMAT = 100
+
+/** `YYYY`, `MM`, `DD`, `HH`, `mm`, `ss` in UTC; `'iso'` gives the full ISO string. */
 
 export function formatDate(date: Date, format = 'YYYY-MM-DD'): string {
   if (format === 'iso') return date.toISOString()
