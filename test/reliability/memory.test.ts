@@ -50,18 +50,7 @@ describe('memory under large bodies', () => {
       `${DELIVERIES} distinct ~900 KB bodies of empty objects, ${IN_FLIGHT} in flight, every one matching a recipe`,
     )
     const dir = tempDir('ar-memory-')
-    writeConfig(dir, {
-      auth: { allowUnauthenticated: true },
-      server: { bodyLimit: '1mb' },
-      recipes: [
-        {
-          name: 'every-title',
-          on: 'title-updated',
-          when: { 'a.0': { exists: true } },
-          do: [{ action: 'log', with: { message: 'title {{id}} {{name}}' } }],
-        },
-      ],
-    })
+    writeMatchingConfig(dir, 'a.0')
     child = await spawnRunner(dir)
     const before = peakRss(child.pid)
     const statuses = await pool(DELIVERIES, IN_FLIGHT, async (i) => {
@@ -117,18 +106,7 @@ describe('memory under concurrent large bodies', () => {
     it(`stays under ${limit / MB} MB with ${what}: every answer 202 or 503 with Retry-After, no reset`, { timeout: 600_000 }, async () => {
       const row = report.row(`memory-concurrent-${count}-${shape}`, `${what}, each on its own connection, every one matching a recipe`)
       const dir = tempDir('ar-memory-')
-      writeConfig(dir, {
-        auth: { allowUnauthenticated: true },
-        server: { bodyLimit: '1mb' },
-        recipes: [
-          {
-            name: 'every-title',
-            on: 'title-updated',
-            when: { 'items.0': { exists: true } },
-            do: [{ action: 'log', with: { message: 'title {{id}} {{name}}' } }],
-          },
-        ],
-      })
+      writeMatchingConfig(dir, 'items.0')
       child = await spawnRunner(dir)
       const answers = await postAll(`${child.url}/webhooks/title-updated`, count, shape, 300_000)
       const counts = tally(answers)
@@ -182,3 +160,19 @@ describe('memory under concurrent large bodies', () => {
     })
   }
 })
+
+/** A runner config with one recipe that matches every delivery holding `path` (so every body is parsed and logged). */
+function writeMatchingConfig(dir: string, path: string): void {
+  writeConfig(dir, {
+    auth: { allowUnauthenticated: true },
+    server: { bodyLimit: '1mb' },
+    recipes: [
+      {
+        name: 'every-title',
+        on: 'title-updated',
+        when: { [path]: { exists: true } },
+        do: [{ action: 'log', with: { message: 'title {{id}} {{name}}' } }],
+      },
+    ],
+  })
+}
