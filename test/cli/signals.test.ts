@@ -8,10 +8,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CLI, startChild, writeConfig } from '../helpers/child.js'
+import { freePort } from '../helpers/free-port.js'
 import { tempDir } from '../helpers/runner.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -19,15 +19,6 @@ const children: ChildProcess[] = []
 afterEach(() => {
   for (const proc of children.splice(0)) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
 })
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 function spawnStart(dir: string, port: number) {
   const proc = spawn(process.execPath, [CLI, 'start', '--port', String(port), '--host', '127.0.0.1'], {

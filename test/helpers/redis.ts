@@ -5,9 +5,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, Socket } from 'node:net'
+import { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './free-port.js'
 
 export interface TestRedis {
   url: string
@@ -28,18 +29,6 @@ export interface TestRedis {
  */
 export function haveRedis(): boolean {
   return Boolean(process.env.CI) || spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /** Sends PING over a raw socket; true on `+PONG`. */
