@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freshLoad } from './fresh-modules.js'
-import { cacheDir } from './transpile-cache.js'
+import { cacheDir, privateFiles } from './transpile-cache.js'
 
 let aliases: Record<string, string> | undefined
 
@@ -34,6 +34,7 @@ export function packageAliases(): Record<string, string> {
 }
 
 let shared: ReturnType<typeof import('jiti').createJiti> | undefined
+let transpiled: string | false = false
 
 /**
  * Imports a module's default export (or its namespace when it has none).
@@ -45,9 +46,10 @@ export async function importModule(file: string): Promise<unknown> {
   // Imported on first use: JSON and YAML configs never pay for it.
   if (!shared) {
     const { createJiti } = await import('jiti')
+    transpiled = cacheDir(dirname(file))
     shared = createJiti(import.meta.url, {
       alias: packageAliases(),
-      fsCache: cacheDir(dirname(file)),
+      fsCache: transpiled,
       moduleCache: true,
       interopDefault: true,
     })
@@ -68,6 +70,7 @@ export async function importModule(file: string): Promise<unknown> {
       imported.has(file) || evaluatedByNode(file),
     )
   } finally {
+    privateFiles(transpiled)
     // Transpiled files are in jiti's cache (Node's CommonJS one, where `.cjs` files go too); ES modules Node loaded itself, the hook saw.
     const added = Object.keys(cache).filter((f) => !before.has(f) && !f.includes(`${sep}node_modules${sep}`) && !f.startsWith(own))
     imported.set(

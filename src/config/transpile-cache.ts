@@ -5,7 +5,7 @@
  * owned by this user. A shared temp folder or `node_modules/.cache` would let
  * another local user read it, or plant a file that the runner then runs.
  */
-import { chmodSync, lstatSync } from 'node:fs'
+import { chmodSync, lstatSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { ensurePrivateDir } from '../store/files.js'
 import { resolveDataDir } from './data-dir.js'
@@ -36,4 +36,19 @@ function isPrivate(dir: string): boolean {
   if (stat.mode & WRITABLE_BY_OTHERS) return false
   if (stat.mode & 0o077) chmodSync(dir, 0o700)
   return true
+}
+
+/**
+ * jiti writes its files with the process's umask (0644 as a rule): unreadable
+ * to others inside the 0700 folder, but made 0600 like every other file of
+ * the runner's, so that a copy of the folder (a backup, a moved volume)
+ * stays private. Called after each load; the folder holds a few files.
+ */
+export function privateFiles(dir: string | false): void {
+  if (!dir) return
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name)
+    const stat = lstatSync(file)
+    if (stat.isFile() && stat.mode & 0o077) chmodSync(file, 0o600)
+  }
 }

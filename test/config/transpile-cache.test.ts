@@ -53,11 +53,13 @@ describe('the transpile cache', () => {
     expect(files(join(data, 'cache')).length).toBeGreaterThan(0)
   })
 
-  it('is made 0700 in the data folder beside the config by default', () => {
+  it('is made 0700 in the data folder beside the config by default, its files 0600', () => {
     const dir = project()
     const tmp = check(dir, { AUDIORISTA_DATA_DIR: '' })
-    expect(statSync(join(dir, '.audiorista', 'cache')).mode & 0o777).toBe(0o700)
-    expect(files(join(dir, '.audiorista', 'cache')).length).toBeGreaterThan(0)
+    const cache = join(dir, '.audiorista', 'cache')
+    expect(statSync(cache).mode & 0o777).toBe(0o700)
+    expect(files(cache).length).toBeGreaterThan(0)
+    for (const name of files(cache)) expect({ name, mode: statSync(join(cache, name)).mode & 0o777 }).toEqual({ name, mode: 0o600 })
     expect(files(tmp)).toEqual([])
   })
 })
