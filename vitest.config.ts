@@ -1,8 +1,14 @@
 import { defineConfig } from 'vitest/config'
 
 // Tests whose criteria are bounds on the machine (/healthz latency, peak RSS, answer times) run after the
-// rest, one file at a time: beside another test file on two cores they measure the neighbour.
-const ALONE = ['test/reliability/worst-case-*.test.ts', 'test/reliability/memory.test.ts', 'test/reliability/slow-clients.test.ts']
+// rest, one file at a time: beside another test file on two cores they measure the neighbour. The image
+// test too: its build takes both cores for minutes.
+const ALONE = [
+  'test/reliability/worst-case-*.test.ts',
+  'test/reliability/memory.test.ts',
+  'test/reliability/slow-clients.test.ts',
+  'test/deploy/image.test.ts',
+]
 
 export default defineConfig({
   test: {
