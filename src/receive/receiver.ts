@@ -87,6 +87,8 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
   }
 
   async function readAndStore(req: IncomingMessage, res: ServerResponse, type: EventType, charset: string): Promise<void> {
+    // Now, while the socket is surely open: a peer gone by the answer has no address to read.
+    const client = clientOf(req)
     const text = readAlready(req, bodyLimit) ?? (await readBody(req, bodyLimit, charset))
     // The sender is done; from here any wait is ours (large bodies take turns), and the idle
     // timeout for slow clients would cut it off without an answer. Node sets it again after the answer.
@@ -105,7 +107,7 @@ export function createReceiver({ config, store, log, onAccepted, telemetry = noT
     telemetry.emit({ kind: 'stored', ms: performance.now() - started })
     sendJson(res, duplicate ? 200 : 202, { accepted: true, duplicate, id })
     telemetry.emit({ kind: 'delivery', event: type, outcome: duplicate ? 'duplicate' : 'accepted', status: duplicate ? 200 : 202, id })
-    log.info({ eventId: id, event: type, duplicate, bytes: text.length }, duplicate ? 'duplicate delivery' : 'delivery accepted')
+    log.info({ eventId: id, event: type, duplicate, bytes: text.length, client }, duplicate ? 'duplicate delivery' : 'delivery accepted')
     if (!duplicate) onAccepted?.({ id, type, text, receivedAt, ...(payload ? { payload } : {}), ...(plan ? { plan } : {}) })
   }
 

@@ -204,15 +204,16 @@ describe('receiver: the SPEC 4 table', () => {
     expect(((await other.json()) as { error: { code: string } }).error.code).toBe('not_found')
   })
 
-  it('logs one line per accepted, duplicate and rejected delivery, with the event id', async () => {
+  it('logs one line per accepted, duplicate and rejected delivery, with the event id and the client', async () => {
     t = await startTestRunner({ auth: { keys: [KEY] } })
     const { json } = await t.post('title-ready', fixture, { key: KEY })
     await t.post('title-ready', fixture, { key: KEY })
     await t.post('title-ready', fixture, { key: 'wrong' })
     const lines = t.lines()
-    expect(lines.filter((l) => l.msg === 'delivery accepted' && l.eventId === json.id)).toHaveLength(1)
-    expect(lines.filter((l) => l.msg === 'duplicate delivery' && l.eventId === json.id)).toHaveLength(1)
-    expect(lines.filter((l) => l.msg === 'delivery rejected' && l.status === 401)).toHaveLength(1)
+    const client = '127.0.0.1'
+    expect(lines.filter((l) => l.msg === 'delivery accepted' && l.eventId === json.id && l.client === client)).toHaveLength(1)
+    expect(lines.filter((l) => l.msg === 'duplicate delivery' && l.eventId === json.id && l.client === client)).toHaveLength(1)
+    expect(lines.filter((l) => l.msg === 'delivery rejected' && l.status === 401 && l.client === client)).toHaveLength(1)
     expect(t.logs()).not.toContain(KEY)
   })
 })
