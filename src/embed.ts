@@ -57,6 +57,9 @@ export async function createRunner({ config, cwd = process.cwd(), logger }: Crea
     log.warn(
       `no key is configured, so one was generated in ${keyFile(core.config)}: paste it into each webhook in Audiorista, or set auth.keys`,
     )
+  // The config may be shared with `start`; here the socket, and so its certificate, are the embedding server's.
+  if (core.config.server.tls)
+    log.warn('server.tls is not used by createRunner: your server owns the socket and its TLS (https.createServer({ cert, key }, …))')
   core.start()
   return {
     webhooks: webhookHandler(core),

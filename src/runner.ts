@@ -1,4 +1,5 @@
 import type { Server } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { RunnerError } from './errors.js'
 import type { AdminApp, AdminAppOptions } from './admin/app.js'
@@ -23,8 +24,9 @@ export interface Runner {
   store: Backend
   engine: Engine
   receiver: Receiver
-  server: Server
-  /** `http://host:port` to reach it from this machine (loopback when it listens on all interfaces). */
+  /** `node:https` when `server.tls` is set. */
+  server: Server | HttpsServer
+  /** `http://host:port` (`https://` with `server.tls`) to reach it from this machine (loopback when it listens on all interfaces). */
   url: string
   /** The address and port it is bound to, as the OS reports them (`0.0.0.0` for all IPv4 interfaces). */
   bind: { host: string; port: number }
@@ -98,7 +100,16 @@ export async function startRunner(
   const adminApp = withConsole ? loadConsole({ core, store, engine, telemetry, log, isReady }, http) : Promise.resolve(undefined)
   let watcher: Watcher | undefined
   // After every reload, a failed one too (the files it did load are watched, so fixing them is seen), and SIGHUP's.
-  const reload = (trigger?: string) => core.reload(trigger).finally(() => watcher?.refresh())
+  const reload = (trigger?: string) =>
+    core
+      .reload(trigger)
+      .then((outcome) => {
+        // A reload reads server.tls's files again: new ones (or the same, renewed) are served from the next handshake.
+        if (outcome.ok && outcome.change.applied.includes('server.tls') && core.config.server.tls)
+          http.useCertificate(core.config.server.tls)
+        return outcome
+      })
+      .finally(() => watcher?.refresh())
   watcher = watch && load ? await watchFiles(core, reload, log) : undefined
   const { address, port } = server.address() as AddressInfo
 
@@ -110,7 +121,7 @@ export async function startRunner(
     engine,
     receiver,
     server,
-    url: localUrl(config.server.host, port),
+    url: localUrl(config.server.host, port, Boolean(config.server.tls)),
     bind: { host: address, port },
     ...(core.generatedKey ? { generatedKey: core.generatedKey } : {}),
     ...(core.generatedAdminToken ? { generatedAdminToken: core.generatedAdminToken } : {}),
@@ -139,7 +150,7 @@ export async function startRunner(
 }
 
 /** A stop asked for while starting: nothing was served yet, so close what is open (the store's lock too) and go no further. */
-async function stopIfAborted(signal: AbortSignal | undefined, core: Core, server?: Server): Promise<void> {
+async function stopIfAborted(signal: AbortSignal | undefined, core: Core, server?: Server | HttpsServer): Promise<void> {
   if (!signal?.aborted) return
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
   await core.close(0)

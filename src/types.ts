@@ -233,6 +233,16 @@ export interface ServerOptions {
   keepAliveTimeout?: Duration
   /** Proxies whose `X-Forwarded-For` names the client (express's `trust proxy`): false (default), true, a hop count, or their addresses/CIDRs. */
   trustProxy?: boolean | number | string | string[]
+  /** Serve HTTPS with this certificate and key (PEM files, relative to the config); read again on every reload, so a renewed certificate needs only SIGHUP. */
+  tls?: TlsOptions
+}
+
+/** The files of `server.tls`: PEM, unencrypted key. */
+export interface TlsOptions {
+  /** The certificate, with its chain after it (certbot's `fullchain.pem`). */
+  cert: string
+  /** Its private key (certbot's `privkey.pem`). */
+  key: string
 }
 
 export interface AuthOptions {

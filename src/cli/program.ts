@@ -59,8 +59,10 @@ program
   .addHelpText(
     'after',
     '\nThe config reloads while it runs: on a change to the config file, a file it imports, a template or a plugin,\n' +
-      'and on SIGHUP. A config with problems is refused (the last good one keeps running); port, host, store, admin\n' +
-      'and queue.concurrency need a restart. SIGTERM or SIGINT: finish running steps (up to 10 s), then exit.',
+      "and on SIGHUP; each reload reads server.tls's certificate and key again (send SIGHUP after renewing them).\n" +
+      'A config with problems is refused (the last good one keeps running); port, host, store, admin,\n' +
+      'queue.concurrency and turning server.tls on or off need a restart. SIGTERM or SIGINT: finish running steps\n' +
+      '(up to 10 s), then exit.',
   )
   .action(startCommand)
 

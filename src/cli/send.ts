@@ -20,7 +20,8 @@ export async function sendCommand(event: string, file: string, options: SendOpti
       throw new RunnerError('unknown_event', `unknown event "${event}"; use one of ${EVENT_TYPES.join(', ')}`)
     const body = await readInput(file)
     const config = await readConfig(options.config ? { configFile: options.config } : {})
-    const url = options.url ?? `${localUrl(config.server.host, config.server.port)}${config.server.basePath}/${event}`
+    const { host, port, basePath, tls } = config.server
+    const url = options.url ?? `${localUrl(host, port, Boolean(tls))}${basePath}/${event}`
     const key = options.key || readKeyFile(options.keyFile) || process.env.AUDIORISTA_KEY || readGeneratedKey(config)
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'audiorista-runner send' }
     if (key) headers['x-audiorista-key'] = key
@@ -28,10 +29,12 @@ export async function sendCommand(event: string, file: string, options: SendOpti
     try {
       res = await fetch(url, { method: 'POST', headers, body })
     } catch (err) {
-      throw new RunnerError(
-        'unreachable',
-        `cannot reach ${url}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message} (is the runner started?)`,
-      )
+      const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message
+      // The local address is rarely a name the runner's certificate is for, and a private CA is not Node's.
+      const hint = /CERT|SELF_SIGNED|ERR_TLS/.test(why)
+        ? `its certificate is not trusted for this address: use --url https://<a name it is for>:${port}${basePath}/${event}, and NODE_EXTRA_CA_CERTS=<the CA file> for a private CA`
+        : 'is the runner started?'
+      throw new RunnerError('unreachable', `cannot reach ${url}: ${why} (${hint})`)
     }
     const text = await res.text()
     process.stdout.write(`${res.status} ${res.statusText}\n${text}\n`)

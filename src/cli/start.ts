@@ -62,6 +62,7 @@ export async function startCommand(options: { config?: string; port?: number; ho
 function banner(runner: Runner): string[] {
   const { config } = runner
   const base = `${runner.url}${config.server.basePath}`
+  const publicName = config.server.tls ? 'the name its certificate is for' : "this machine's public https address"
   const from = config.filepath ? ` (config: ${relative(process.cwd(), config.filepath) || config.filepath})` : ' (no config file: defaults)'
   const lines = [
     '',
@@ -70,7 +71,7 @@ function banner(runner: Runner): string[] {
     'Webhook URLs: in Audiorista, Extension > Manage > Webhook, add one webhook per event',
     ...EVENT_TYPES.map((e) => `  ${LABELS[e]}  ${base}/${e}`),
     // The loopback URLs are for `send` and curl here; Audiorista calls from the internet.
-    `  (local URLs: Audiorista needs this machine's public https address in place of ${new URL(runner.url).hostname})`,
+    `  (local URLs: Audiorista needs ${publicName} in place of ${new URL(runner.url).hostname})`,
   ]
   const keyAt = shownPath(keyFile(config))
   if (runner.generatedKey) {

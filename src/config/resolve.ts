@@ -6,6 +6,7 @@ import { resolveAuth } from './auth.js'
 import { resolveDataDir } from './data-dir.js'
 import { checkRetry } from './flow.js'
 import { checkRecipes } from './recipes.js'
+import { resolveTls } from './tls.js'
 import { resolveTrustProxy } from './trust-proxy.js'
 import { at, createValidator, type Validator } from './validate.js'
 
@@ -33,6 +34,7 @@ const SERVER_KEYS = [
   'requestTimeout',
   'keepAliveTimeout',
   'trustProxy',
+  'tls',
 ] as const
 const TOP_SYNONYMS = {
   recipe: 'recipes',
@@ -80,7 +82,7 @@ export function resolveConfig(config: unknown, { rootDir, filepath, env = proces
   const resolved: ResolvedConfig = {
     rootDir,
     dataDir,
-    server: resolveServer(v, input.server, env),
+    server: resolveServer(v, input.server, rootDir, env),
     auth: resolveAuth(v, input.auth),
     store: resolveStore(v, input.store, rootDir, dataDir),
     queue: resolveQueue(v, input.queue),
@@ -99,7 +101,7 @@ export function resolveConfig(config: unknown, { rootDir, filepath, env = proces
   return resolved
 }
 
-function resolveServer(v: Validator, value: unknown, env: NodeJS.ProcessEnv): ResolvedConfig['server'] {
+function resolveServer(v: Validator, value: unknown, rootDir: string, env: NodeJS.ProcessEnv): ResolvedConfig['server'] {
   const server = v.object(value, 'server', { keys: SERVER_KEYS }) ?? {}
   const configured = v.integer(server.port, 'server.port', 0, 65535)
   const port = envPort(v, env.PORT) ?? configured ?? 8787
@@ -109,6 +111,7 @@ function resolveServer(v: Validator, value: unknown, env: NodeJS.ProcessEnv): Re
   if (requestTimeout > 0 && headersTimeout > requestTimeout) {
     v.fail('server.headersTimeout', `must not be longer than server.requestTimeout (${requestTimeout} ms)`)
   }
+  const tls = resolveTls(v, server.tls, rootDir)
   return {
     host: v.string(server.host, 'server.host') ?? '0.0.0.0',
     port,
@@ -119,6 +122,7 @@ function resolveServer(v: Validator, value: unknown, env: NodeJS.ProcessEnv): Re
     requestTimeout,
     keepAliveTimeout: v.duration(server.keepAliveTimeout, 'server.keepAliveTimeout') ?? 5_000,
     trustProxy: resolveTrustProxy(v, server.trustProxy),
+    ...(tls ? { tls } : {}),
   }
 }
 

@@ -25,6 +25,8 @@ export interface ResolvedConfig {
     keepAliveTimeout: number
     /** Which proxies' `X-Forwarded-For` is believed for the client address (the console's failure limit, logs). */
     trustProxy: TrustProxy
+    /** Set: the runner serves HTTPS (`server.tls`). */
+    tls?: ResolvedTls
   }
   auth: {
     /** undefined: any key or none (allowUnauthenticated). */
@@ -59,6 +61,15 @@ export type TrustProxy =
   | { kind: 'hops'; hops: number }
   /** Addresses, CIDRs and proxy-addr's names (`loopback`, `linklocal`, `uniquelocal`). */
   | { kind: 'list'; entries: string[] }
+
+/** `server.tls` resolved: the files (absolute) and the PEM text read from them at this load. */
+export interface ResolvedTls {
+  certFile: string
+  keyFile: string
+  cert: string
+  /** The private key itself: a secret (masked in logs by its name and its value), never in a message. */
+  key: string
+}
 
 export interface ResolvedRetry {
   attempts: number

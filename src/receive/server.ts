@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { RESERVED_PATHS, type ResolvedConfig } from '../config/resolved.js'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import { RESERVED_PATHS, type ResolvedConfig, type ResolvedTls } from '../config/resolved.js'
 import type { Receiver } from './receiver.js'
 import { sendJson } from './respond.js'
 
@@ -15,15 +16,19 @@ export interface HttpServerOptions {
 }
 
 export interface HttpServer {
-  server: Server
+  /** `node:https` when `server.tls` is set. */
+  server: Server | HttpsServer
   /** From now on every request that is not a webhook goes to `app` (express): health, console, metrics, 404s. */
   mount(app: RequestHandler): void
   /** The app will not come (it failed to load): its paths say so instead of "starting". */
   mountFailed(): void
+  /** Serves this certificate from the next handshake on (a reload's); connections already open keep theirs. */
+  useCertificate(tls: ResolvedTls): void
 }
 
 /**
- * One `node:http` server. Webhook routes go straight to the receiver, with
+ * One `node:http` server (`node:https` with `server.tls`, on the same
+ * options and handler). Webhook routes go straight to the receiver, with
  * no router in between: they are the only routes under load. Everything
  * else goes to one express app once it is mounted; express is loaded after
  * the webhook path is ready, so the console costs the cold start nothing.
@@ -47,18 +52,20 @@ export function createHttpServer({ config, receiver, isReady, later = () => fals
   }
   // With basePath '' every path would look like a webhook: health and the console come first then.
   const reserved = config.server.basePath === '' ? (path: string) => RESERVED.test(path) : () => false
-  const server = createServer(
-    {
-      requestTimeout: config.server.requestTimeout,
-      headersTimeout: config.server.headersTimeout,
-      keepAliveTimeout: config.server.keepAliveTimeout,
-      // Check for expired header and request timeouts often, not every 30 s.
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, config.server.headersTimeout / 2)),
-    },
-    (req, res) => {
-      if (reserved(req.url ?? '/') || !receiver.handle(req, res)) (app ?? early)(req, res)
-    },
-  )
+  const options = {
+    requestTimeout: config.server.requestTimeout,
+    headersTimeout: config.server.headersTimeout,
+    keepAliveTimeout: config.server.keepAliveTimeout,
+    // Check for expired header and request timeouts often, not every 30 s.
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, config.server.headersTimeout / 2)),
+  }
+  const handler: RequestHandler = (req, res) => {
+    if (reserved(req.url ?? '/') || !receiver.handle(req, res)) (app ?? early)(req, res)
+  }
+  const { tls } = config.server
+  // The handshake comes before the headers, so it counts against their time (Node's default is 120 s).
+  const https = tls && createHttpsServer({ ...options, cert: tls.cert, key: tls.key, handshakeTimeout: options.headersTimeout }, handler)
+  const server = https || createServer(options, handler)
   // A socket that sends nothing at all is closed too, not only slow requests.
   server.setTimeout(config.server.requestTimeout)
   return {
@@ -68,6 +75,9 @@ export function createHttpServer({ config, receiver, isReady, later = () => fals
     },
     mountFailed() {
       failed = true
+    },
+    useCertificate({ cert, key }) {
+      https?.setSecureContext({ cert, key })
     },
   }
 }
@@ -106,7 +116,7 @@ export function notFound(req: IncomingMessage, res: ServerResponse, basePath: st
 }
 
 /** The local address to reach a server listening on `host`: a wildcard host is reached on loopback. */
-export function localUrl(host: string, port: number): string {
+export function localUrl(host: string, port: number, tls = false): string {
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
-  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`
+  return `${tls ? 'https' : 'http'}://${shown.includes(':') ? `[${shown}]` : shown}:${port}`
 }

@@ -14,15 +14,17 @@ export function maskSecretsOf(config: ResolvedConfig, env: NodeJS.ProcessEnv = p
 }
 
 /**
- * The secret values of a config: webhook keys, the admin token, URL
- * passwords, strings under secret-named fields of `actions`, `vars` and
- * steps' `with`, and the value of every secret-named environment variable
- * that one of those strings contains (`Bearer ${process.env.API_TOKEN}`).
+ * The secret values of a config: webhook keys, the admin token, the TLS
+ * private key, URL passwords, strings under secret-named fields of
+ * `actions`, `vars` and steps' `with`, and the value of every secret-named
+ * environment variable that one of those strings contains
+ * (`Bearer ${process.env.API_TOKEN}`).
  */
 export function secretsOf(config: ResolvedConfig, env: NodeJS.ProcessEnv = process.env): Set<string> {
   const found = new Set<string>()
   for (const keys of Object.values(config.auth.keys ?? {})) for (const k of keys) found.add(k)
   if (config.admin.token) found.add(config.admin.token)
+  if (config.server.tls) found.add(config.server.tls.key)
   const strings: string[] = []
   if (config.store.driver === 'redis') strings.push(config.store.url)
   const visit = (value: unknown, name: string, depth: number): void => {

@@ -60,7 +60,19 @@ export function compareConfigs(before: ResolvedConfig, after: ResolvedConfig): C
   const differs = (path: string) => !isDeepStrictEqual(at(before, path), at(after, path))
   const restart = RESTART.flatMap((p) => (p.endsWith('.') ? changedKeys(before, after, p.slice(0, -1)) : differs(p) ? [p] : []))
   const applied = APPLIED.flatMap((p) => (p === 'actions' ? changedKeys(before, after, p) : differs(p) ? [p] : []))
+  const tls = tlsChange(before, after)
+  if (tls) (tls === 'restart' ? restart : applied).push('server.tls')
   return { recipes, keys: differs('auth') ? 'rotated' : 'unchanged', applied, restart }
+}
+
+/**
+ * `server.tls` is both kinds: on or off changes the socket (a restart), while
+ * other files, or the same files renewed, are served at once.
+ */
+function tlsChange(before: ResolvedConfig, after: ResolvedConfig): 'restart' | 'applied' | undefined {
+  const [a, b] = [before.server.tls, after.server.tls]
+  if (!a !== !b) return 'restart'
+  return isDeepStrictEqual(a, b) ? undefined : 'applied'
 }
 
 /** `recipes: +1 ~1 -0; keys: rotated`, and what else applied or was left for a restart. */
@@ -78,7 +90,7 @@ export function applicable(before: ResolvedConfig, after: ResolvedConfig): Resol
     const path = p.endsWith('.') ? p.slice(0, -1) : p
     config = withValue(config, path.split('.'), at(before, path))
   }
-  return config
+  return tlsChange(before, after) === 'restart' ? withValue(config, ['server', 'tls'], before.server.tls) : config
 }
 
 /** `object` with the value at `path` replaced, copying only the objects on the way. */

@@ -49,7 +49,7 @@ export function startChild(
     }, 15_000)
     const onData = (chunk: Buffer) => {
       out += chunk.toString()
-      const m = /"url":"(http:\/\/[^"]+)".*"msg":"ready"/.exec(out)
+      const m = /"url":"(https?:\/\/[^"]+)".*"msg":"ready"/.exec(out)
       if (m) {
         clearTimeout(timer)
         resolve({ proc, url: m[1]!, output: () => out, exited })
