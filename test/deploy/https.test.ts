@@ -1,7 +1,8 @@
 /**
- * On the internet over HTTPS: the runner's own `server.tls` (a running
- * `audiorista-runner start`, its certificate renewed in place and reloaded
- * with SIGHUP).
+ * On the internet over HTTPS, both ways the README gives: the runner's own
+ * `server.tls` (a running `audiorista-runner start`, its certificate renewed
+ * in place and reloaded with SIGHUP), and Debian's caddy in front with
+ * `server.trustProxy`, the sender on another loopback address than caddy's.
  */
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
@@ -10,7 +11,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type ChildRunner, runCli, runCliAsync, startChild, writeConfig } from '../helpers/child.js'
 import { fingerprintOf, selfSigned, servedFingerprint } from '../helpers/certificates.js'
-import { tempDir } from '../helpers/runner.js'
+import { haveCaddy, startCaddy, type TestCaddy } from '../helpers/caddy.js'
+import { startTestRunner, type TestRunner, tempDir } from '../helpers/runner.js'
 import { reloadLine } from '../reload/helpers.js'
 
 const KEY = 'https-test-key-0123456789'
@@ -133,5 +135,25 @@ describe('server.tls: the runner serves HTTPS itself', () => {
     expect(status).toBe(1)
     expect(stderr).toContain(`server.tls.key: ${two.key} is not the key of the certificate in ${one.cert}`)
     expect(stderr).not.toContain(readFileSync(two.key, 'utf8').split('\n')[1])
+  })
+})
+
+describe.skipIf(!haveCaddy())('caddy in front', () => {
+  it('delivers over HTTPS through caddy, and the runner logs the sender’s address, not caddy’s', async () => {
+    const runner: TestRunner = await startTestRunner({ server: { trustProxy: '127.0.0.1' }, auth: { keys: [KEY] } })
+    open.push(runner)
+    const caddy: TestCaddy = await startCaddy(new URL(runner.url).host)
+    open.push(caddy)
+
+    const res = await post({ url: `https://127.0.0.1:${caddy.port}`, ca: caddy.ca, localAddress: '127.0.0.5' })
+    expect(res.status).toBe(202)
+    const accepted = runner.lines().find((l) => l.msg === 'delivery accepted' && l.eventId === res.body.id)
+    expect(accepted?.client).toBe('127.0.0.5')
+
+    // Straight to the runner, a forged X-Forwarded-For is not believed: only caddy's address is a trusted proxy.
+    const forged = { 'x-forwarded-for': '203.0.113.9' }
+    const direct = await post({ url: runner.url, localAddress: '127.0.0.5', headers: forged })
+    expect(direct.status).toBe(202)
+    expect(runner.lines().find((l) => l.msg === 'delivery accepted' && l.eventId === direct.body.id)?.client).toBe('127.0.0.5')
   })
 })
