@@ -6,8 +6,17 @@ import { podcastReady } from './recipes/podcast.js'
  * whose credentials are not set run in preview mode and only log what they
  * would send. Set the environment variables to make them real.
  */
+// Behind a proxy (Caddy, nginx, a platform's load balancer): the proxies' addresses (`127.0.0.1`,
+// `uniquelocal` for compose's Caddy) or their number, so logs name the sender (README "Put it on the internet").
+const trustProxy = process.env.AUDIORISTA_TRUST_PROXY
+
 export default defineConfig({
-  server: { port: 8787, basePath: '/webhooks', bodyLimit: '1mb' },
+  server: {
+    port: 8787,
+    basePath: '/webhooks',
+    bodyLimit: '1mb',
+    trustProxy: trustProxy && /^\d+$/.test(trustProxy) ? Number(trustProxy) : trustProxy || false,
+  },
   // No AUDIORISTA_KEY: a key is generated on first run and saved in the data folder
   // (.audiorista/ beside this file, or AUDIORISTA_DATA_DIR: /data in the container).
   auth: { keys: [process.env.AUDIORISTA_KEY] },

@@ -1,15 +1,19 @@
 /**
- * Debian's caddy in front of a runner, per test: a Caddyfile in a temporary
- * folder (HOME and XDG folders there too, so its local CA stays there and
- * nothing is installed in the system's trust store), HTTPS on a free loopback
- * port with `tls internal`, reverse_proxy to the runner.
+ * Debian's caddy in front of a runner, per test, running the shipped
+ * deploy/Caddyfile: its site is `localhost:<free port>` (so Caddy's own local
+ * CA signs it, not Let's Encrypt), bound to loopback, with HOME and the XDG
+ * folders in a temporary folder (the CA stays there; nothing is installed
+ * in the system's trust store).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connect } from 'node:tls'
+import { fileURLToPath } from 'node:url'
 import { freePort } from './free-port.js'
 import { tempDir } from './runner.js'
+
+const SHIPPED = fileURLToPath(new URL('../../deploy/Caddyfile', import.meta.url))
 
 export interface TestCaddy {
   port: number
@@ -38,16 +42,14 @@ export async function startCaddy(upstream: string): Promise<TestCaddy> {
 	admin off
 	skip_install_trust
 	auto_https disable_redirects
+	default_bind 127.0.0.1
 }
 
-localhost:${port} {
-	bind 127.0.0.1
-	tls internal
-	reverse_proxy ${upstream}
-}
+import ${SHIPPED}
 `,
   )
-  const env = { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') }
+  const folders = { HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') }
+  const env = { ...process.env, ...folders, DOMAIN: `localhost:${port}`, UPSTREAM: upstream }
   const proc = spawn('caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], { cwd: dir, env, stdio: 'pipe' })
   let out = ''
   proc.stdout.on('data', (d) => (out += d))
