@@ -33,7 +33,7 @@ interface Post {
   headers?: Record<string, string>
 }
 
-/** A delivery as Audiorista makes one, over HTTPS to `localhost`'s certificate; resolves with the status and body. */
+/** A delivery as Audiorista makes one (with `ca`, over HTTPS to `localhost`'s certificate); resolves with the status and body. */
 function post({ url, ca, localAddress, headers = {} }: Post): Promise<{ status: number; body: { id?: string } }> {
   const { protocol, hostname, port } = new URL(url)
   const body = JSON.stringify({ id: Math.random(), name: 'Episode 1' })

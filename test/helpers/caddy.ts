@@ -19,7 +19,6 @@ export interface TestCaddy {
   port: number
   /** Caddy's local root certificate (PEM): what a client trusts to reach it. */
   ca: string
-  output(): string
   close(): Promise<void>
 }
 
@@ -63,7 +62,7 @@ import ${SHIPPED}
     proc.once('exit', (code) => resolve(`caddy exited with ${code}:\n${out}`))
   })
   const ca = join(dir, 'data/caddy/pki/authorities/local/root.crt')
-  const caddy: TestCaddy = { port, ca, output: () => out, close: () => stop(proc) }
+  const caddy: TestCaddy = { port, ca, close: () => stop(proc) }
   // The local CA and the site's certificate are made after start: ready when a handshake verifies.
   let waiting = true
   const ready = (async () => {
