@@ -10,9 +10,11 @@
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { request as httpsRequest } from 'node:https'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { selfSigned } from '../helpers/certificates.js'
 import { freePort } from '../helpers/free-port.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
 import { tempDir } from '../helpers/runner.js'
@@ -275,6 +277,66 @@ export default definePlugin({
       expect(JSON.stringify(shown)).toContain('EPISODE 42')
     })
 
+    it('serves HTTPS itself with server.tls (certificate files in a mounted folder), and its health check follows', async () => {
+      const folder = join(scratch, 'tls-config')
+      mkdirSync(folder)
+      const { cert, key } = selfSigned(folder)
+      // Readable by the runner's uid 1000; a real deployment gives the key to that user or its group alone.
+      chmodSync(key, 0o644)
+      writeFileSync(
+        join(folder, 'audiorista.config.ts'),
+        `export default { auth: { keys: [process.env.AUDIORISTA_KEY] }, server: { tls: { cert: 'server.crt', key: 'server.key' } },
+  recipes: [{ name: 'log-it', on: 'title-ready', do: [{ action: 'log', with: { message: '{{name}}' } }] }] }
+`,
+      )
+      const name = unique('tls')
+      const port = await freePort()
+      started.push(name)
+      podman(
+        'run',
+        '-d',
+        '--name',
+        name,
+        '--init',
+        '-e',
+        `AUDIORISTA_KEY=${KEY}`,
+        '-p',
+        `127.0.0.1:${port}:8787`,
+        '-v',
+        `${volume(name)}:/data`,
+        '-v',
+        `${folder}:/config:ro`,
+        IMAGE,
+        'start',
+        '--config',
+        '/config/audiorista.config.ts',
+      )
+      const ca = readFileSync(cert)
+      const post = () =>
+        new Promise<number>((done, fail) => {
+          const req = httpsRequest(
+            { host: '127.0.0.1', port, path: '/webhooks/title-ready', method: 'POST', ca, servername: 'localhost' },
+            (res) => {
+              res.resume()
+              done(res.statusCode ?? 0)
+            },
+          )
+          req.setHeader('content-type', 'application/json')
+          req.setHeader('x-audiorista-key', KEY)
+          req.on('error', fail)
+          req.end(JSON.stringify({ id: 7, name: 'Over TLS' }))
+        })
+      const deadline = Date.now() + 10_000
+      let status = 0
+      while (status !== 202 && Date.now() < deadline) {
+        status = await post().catch(() => 0)
+        if (status !== 202) await sleep(100)
+      }
+      expect(status, logs(name)).toBe(202)
+      expect(sh('podman', ['healthcheck', 'run', name], { allowFail: true }).status).toBe(0)
+      expect(logs(name)).toContain(`"url":"https://`)
+    })
+
     it('refuses a second container on the same /data with the lock message', async () => {
       const name = unique('locked')
       const data = volume(name)
@@ -359,6 +421,14 @@ export default definePlugin({
         })
       }
       expect(compose.services.runner.volumes[0]).toBe('runner-data:/data')
+      // The https profile: Caddy with deploy/Caddyfile in front of the runner service.
+      const caddy = compose.services.caddy
+      expect(caddy.profiles).toEqual(['https'])
+      expect(caddy.volumes).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^\.\/deploy\/Caddyfile:\/etc\/caddy\/Caddyfile(:ro)?$/)]),
+      )
+      expect(caddy.environment.UPSTREAM).toBe('runner:8787')
+      expect(compose.services.runner.environment).toHaveProperty('AUDIORISTA_TRUST_PROXY')
       // The scale profile's Redis: every acknowledged delivery on disk before the 2xx.
       const redis = compose.services.redis
       expect(redis.profiles).toEqual(['scale'])
