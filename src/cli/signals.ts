@@ -42,9 +42,13 @@ export function handleSignals(log: Logger): StartSignals {
       log.info({ signal }, 'shutting down: finishing running steps, the rest resumes at next start')
       return stop(phase.runner)
     }
-    log.info({ signal }, 'stopping before start-up finished: nothing was served')
     // Nothing is open while the config loads (a config that never settles cannot hold us); later, the store is.
-    if (phase.kind === 'loading') process.exit(0)
+    if (phase.kind === 'loading') {
+      log.info({ signal }, 'stopping before start-up finished: nothing was served')
+      process.exit(0)
+    }
+    // The webhook path may already serve (it does before the console and the file watcher are up): what runs finishes.
+    log.info({ signal }, 'stopping during start-up: running steps finish, the rest resumes at next start')
     abort.abort()
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
