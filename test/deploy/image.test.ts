@@ -171,7 +171,7 @@ describe.skipIf(!canRun)(
     }, 40 * 60_000)
 
     afterAll(() => {
-      for (const name of started) sh('podman', ['rm', '-f', '-t', '0', name], { allowFail: true })
+      for (const name of started) sh('podman', ['rm', '-f', '-v', '-t', '0', name], { allowFail: true })
       for (const name of volumes) sh('podman', ['volume', 'rm', '-f', name], { allowFail: true })
       if (scratch) rmSync(scratch, { recursive: true, force: true })
     }, 120_000)
