@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { writeConfig } from '../helpers/child.js'
 import { startTestRunner, tempDir, type TestRunner } from '../helpers/runner.js'
-import { type Child, readStore, rssOf, sleep, spawnRunner, waitUntil } from './helpers.js'
+import { readStore, rssOf, sleep, spawnRunner, waitUntil, killRunnersAfterEach } from './helpers.js'
 import { type RawPart, rawHttp, rawPost } from './raw-http.js'
 import { createReport } from './report.js'
 
@@ -20,11 +20,7 @@ const KEY = 'bad-input-corpus-key-0123456789abcdef'
 const report = createReport()
 afterAll(() => report.write())
 
-let child: Child | undefined
-afterEach(async () => {
-  await child?.kill()
-  child = undefined
-})
+killRunnersAfterEach()
 
 /** Node answers these itself (no JSON body): bad framing, bad header bytes, header overflow. */
 const NODE = 'node'
@@ -449,7 +445,7 @@ describe('bad input corpus against a child runner', () => {
       ],
     })
     // Test-only instrumentation: a full GC on SIGUSR2 (see gc-on-signal.cjs), so RSS is read at comparable moments.
-    child = await spawnRunner(dir, {
+    const child = await spawnRunner(dir, {
       env: {
         NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --require "${GC_PRELOAD}"`.trim(),
         GC_REPORT_FILE: join(dir, 'memory.jsonl'),
@@ -459,11 +455,11 @@ describe('bad input corpus against a child runner', () => {
     const heapUsed: number[] = []
     const settledRss = async () => {
       const before = heapUsed.length
-      child!.proc.kill('SIGUSR2')
+      child.proc.kill('SIGUSR2')
       await waitUntil(() => existsSync(memoryFile) && readFileSync(memoryFile, 'utf8').trim().split('\n').length > before, 3000, 20)
       const lines = existsSync(memoryFile) ? readFileSync(memoryFile, 'utf8').trim().split('\n') : []
       heapUsed.push((JSON.parse(lines.at(-1) ?? '{"heapUsed":0}') as { heapUsed: number }).heapUsed)
-      return rssOf(child!.pid)
+      return rssOf(child.pid)
     }
     const port = Number(new URL(child.url).port)
     const cases = corpus()

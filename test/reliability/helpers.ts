@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { createSqliteBackend } from '../../src/store/sqlite.js'
+import { afterEach } from 'vitest'
 import { CLI, type ChildRunner } from '../helpers/child.js'
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -51,6 +52,20 @@ export function spawnRunner(dir: string, options: LaunchOptions = {}): Promise<C
   return launchRunner(dir, options).ready
 }
 
+/** Every runner child still alive, for `killRunnersAfterEach`. */
+const alive = new Set<{ kill(): Promise<unknown> }>()
+
+/**
+ * In the calling test file: after each test, kill every runner child it
+ * started (spawnRunner, launchRunner) that is still running, whether the test
+ * passed or failed half-way.
+ */
+export function killRunnersAfterEach(): void {
+  afterEach(async () => {
+    await Promise.all([...alive].map((child) => child.kill()))
+  })
+}
+
 export interface LaunchOptions {
   port?: number
   env?: Record<string, string>
@@ -83,6 +98,9 @@ export function launchRunner(
     if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
     return exited
   }
+  const handle = { kill }
+  alive.add(handle)
+  void exited.then(() => alive.delete(handle))
   const ready = new Promise<Child>((resolve, reject) => {
     let seen = ''
     let settled = false

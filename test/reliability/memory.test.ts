@@ -12,21 +12,17 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { writeConfig } from '../helpers/child.js'
 import { tempDir } from '../helpers/runner.js'
 import { type Answer, type BodyShape, bodyBytes, postAll } from './concurrent-bodies.js'
-import { type Child, pool, spawnRunner, storeCounts, waitUntil } from './helpers.js'
+import { pool, spawnRunner, storeCounts, waitUntil, killRunnersAfterEach } from './helpers.js'
 import { createReport } from './report.js'
 
 const report = createReport()
 afterAll(() => report.write())
 
-let child: Child | undefined
-afterEach(async () => {
-  await child?.kill()
-  child = undefined
-})
+killRunnersAfterEach()
 
 const MB = 1024 * 1024
 const DELIVERIES = 200
@@ -51,10 +47,10 @@ describe('memory under large bodies', () => {
     )
     const dir = tempDir('ar-memory-')
     writeMatchingConfig(dir, 'a.0')
-    child = await spawnRunner(dir)
+    const child = await spawnRunner(dir)
     const before = peakRss(child.pid)
     const statuses = await pool(DELIVERIES, IN_FLIGHT, async (i) => {
-      const res = await fetch(`${child!.url}/webhooks/title-updated`, {
+      const res = await fetch(`${child.url}/webhooks/title-updated`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: body(i),
@@ -107,7 +103,7 @@ describe('memory under concurrent large bodies', () => {
       const row = report.row(`memory-concurrent-${count}-${shape}`, `${what}, each on its own connection, every one matching a recipe`)
       const dir = tempDir('ar-memory-')
       writeMatchingConfig(dir, 'items.0')
-      child = await spawnRunner(dir)
+      const child = await spawnRunner(dir)
       const answers = await postAll(`${child.url}/webhooks/title-updated`, count, shape, 300_000)
       const counts = tally(answers)
       if (process.env.MEMORY_DEBUG) {

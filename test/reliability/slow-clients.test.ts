@@ -5,21 +5,17 @@
  * deliveries sent meanwhile keep getting their 202 quickly.
  */
 import { join } from 'node:path'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { writeConfig } from '../helpers/child.js'
 import { tempDir } from '../helpers/runner.js'
-import { type Child, readStore, sleep, spawnRunner } from './helpers.js'
+import { readStore, sleep, spawnRunner, killRunnersAfterEach } from './helpers.js'
 import { type RawPart, type RawResponse, rawHttp } from './raw-http.js'
 import { createReport } from './report.js'
 
 const report = createReport()
 afterAll(() => report.write())
 
-let child: Child | undefined
-afterEach(async () => {
-  await child?.kill()
-  child = undefined
-})
+killRunnersAfterEach()
 
 const percentile = (values: number[], p: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? 0
@@ -38,7 +34,7 @@ describe('slow clients are cut off without starving others', () => {
       server: { headersTimeout: '1s', requestTimeout: '2s', keepAliveTimeout: '1s' },
       recipes: [],
     })
-    child = await spawnRunner(dir, { env: { LOG_LEVEL: 'info' } })
+    const child = await spawnRunner(dir, { env: { LOG_LEVEL: 'info' } })
     const port = Number(new URL(child.url).port)
 
     // A header byte every second, 12 bytes at most (bounded even if never cut).

@@ -10,14 +10,14 @@ import { readFileSync } from 'node:fs'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { Worker } from 'node:worker_threads'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { writeConfig } from '../helpers/child.js'
 import { tempDir } from '../helpers/runner.js'
 import { matchRecipes } from '../../src/queue/decide.js'
 import { setupFrom } from '../../src/setup.js'
 import type { Payload, Recipe } from '../../src/types.js'
 import { CORPUS_RECIPES, corpusPayloads } from './adversarial-conditions.js'
-import { type Child, consoleLoaded, sleep, spawnRunner, waitUntil } from './helpers.js'
+import { consoleLoaded, sleep, spawnRunner, waitUntil, killRunnersAfterEach } from './helpers.js'
 
 const BOUND = 100
 setFlagsFromString('--expose-gc')
@@ -26,11 +26,7 @@ const DECIDED = /"msg":"event matched/g
 // A frozen runner would keep the poll waiting for minutes: give up at this, and count it as this slow.
 const GIVE_UP = 5_000
 
-let child: Child | undefined
-afterEach(async () => {
-  await child?.kill()
-  child = undefined
-})
+killRunnersAfterEach()
 
 // In a worker thread: the test's own event loop (sending 1 MB bodies) must not delay the measurement.
 const POLLER = `
@@ -85,7 +81,7 @@ function cpuMs(pid: number): number {
 async function deliverWhilePolling(recipes: Recipe[], bodies: Array<{ label: string; body: string }>) {
   const dir = tempDir('ar-worst-conditions-')
   writeConfig(dir, { auth: { allowUnauthenticated: true }, server: { bodyLimit: '2mb' }, recipes })
-  child = await spawnRunner(dir)
+  const child = await spawnRunner(dir)
   await consoleLoaded(child.url)
   const poll = pollHealth(child.url)
   await poll.ready
@@ -103,7 +99,7 @@ async function deliverWhilePolling(recipes: Recipe[], bodies: Array<{ label: str
     statuses.push(res?.status ?? 0)
     await res?.text()
     // Its recipes decided (the runner logs it) before the next one is sent.
-    const matched = await waitUntil(() => (child!.output().match(DECIDED) ?? []).length > i, 60_000, 25)
+    const matched = await waitUntil(() => (child.output().match(DECIDED) ?? []).length > i, 60_000, 25)
     cpu.push(cpuMs(child.pid) - before)
     perBody.push(`${label}: ${res?.status ?? 'no answer'}, ${cpu.at(-1)} ms CPU${matched ? '' : ', never matched'}`)
   }

@@ -7,20 +7,16 @@
  * `stripHtml` of `'<p'` × 75,000 kept `/healthz` waiting 15 s.
  */
 import { spawn } from 'node:child_process'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { writeConfig } from '../helpers/child.js'
 import { tempDir } from '../helpers/runner.js'
-import { type Child, consoleLoaded, spawnRunner, waitUntil } from './helpers.js'
+import { type Child, consoleLoaded, spawnRunner, waitUntil, killRunnersAfterEach } from './helpers.js'
 import { createReport } from './report.js'
 
 const report = createReport()
 afterAll(() => report.write())
 
-let child: Child | undefined
-afterEach(async () => {
-  await child?.kill()
-  child = undefined
-})
+killRunnersAfterEach()
 
 const MB = 1024 * 1024
 const fill = (unit: string, size = MB) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size)
@@ -148,7 +144,7 @@ describe('worst-case values for every template helper', () => {
       })),
     })
     const bodies = CASES.map((c, i) => `{"id":"w${i}","kind":${JSON.stringify(c.id)},"v":${c.value}}`)
-    child = await spawnRunner(dir, { keep: 20_000 })
+    const child = await spawnRunner(dir, { keep: 20_000 })
     await consoleLoaded(child.url)
     const finished = finishedSteps(child.proc)
     const poller = startPoller(child.url)
