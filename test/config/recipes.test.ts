@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { resolveConfig } from '../../src/config/resolve.js'
-import { ConfigError } from '../../src/errors.js'
+import { configProblems } from '../helpers/config-problems.js'
 
-function problems(recipes: unknown): string[] {
-  try {
-    resolveConfig({ recipes }, { rootDir: '/srv', env: {} })
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError)
-    return (error as ConfigError).issues.map((i) => `${i.path}: ${i.message}`)
-  }
-  return []
-}
+const problems = (recipes: unknown) => configProblems({ recipes }, { rootDir: '/srv' })
 
 const step = { action: 'log' }
 

@@ -4,22 +4,14 @@ import { loadConfig } from '../../src/config/load.js'
 import { readConfig } from '../../src/config/read.js'
 import { resolveConfig } from '../../src/config/resolve.js'
 import { ConfigError } from '../../src/errors.js'
+import { configProblems } from '../helpers/config-problems.js'
 
 const fixtures = resolve(import.meta.dirname, '../fixtures/configs')
 const rootDir = '/srv/runner'
 const step = { action: 'log' }
 const recipe = { name: 'r', on: 'title-ready', do: [step] }
 
-/** What `check` prints: one `path: message` line per problem. */
-function problems(config: unknown, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    resolveConfig(config, { rootDir, env })
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError)
-    return (error as ConfigError).issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
-  }
-  return []
-}
+const problems = (config: unknown, env: NodeJS.ProcessEnv = {}) => configProblems(config, { rootDir, env })
 
 async function fromDisk(name: string, env: NodeJS.ProcessEnv = {}) {
   const loaded = await loadConfig({ cwd: join(fixtures, name), env })

@@ -2,10 +2,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { resolveConfig } from '../../src/config/resolve.js'
-import { ConfigError } from '../../src/errors.js'
 import { applicable, compareConfigs, describeChange } from '../../src/reload/compare.js'
 import { selfSigned } from '../helpers/certificates.js'
 import { tempDir } from '../helpers/runner.js'
+import { configProblems } from '../helpers/config-problems.js'
 
 let dir: string
 let one: { cert: string; key: string }
@@ -19,16 +19,7 @@ beforeAll(() => {
 
 const resolve = (tls: unknown) => resolveConfig({ server: { tls } }, { rootDir: dir, env: {} })
 
-/** What `check` prints: one `path: message` line per problem. */
-function problems(tls: unknown): string[] {
-  try {
-    resolve(tls)
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError)
-    return (error as ConfigError).issues.map((i) => `${i.path}: ${i.message}`)
-  }
-  return []
-}
+const problems = (tls: unknown) => configProblems({ server: { tls } }, { rootDir: dir })
 
 /** The base64 body of a PEM file: what must never be in a message. */
 const body = (file: string) => readFileSync(file, 'utf8').split('\n')[1]!

@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { resolveConfig } from '../../src/config/resolve.js'
-import { ConfigError } from '../../src/errors.js'
 import { compareConfigs, describeChange } from '../../src/reload/compare.js'
+import { configProblems } from '../helpers/config-problems.js'
 
 const rootDir = '/srv/runner'
 const resolve = (trustProxy: unknown) => resolveConfig({ server: { trustProxy } }, { rootDir, env: {} })
 
-/** What `check` prints: one `path: message` line per problem. */
-function problems(trustProxy: unknown): string[] {
-  try {
-    resolve(trustProxy)
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError)
-    return (error as ConfigError).issues.map((i) => `${i.path}: ${i.message}`)
-  }
-  return []
-}
+const problems = (trustProxy: unknown) => configProblems({ server: { trustProxy } }, { rootDir })
 
 describe('server.trustProxy', () => {
   it("takes express's trust proxy values: false, true, a hop count, addresses and CIDRs", () => {
