@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { createServer } from 'node:net'
 import { inspect } from 'node:util'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
@@ -9,6 +8,7 @@ import type { Backend, Delivery, Work } from '../../src/store/backend.js'
 import { createBackend } from '../../src/store/create.js'
 import { createRedisBackend, type RedisBackendOptions } from '../../src/store/redis.js'
 import { SCRIPTS } from '../../src/store/redis-scripts.js'
+import { freePort } from '../helpers/free-port.js'
 import { haveRedis, startRedis, type TestRedis } from '../helpers/redis.js'
 
 /** Behaviour of the Redis backend that the shared conformance suite does not cover. */
@@ -315,12 +315,7 @@ describe.skipIf(!haveRedis())('redis backend', () => {
   })
 
   it('never shows the password of store.url in an error, whatever characters it holds', async () => {
-    const closedPort = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const address = probe.address()
-        probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-      })
-    })
+    const closedPort = await freePort()
     // A server that wants a password: a wrong one is refused by AUTH, whose arguments ioredis keeps on the error.
     const guarded = await startRedis()
     const admin = new Redis(guarded.url)
