@@ -92,15 +92,15 @@ async function run(
   return { name, url: `http://127.0.0.1:${port}` }
 }
 
-/** Milliseconds until /readyz answers 200; fails after `limit` ms with the container's log. */
-async function ready(c: Container, limit = 5_000): Promise<number> {
+/** Waits until /readyz answers 200; fails after `limit` ms with the container's log. */
+async function ready(c: Container, limit = 5_000): Promise<void> {
   const t0 = Date.now()
   for (;;) {
     const ok = await fetch(`${c.url}/readyz`).then(
       (r) => r.status === 200,
       () => false,
     )
-    if (ok) return Date.now() - t0
+    if (ok) return
     if (Date.now() - t0 > limit) throw new Error(`${c.name}: /readyz not 200 after ${limit} ms:\n${logs(c.name)}`)
     await sleep(50)
   }
@@ -187,7 +187,8 @@ describe.skipIf(!canRun)(
       const ls = (path: string) => podman('run', '--rm', '--entrypoint', 'ls', IMAGE, path).split('\n')
       expect(ls('/app').sort()).toEqual(['audiorista.config.ts', 'dist', 'node_modules', 'package.json', 'plugins', 'recipes', 'scaffold'])
       expect(ls('node_modules')).not.toContain('typescript')
-      expect(ls('node_modules/better-sqlite3')).not.toEqual(expect.arrayContaining(['deps', 'src']))
+      expect(ls('node_modules/better-sqlite3')).not.toContain('deps')
+      expect(ls('node_modules/better-sqlite3')).not.toContain('src')
       expect(ls('node_modules/better-sqlite3/build/Release')).toEqual(['better_sqlite3.node'])
     })
 
