@@ -11,14 +11,15 @@ import { toText } from './text.js'
 const GROWTH = 4
 const SLACK = 64 * 1024
 
-const within = (output: number, input: number) => output <= GROWTH * input + SLACK
+const most = (input: number) => GROWTH * input + SLACK
+const within = (output: number, input: number) => output <= most(input)
 
 /**
  * How long `JSON.stringify(value, null, indent)` would be, from the compact
  * text, in one pass: every `{ [ ,` and every closing bracket starts a line
  * indented as deep as it is. An upper bound (empty `{}` stays on one line).
  */
-function prettyLength(compact: string, indent: number): number {
+function prettyLength(compact: string, indent: number, stopAbove = Infinity): number {
   let length = compact.length
   let depth = 0
   let inString = false
@@ -35,6 +36,8 @@ function prettyLength(compact: string, indent: number): number {
     else if (c === 125 || c === 93) length += 1 + --depth * indent
     else if (c === 44) length += 1 + depth * indent
     else if (c === 58) length += 1
+    // Too long already: the rest need not be read.
+    if (length > stopAbove) return length
   }
   return length
 }
@@ -45,7 +48,8 @@ export function json(value: unknown, indent?: unknown): string {
     const compact = JSON.stringify(value) ?? ''
     const space = typeof indent === 'number' || typeof indent === 'string' ? indent : undefined
     const width = typeof space === 'number' ? Math.min(10, Math.max(0, Math.floor(space))) : Math.min(10, space?.length ?? 0)
-    if (width === 0 || !within(prettyLength(compact, width), compact.length)) return compact
+    const limit = most(compact.length)
+    if (width === 0 || prettyLength(compact, width, limit) > limit) return compact
     return JSON.stringify(value, null, space) ?? ''
   } catch {
     // A cycle or a BigInt: rendering must go on.
@@ -62,12 +66,19 @@ const isBlank = (value: unknown) => value == null || value === ''
  */
 export function join(list: unknown, second: unknown, third: unknown, hash: Record<string, unknown>): string {
   if (!Array.isArray(list)) return toText(list)
-  const objects = list.some((item) => item !== null && typeof item === 'object')
+  // One plain loop: `some` and `filter` with a callback took 50 ms on half a million numbers.
+  let objects = false
+  let blanks = false
+  for (let i = 0; i < list.length; i++) {
+    const item: unknown = list[i]
+    if (item !== null && typeof item === 'object') objects = true
+    else if (isBlank(item)) blanks = true
+  }
   const key = hash.key ?? (objects ? second : undefined)
   const name = key == null ? undefined : String(key)
   const separator = toText(hash.sep ?? (objects ? third : second) ?? ', ')
   if (!objects) {
-    const kept = list.filter((item) => !isBlank(item))
+    const kept = blanks ? list.filter((item) => !isBlank(item)) : list
     // Plain values, each at least one character: when even that bound holds, the native join is safe (and 5x faster).
     if (within(Math.max(0, kept.length - 1) * separator.length, kept.length + separator.length)) return kept.join(separator)
   }

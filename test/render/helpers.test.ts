@@ -67,6 +67,11 @@ describe('join', () => {
     expect(r('{{join list " | "}}', { list: ['a', 'b'] })).toBe('a | b')
   })
 
+  it('skips empty values in a list of plain values, and keeps numbers and false', () => {
+    expect(r('{{join list}}', { list: ['a', '', null, 'b', 0, false] })).toBe('a, b, 0, false')
+    expect(r('{{join list "-"}}', { list: [1, 2, 3] })).toBe('1-2-3')
+  })
+
   it('joins a key of each object, skipping empty ones', () => {
     const tags = [{ name: 'Podcast' }, { name: 'Sci-Fi' }, { slug: 'x' }]
     expect(r('{{join tags "name"}}', { tags })).toBe('Podcast, Sci-Fi')
@@ -87,6 +92,13 @@ describe('truncate', () => {
     expect(r('{{truncate s 10 "..."}}', { s: 'Episode 42: The Long Night' })).toBe('Episode...')
     expect(r('{{truncate s 100}}', { s: 'short' })).toBe('short')
     expect(r('{{truncate s 3 ""}}', { s: 'abcdef' })).toBe('abc')
+  })
+
+  it('cuts a suffix as long as the length or longer, whatever the text', () => {
+    expect(r('{{truncate s 3 "-->"}}', { s: 'abcdef' })).toBe('-->')
+    expect(r('{{truncate s 2 "🎧🎧🎧"}}', { s: 'abcdef' })).toBe('🎧🎧')
+    expect(r('{{truncate s 4 t}}', { s: 'abcdef', t: '🎧'.repeat(100_000) })).toBe('🎧🎧🎧🎧')
+    expect(r('{{truncate s 4 "…!"}}', { s: 'abcdef' })).toBe('ab…!')
   })
 
   it('never splits an emoji and is total', () => {
