@@ -29,14 +29,16 @@ interface Waiter {
 export function createInflightBudget(limit: number): InflightBudget {
   let inflight = 0
   // Bytes of large bodies let go since the last full collection: V8 would otherwise let their
-  // garbage pile up well past the budget before collecting it (see queue/reclaim.ts).
+  // garbage pile up well past the budget before collecting it (see queue/reclaim.ts). The
+  // collection waits until no body is in flight (it pauses for as long as marking what is live
+  // takes), or runs anyway once twice the budget has been let go.
   let dropped = 0
   const queue: Waiter[] = []
   const fits = (bytes: number) => inflight === 0 || inflight + bytes <= limit
 
   function collectAfter(bytes: number): void {
     dropped += bytes
-    if (dropped < limit) return
+    if (dropped < limit || (inflight > 0 && dropped < 2 * limit)) return
     dropped = 0
     reclaim()
   }

@@ -6,6 +6,7 @@
  * same values, the same key order, the last duplicate key winning, and
  * `__proto__` an own key like any other.
  */
+import { collectYoung } from '../queue/reclaim.js'
 import { scanLarge } from './body-scanner.js'
 import { SLICE, type SlicePlan } from './slice-plan.js'
 
@@ -24,6 +25,7 @@ export async function parseInSlices(text: string, plan: SlicePlan): Promise<unkn
   const turn = async () => {
     if (performance.now() - since < TURN_MS) return
     await new Promise((resolve) => setImmediate(resolve))
+    collectYoung()
     since = performance.now()
   }
   const build = async (plan: SlicePlan): Promise<unknown> => {

@@ -87,6 +87,27 @@ describe('event cache: parsed payloads bounded by bytes', () => {
     again.release()
   })
 
+  it('lets a large payload go at its release when a full collection is due, so that the collection does not mark it', async () => {
+    const huge = (i: number) => `{"id":"h${i}","a":[${'{},'.repeat(100_000)}{}]}`
+    const { store: s, ids } = await storeWith([huge(0), huge(1)])
+    const weight = parsedWeight(huge(0))
+    expect(weight).toBeGreaterThanOrEqual(4 * 1024 * 1024)
+    // A quarter of the budget is one payload: letting one go makes a collection due.
+    const cache = createEventCache(s, { maxBytes: 4 * weight, cacheBytes: 0 })
+    ;(await cache.acquire(ids[0]!))!.release()
+    // No collection due yet: kept for its event's next step, however large.
+    expect(cache.stats().events).toBe(1)
+    const second = (await cache.acquire(ids[1]!))!
+    // The first made room for the second: a collection is now due, but the second is held.
+    expect(cache.stats().events).toBe(1)
+    second.release()
+    expect(cache.stats()).toMatchObject({ events: 0, cachedBytes: 0, leasedBytes: 0 })
+    // Read and parsed again when its event needs it.
+    const again = (await cache.acquire(ids[1]!))!
+    expect(again.event.payload.id).toBe('h1')
+    again.release()
+  })
+
   it('takes a payload the receiver parsed already, and says undefined for an event that is not stored', async () => {
     const { store: s } = await storeWith([])
     const cache = createEventCache(s)
