@@ -3,7 +3,7 @@ import { parseBody, parseInSlices } from '../receive/parse-in-slices.js'
 import type { SlicePlan } from '../receive/slice-plan.js'
 import type { Backend } from '../store/backend.js'
 import type { EventInfo, EventType, Payload } from '../types.js'
-import { reclaim } from './reclaim.js'
+import { createReclaimer } from './reclaim.js'
 
 export interface LoadedEvent {
   payload: Payload
@@ -49,30 +49,23 @@ export function createEventCache(
   const entries = new Map<string, Entry>()
   let cached = 0
   let leased = 0
-  // Bytes of large parsed payloads let go since the last full collection: a quarter of the budget
-  // asks for one (see reclaim.ts), which kept 200 × 20 MB payloads under 320 MB of RSS instead of 600.
-  // A full collection pauses everything for as long as marking what is live takes (70 ms with a
-  // megabyte of nested arrays held), so it waits until no large payload is held; past half the
-  // budget it runs anyway, so memory stays bounded under a steady stream of large events.
-  let dropped = 0
+  // A full collection after a quarter of the budget's worth of large parsed payloads was let go (see
+  // reclaim.ts): it kept 200 × 20 MB payloads under 320 MB of RSS instead of 600.
+  const reclaimer = createReclaimer(() => maxBytes / 4)
   const drop = (entry: Entry) => {
     if (entry.weight < LARGE) return
-    dropped += entry.weight
-    if (dropped >= maxBytes / 2) collect()
+    reclaimer.letGo(entry.weight)
+    if (reclaimer.due(false)) reclaimer.collect()
   }
-  const collect = () => {
-    dropped = 0
-    reclaim()
-  }
-  /** After a release: the collection that was asked for, now that no large payload is held. */
+  /** After a release: the collection that was asked for, if no large payload is held now. */
   const collectWhenIdle = (released: string, entry: Entry) => {
-    if (dropped < maxBytes / 4 || leased >= LARGE) return
+    if (!reclaimer.due(leased < LARGE)) return
     // The payload just let go would be marked too: it goes, and its event's next step parses it again.
     if (entry.weight >= LARGE && entries.get(released) === entry) {
       entries.delete(released)
       cached -= entry.weight
     }
-    collect()
+    reclaimer.collect()
   }
   const waiting: Array<() => void> = []
   const plans = new Map<string, SlicePlan>()

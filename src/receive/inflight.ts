@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import { reclaim } from '../queue/reclaim.js'
+import { createReclaimer } from '../queue/reclaim.js'
 
 /** Room for one delivery's body, held from before its first byte is read until it is stored; `release` once. */
 export type Release = () => void
@@ -28,19 +28,15 @@ interface Waiter {
  */
 export function createInflightBudget(limit: number): InflightBudget {
   let inflight = 0
-  // Bytes of large bodies let go since the last full collection: V8 would otherwise let their
-  // garbage pile up well past the budget before collecting it (see queue/reclaim.ts). The
-  // collection waits until no body is in flight (it pauses for as long as marking what is live
-  // takes), or runs anyway once twice the budget has been let go.
-  let dropped = 0
+  // A full collection after the budget's worth of large bodies was let go: V8 would otherwise let
+  // their garbage pile up well past the budget before collecting it (see queue/reclaim.ts).
+  const reclaimer = createReclaimer(() => limit)
   const queue: Waiter[] = []
   const fits = (bytes: number) => inflight === 0 || inflight + bytes <= limit
 
   function collectAfter(bytes: number): void {
-    dropped += bytes
-    if (dropped < limit || (inflight > 0 && dropped < 2 * limit)) return
-    dropped = 0
-    reclaim()
+    reclaimer.letGo(bytes)
+    if (reclaimer.due(inflight === 0)) reclaimer.collect()
   }
 
   function take(bytes: number): Release {
