@@ -5,6 +5,7 @@ import type { Renderer } from '../render/renderer.js'
 import { validateWith } from '../schema.js'
 import type { EventInfo, EventType, Payload, TemplateContext } from '../types.js'
 import { type Plan, type PlannedRecipe, type PlannedStep, rawWith } from './plan.js'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 
 /**
  * Why a recipe does or does not run for an event; `actual`: the value found at `path` (undefined when missing).
@@ -52,11 +53,11 @@ const LONG_RENDER_MS = 8
 /** A step's input for one event: rendered with its destination's escaping, then checked by the plugin's schema. */
 export async function renderStepInput(planned: PlannedStep, ctx: TemplateContext, renderer: Renderer) {
   // In a turn of its own: whatever ran before it in this task (a store read, a parse slice) does not add to it.
-  await new Promise((resolve) => setImmediate(resolve))
+  await nextTurn()
   const started = performance.now()
   const rendered = renderer.render(planned.input, ctx, planned.entry.plugin.escape ?? 'none', rawWith(planned))
   // A helper given a megabyte takes tens of ms: deliveries waiting meanwhile get a turn before the step goes on.
-  if (performance.now() - started >= LONG_RENDER_MS) await new Promise((resolve) => setImmediate(resolve))
+  if (performance.now() - started >= LONG_RENDER_MS) await nextTurn()
   const { value, issues } = await validateWith(planned.entry.plugin.input, rendered, 'with')
   return { rendered, value, issues }
 }

@@ -14,6 +14,7 @@ import { HttpError } from '../errors.js'
 import { canonicalHash } from './canonical.js'
 import { scanCanonical } from './canonical-text.js'
 import type { SlicePlan } from './slice-plan.js'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 
 export type ScanRequest = { id: number; text: string }
 export type ScanReply =
@@ -88,7 +89,7 @@ export function startScanner(): void {
 export async function scanLarge(text: string): Promise<ScannedLarge> {
   if (unavailable) {
     // One scan per turn of the event loop, so that timers and new connections get theirs in between.
-    await new Promise((resolve) => setImmediate(resolve))
+    await nextTurn()
     return settle(scanReply({ id: 0, text }))
   }
   thread ??= start()

@@ -9,6 +9,7 @@
 import { collectYoung } from '../queue/reclaim.js'
 import { scanLarge } from './body-scanner.js'
 import { SLICE, type SlicePlan } from './slice-plan.js'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 
 /** Work between two turns of the event loop. */
 const TURN_MS = 8
@@ -24,7 +25,7 @@ export async function parseInSlices(text: string, plan: SlicePlan): Promise<unkn
   let since = performance.now()
   const turn = async () => {
     if (performance.now() - since < TURN_MS) return
-    await new Promise((resolve) => setImmediate(resolve))
+    await nextTurn()
     collectYoung()
     since = performance.now()
   }
